@@ -1,0 +1,12 @@
+package dev.gblm.cli;
+
+import java.util.List;
+
+/** The registry of subcommands: one place to add a command to the CLI. */
+final class Commands {
+    private Commands() {}
+
+    static List<Object> all() {
+        return List.of();
+    }
+}
