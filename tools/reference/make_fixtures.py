@@ -57,7 +57,7 @@ HF_PREFIX = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn"
 GRAD_SCALE = 100.0
 SPARSITY = 0.5
 NUM_CALIBRATION = 8
-NEAR_TIE_REL = 1e-3  # elements whose score is this close (relative) to the selection boundary are listed
+NEAR_TIE_REL = 1e-4  # elements whose score is this close (relative) to the selection boundary are listed
 
 SEED_WEIGHTS = 1234
 SEED_CALIBRATION = 5678
@@ -298,6 +298,403 @@ def np32(t):
     return t.detach().to(torch.float32).contiguous().numpy()
 
 
+# ---------------------------------------------------------------------------------------------
+# Calibration statistics
+# ---------------------------------------------------------------------------------------------
+
+class ModuleStats:
+    """Statistics of one linear module's input, in both the project's and the reference's form."""
+
+    def __init__(self, width):
+        self.act_sq = torch.zeros(width)   # project: sum over samples and tokens of x_j^2
+        self.count = 0                      # project: number of samples
+        self.scaler_row = torch.zeros(width)  # Wanda's running mean of ||x_j||^2 per sample
+        self.hessian = torch.zeros(width, width)  # SparseGPT's running mean of (2/n) X^T X
+        self.n = 0
+
+    def add(self, x):
+        """x: [tokens, width], one calibration sample."""
+        x = x.detach().float()
+        self.act_sq += (x * x).sum(dim=0)
+        self.count += 1
+        # Wanda (WrappedGPT.add_batch): rescale the old mean, then add this sample's share
+        xt = x.t()
+        self.scaler_row *= self.n / (self.n + 1)
+        self.hessian *= self.n / (self.n + 1)
+        self.n += 1
+        self.scaler_row += torch.norm(xt, p=2, dim=1) ** 2 / self.n
+        # SparseGPT (add_batch): scale the inputs by sqrt(2/n) before the outer product
+        xs = math.sqrt(2 / self.n) * xt
+        self.hessian += xs.matmul(xs.t())
+
+
+def new_layer_stats(w, layer):
+    return {m: ModuleStats(w[linear_name(layer, m)].shape[1]) for m in MODULES}
+
+
+def gradient_stats(samples, w):
+    """Dense-model gradient norms: G1 = sum_n |s g_n|, G2 = sqrt(sum_n (s g_n)^2), float32."""
+    l1, l2 = {}, {}
+    for ids in samples:
+        _, grads = linear_grads(ids, w)
+        for key, g in grads.items():
+            sg = g * GRAD_SCALE
+            l1[key] = l1.get(key, torch.zeros_like(g)) + sg.abs()
+            l2[key] = l2.get(key, torch.zeros_like(g)) + sg ** 2
+    return l1, {k: torch.sqrt(v) for k, v in l2.items()}
+
+
+def dense_activation_stats(samples, w):
+    """One-shot statistics: every layer's inputs from the dense model."""
+    stats = {i: new_layer_stats(w, i) for i in range(CONFIG["num_hidden_layers"])}
+    with torch.no_grad():
+        for ids in samples:
+            forward(ids, w, observe=lambda i, m, x: stats[i][m].add(x))
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores and masks (mask: bool [out, in], True = pruned)
+# ---------------------------------------------------------------------------------------------
+
+METHODS = ["magnitude", "wanda", "gradient-l1", "gradient-l2", "gblm-l1", "gblm-l2", "sparsegpt"]
+# methods whose statistics depend on the mode (they read activations); the others are mode-independent
+ACTIVATION_METHODS = ("wanda", "gblm-l1", "gblm-l2", "sparsegpt")
+# (key, N, M, tail rule); tail = rule for a trailing partial group of width < M
+# 2:4 has no partial group at these widths (48 and 100 are multiples of 4), so it has one key.
+PATTERNS = [("unstructured", 0, 0, None), ("2:4", 2, 4, "reference"),
+            ("4:8-reference", 4, 8, "reference"), ("4:8-proportional", 4, 8, "proportional")]
+
+
+def score(method, weight, st, g1, g2):
+    a = weight.abs()
+    if method == "magnitude":
+        return a
+    wanda = a * torch.sqrt(st.scaler_row.reshape(1, -1))
+    if method == "wanda":
+        return wanda
+    grad = a * (g1 if method.endswith("l1") else g2).abs()
+    if method.startswith("gradient"):
+        return grad
+    if method.startswith("gblm"):
+        return wanda + grad
+    raise ValueError(method)
+
+
+def group_prune_count(n, m, width, tail):
+    if width == m or tail == "reference":
+        return n  # the reference's topk(n) on whatever the slice holds
+    return (n * width) // m
+
+
+def nm_groups(columns, m):
+    return [(s, min(s + m, columns)) for s in range(0, columns, m)]
+
+
+def select_lowest(scores, count):
+    """bool mask of the `count` lowest entries of each row; stable, so ties go to the lower column."""
+    mask = torch.zeros_like(scores, dtype=torch.bool)
+    if count > 0:
+        idx = torch.sort(scores, dim=1, stable=True)[1][:, :count]
+        mask.scatter_(1, idx, True)
+    return mask
+
+
+def select_mask(method, scores, n, m, tail):
+    """Returns (mask, units) where units describe the selection groups for the near-tie report."""
+    rows, cols = scores.shape
+    if n == 0:
+        if method == "magnitude":
+            # one threshold per matrix: prune |W| <= sorted(|W|)[int(numel * s)]
+            t = torch.sort(scores.flatten())[0][int(scores.numel() * SPARSITY)]
+            return scores <= t, "matrix"
+        return select_lowest(scores, int(cols * SPARSITY)), "row"
+    mask = torch.zeros_like(scores, dtype=torch.bool)
+    for a, b in nm_groups(cols, m):
+        mask[:, a:b] = select_lowest(scores[:, a:b], group_prune_count(n, m, b - a, tail))
+    return mask, ("group", m)
+
+
+def fasterprune(weight, hessian, n, m, tail, blocksize=128, percdamp=0.01):
+    """SparseGPT's OBS pruning with weight update (IST-DASLab fasterprune), float32.
+    Returns (mask, updated weight, selection scores): the scores each pruning decision was made
+    on (W^2 / diag(Hinv)^2 at the moment of selection)."""
+    W = weight.clone().float()
+    H = hessian.clone()
+    rows, cols = W.shape
+    dead = torch.diag(H) == 0
+    H[dead, dead] = 1
+    W[:, dead] = 0
+    damp = percdamp * torch.mean(torch.diag(H))
+    diag = torch.arange(cols)
+    H[diag, diag] += damp
+    H = torch.linalg.cholesky(H)
+    H = torch.cholesky_inverse(H)
+    Hinv = torch.linalg.cholesky(H, upper=True)
+    mask = torch.zeros_like(W, dtype=torch.bool)
+    selection = torch.zeros_like(W)
+    for i1 in range(0, cols, blocksize):
+        i2 = min(i1 + blocksize, cols)
+        count = i2 - i1
+        W1 = W[:, i1:i2].clone()
+        Q1 = torch.zeros_like(W1)
+        Err1 = torch.zeros_like(W1)
+        Hinv1 = Hinv[i1:i2, i1:i2]
+        dinv = torch.diag(Hinv1)
+        if n == 0:
+            tmp = W1 ** 2 / dinv.reshape(1, -1) ** 2
+            thresh = torch.sort(tmp.flatten())[0][int(tmp.numel() * SPARSITY)]
+            mask1 = tmp <= thresh  # per block threshold, like magnitude: <= so ties are pruned too
+            selection[:, i1:i2] = tmp
+        else:
+            mask1 = torch.zeros_like(W1, dtype=torch.bool)
+        for i in range(count):
+            w = W1[:, i]
+            d = Hinv1[i, i]
+            if n != 0 and i % m == 0:
+                j = min(i + m, count)
+                tmp = W1[:, i:j] ** 2 / dinv[i:j].reshape(1, -1) ** 2
+                mask1[:, i:j] = select_lowest(tmp, group_prune_count(n, m, j - i, tail))
+                selection[:, i1 + i:i1 + j] = tmp
+            q = w.clone()
+            q[mask1[:, i]] = 0
+            Q1[:, i] = q
+            err1 = (w - q) / d
+            W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
+            Err1[:, i] = err1
+        W[:, i1:i2] = Q1
+        mask[:, i1:i2] = mask1
+        W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
+    return mask, W, selection
+
+
+def near_ties(scores, mask, units):
+    """Smallest relative gap between the largest pruned and the smallest kept score inside a
+    selection unit (row, N:M group, or whole matrix), and every element within NEAR_TIE_REL of
+    its unit's boundary when that unit's gap is below NEAR_TIE_REL."""
+    rows, cols = scores.shape
+    if units == "matrix":
+        spans = [(slice(None), slice(None))]
+    elif units == "row":
+        spans = [(slice(None), slice(None))]  # handled row-wise below
+    else:
+        spans = [(slice(None), slice(a, b)) for a, b in nm_groups(cols, units[1])]
+    min_gap = math.inf
+    elements = []
+    for rs, cs in spans:
+        s = scores[rs, cs].double()
+        k = mask[rs, cs]
+        if units == "matrix":
+            s, k = s.reshape(1, -1), k.reshape(1, -1)
+        max_p = torch.where(k, s, torch.full_like(s, -math.inf)).max(dim=1).values
+        min_k = torch.where(~k, s, torch.full_like(s, math.inf)).min(dim=1).values
+        valid = torch.isfinite(max_p) & torch.isfinite(min_k)
+        gap = (min_k - max_p) / min_k.abs().clamp_min(1e-30)
+        gap = torch.where(valid, gap, torch.full_like(gap, math.inf))
+        assert bool((gap >= 0).all()), "a kept score is below a pruned one"
+        min_gap = min(min_gap, gap.min().item())
+        scale = min_k.abs().clamp_min(1e-30).reshape(-1, 1)
+        near = (gap < NEAR_TIE_REL).reshape(-1, 1) & (
+            (k & ((min_k.reshape(-1, 1) - s) / scale < NEAR_TIE_REL)) |
+            (~k & ((s - max_p.reshape(-1, 1)) / scale < NEAR_TIE_REL)))
+        for r, c in near.nonzero().tolist():
+            if units == "matrix":
+                r, c = divmod(c, cols)
+            else:
+                c += cs.start or 0
+            elements.append([r, c])
+    return min_gap, sorted(elements)
+
+
+def prune_module(method, weight, st, g1, g2, pattern):
+    """One module's mask; returns (mask, new weight, selection scores, units)."""
+    _, n, m, tail = pattern
+    if method == "sparsegpt":
+        mask, new_w, sel = fasterprune(weight, st.hessian, n, m, tail)
+        units = ("matrix" if n == 0 else ("group", m))  # one 128-column block covers every matrix here
+        assert weight.shape[1] <= 128
+        return mask, new_w, sel, units
+    sc = score(method, weight, st, g1, g2)
+    mask, units = select_mask(method, sc, n, m, tail)
+    return mask, weight.masked_fill(mask, 0.0), sc, units
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture storage with content de-duplication (identical tensors are stored once)
+# ---------------------------------------------------------------------------------------------
+
+class Store:
+    """Tensors of one fixture file, in insertion order; every logical name is stored as is."""
+
+    def __init__(self, fname):
+        self.fname, self.tensors = fname, {}
+
+    def add(self, name, arr):
+        assert name not in self.tensors, name
+        self.tensors[name] = arr
+
+    def write(self, out):
+        write_safetensors(os.path.join(out, self.fname), list(self.tensors.items()))
+
+
+def pack_mask(mask):
+    """bool [out, in] -> uint8 [out, ceil(in/8)], bit (j % 8) of byte j // 8 (LSB first) = column j."""
+    return np.packbits(mask.numpy().astype(np.uint8), axis=1, bitorder="little")
+
+
+def mean_nll(samples, w):
+    total, tokens = 0.0, 0
+    per = []
+    with torch.no_grad():
+        for ids in samples:
+            loss = next_token_loss(forward(ids, w), ids).item()
+            per.append(loss)
+            total += loss * (len(ids) - 1)
+            tokens += len(ids) - 1
+    return {"perSequence": per, "tokenWeightedMean": total / tokens, "tokens": tokens}
+
+
+def pruning_fixtures(fixtures, w, calibration, evaluation, out):
+    L = CONFIG["num_hidden_layers"]
+    stats_store = Store("stats.safetensors")
+    mask_store = Store("masks.safetensors")
+    sgpt_store = Store("sparsegpt.safetensors")
+    mask_info = {}
+
+    g1, g2 = gradient_stats(calibration, w)
+    dense = dense_activation_stats(calibration, w)
+    for i in range(L):
+        for mod in MODULES:
+            st = dense[i][mod]
+            base = f"stats.oneshot.layers.{i}.{mod}"
+            stats_store.add(base + ".gradL1", np32(g1[(i, mod)]))
+            stats_store.add(base + ".gradL2", np32(g2[(i, mod)]))
+            stats_store.add(base + ".actSq", np32(st.act_sq))
+            stats_store.add(base + ".scalerRow", np32(st.scaler_row))
+            stats_store.add(base + ".hessian", np32(st.hessian))
+    fixtures["statsCount"] = NUM_CALIBRATION
+
+    seq_only_check = {}
+
+    def record(mode, method, pattern, i, mod, mask, sel, units):
+        key = f"mask.{mode}.{method}.{pattern[0]}.layers.{i}.{mod}"
+        if mode == "sequential" and method not in ACTIVATION_METHODS:
+            seq_only_check[key] = pack_mask(mask)  # mode-independent: checked, not stored
+            return
+        mask_store.add(key, pack_mask(mask))
+        gap, elems = near_ties(sel, mask, units)
+        mask_info[key] = {"pruned": int(mask.sum()), "minRelGap": gap if math.isfinite(gap) else None,
+                          "nearTies": elems}
+
+    # one-shot: every module from dense statistics, independently
+    oneshot_weights = {}
+    obs_gain = []
+    for method in METHODS:
+        for pattern in PATTERNS:
+            pruned = dict(w)
+            for i in range(L):
+                for mod in MODULES:
+                    name = linear_name(i, mod)
+                    mask, new_w, sel, units = prune_module(method, w[name], dense[i][mod],
+                                                           g1[(i, mod)], g2[(i, mod)], pattern)
+                    record("oneshot", method, pattern, i, mod, mask, sel, units)
+                    pruned[name] = new_w
+                    if method == "sparsegpt" and pattern[0] == "unstructured":
+                        sgpt_store.add(f"sparsegpt.oneshot.{pattern[0]}.layers.{i}.{mod}", np32(new_w))
+                        obs_gain.append(check_obs_update(w[name], new_w, mask, dense[i][mod].hessian))
+            oneshot_weights[(method, pattern[0])] = pruned
+
+    # sequential: layer l's statistics on inputs that went through the pruned layers 0..l-1
+    for method in METHODS:
+        for pattern in PATTERNS:
+            cur = dict(w)
+            hs = [embed(ids, w) for ids in calibration]
+            for i in range(L):
+                st = new_layer_stats(cur, i)
+                with torch.no_grad():
+                    for h in hs:
+                        decoder_layer(h, cur, i, observe=lambda m, x: st[m].add(x))
+                for mod in MODULES:
+                    name = linear_name(i, mod)
+                    mask, new_w, sel, units = prune_module(method, cur[name], st[mod],
+                                                           g1[(i, mod)], g2[(i, mod)], pattern)
+                    record("sequential", method, pattern, i, mod, mask, sel, units)
+                    if method in ACTIVATION_METHODS and i > 0:  # layer 0: same inputs as one-shot
+                        base = f"stats.sequential.{method}.{pattern[0]}.layers.{i}.{mod}"
+                        stats_store.add(base + ".actSq", np32(st[mod].act_sq))
+                        stats_store.add(base + ".scalerRow", np32(st[mod].scaler_row))
+                    cur[name] = new_w
+                with torch.no_grad():
+                    hs = [decoder_layer(h, cur, i) for h in hs]
+
+    stats_store.write(out)
+    mask_store.write(out)
+    sgpt_store.write(out)
+    gaps = [v["minRelGap"] for v in mask_info.values() if v["minRelGap"] is not None]
+    fixtures["nearTieRel"] = NEAR_TIE_REL
+    fixtures["nearTieSummary"] = {"masks": len(mask_info), "smallestRelGap": min(gaps),
+                                  "masksWithGapBelowNearTieRel": sum(g < NEAR_TIE_REL for g in gaps),
+                                  "nearTieElements": sum(len(v["nearTies"]) for v in mask_info.values())}
+    fixtures["masks"] = mask_info
+    fixtures["nll"] = {"dense": mean_nll(evaluation, w),
+                       "wanda-oneshot-unstructured": mean_nll(evaluation, oneshot_weights[("wanda", "unstructured")])}
+    fixtures["engine"]["selfCheck"]["sparsegptWorstErrorRatioVsPlainMask"] = max(obs_gain)
+    check_stored_stats(out, dense, g1, g2)
+    check_mode_consistency({**mask_store.tensors, **seq_only_check})
+    summarize(mask_info)
+
+
+def check_obs_update(weight, new_w, mask, hessian):
+    """SparseGPT's update must beat zeroing the same weights: compare the layer-output error
+    tr(D H D^T) (H is proportional to X^T X) of both choices. Returns the ratio (< 1)."""
+    assert bool((new_w[mask] == 0).all()), "pruned weights must be exactly zero"
+    def err(d):
+        return torch.trace(d.double() @ hessian.double() @ d.double().t()).item()
+    ratio = err(new_w - weight) / err(weight.masked_fill(mask, 0.0) - weight)
+    assert ratio < 1.0, ratio
+    return ratio
+
+
+def check_stored_stats(out, dense, g1, g2):
+    """What Java will read back gives bit-identical scores (the derivations in the README)."""
+    stored = read_safetensors(os.path.join(out, "stats.safetensors"))
+    st = dense[1]["down_proj"]
+    assert np.array_equal(stored["stats.oneshot.layers.1.down_proj.scalerRow"], np32(st.scaler_row))
+    # A / N and the running mean agree to float32 rounding only
+    rel = ((st.act_sq / st.count - st.scaler_row).abs() / st.scaler_row).max().item()
+    assert rel < 1e-5, rel
+
+
+def check_mode_consistency(masks):
+    """Layer 0 sees the same inputs in both modes, and magnitude/gradient use no activations:
+    the sequential loop must reproduce the one-shot masks there (validates the plumbing)."""
+    for key, packed in masks.items():
+        if key.startswith("mask.sequential.") and (".layers.0." in key or key.split(".")[2] in
+                                                    ("magnitude", "gradient-l1", "gradient-l2")):
+            assert np.array_equal(packed, masks[key.replace(".sequential.", ".oneshot.")]), key
+
+
+def summarize(mask_info):
+    gaps = [v["minRelGap"] for v in mask_info.values() if v["minRelGap"] is not None]
+    listed = sum(len(v["nearTies"]) for v in mask_info.values())
+    print(f"{len(mask_info)} masks; smallest relative gap {min(gaps):.3e}; "
+          f"{sum(g < NEAR_TIE_REL for g in gaps)} masks with a gap < {NEAR_TIE_REL}; {listed} near-tie elements")
+
+
+def write_json(f, fixtures):
+    """One line per top-level key and per mask entry: readable diffs, small file."""
+    f.write("{\n")
+    items = list(fixtures.items())
+    for n, (k, v) in enumerate(items):
+        if k == "masks":
+            body = ",\n".join(f"  {json.dumps(mk)}: {json.dumps(mv, separators=(',', ':'))}" for mk, mv in v.items())
+            text = "{\n" + body + "\n }"
+        else:
+            text = json.dumps(v, separators=(",", ":"))
+        f.write(f" {json.dumps(k)}: {text}" + (",\n" if n + 1 < len(items) else "\n"))
+    f.write("}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=OUT_DIR)
@@ -332,7 +729,6 @@ def main():
         "gradScale": GRAD_SCALE,
         "sparsity": SPARSITY,
         "engine": {},
-        "tensors": {},
     }
     engine = []
     losses = []
@@ -354,17 +750,13 @@ def main():
     print(f"losses {losses}, finite-difference worst relative error {worst:.2e}")
 
     if not args.engine_only:
-        import_pruning(fixtures, w, calibration, evaluation, out)
+        pruning_fixtures(fixtures, w, calibration, evaluation, out)
 
     with open(os.path.join(out, "fixtures.json"), "w") as f:
-        json.dump(fixtures, f, indent=1, sort_keys=False)
+        write_json(f, fixtures)
         f.write("\n")
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(out) for fn in fns)
     print(f"wrote {out} ({total / 1024:.0f} KiB)")
-
-
-def import_pruning(fixtures, w, calibration, evaluation, out):
-    raise NotImplementedError
 
 
 if __name__ == "__main__":
