@@ -122,7 +122,7 @@ final class ProtoReader {
         expect(LENGTH_DELIMITED);
         long len = readVarint();
         if (len < 0 || len > end - pos) {
-            throw new MalformedProtoException("length " + len + " runs past the end of the message at byte " + pos);
+            throw new MalformedProtoException("truncated or corrupt: a field length of " + len + " runs past the end of the message at byte " + pos);
         }
         return (int) len;
     }
