@@ -1,6 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -19,12 +20,20 @@ public final class Main {
 
     /** Runs the CLI and returns the exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the CLI with the given standard output and error (tests capture them this way). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         // DJL must never try to download anything: natives come from the pytorch-native-cpu jar.
         System.setProperty("ai.djl.offline", "true");
         CommandLine cli = new CommandLine(new Main());
         for (Object sub : Commands.all()) {
             cli.addSubcommand(sub);
         }
+        // After the subcommands: picocli applies these only to commands registered so far.
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             Throwable root = ex;
             while (!(root instanceof GblmException) && root.getCause() != null) {
