@@ -166,9 +166,10 @@ public final class LlamaModel implements AutoCloseable {
             if (grads != null) {
                 for (int l = 0; l < cfg.numLayers(); l++) {
                     for (LinearKind k : LinearKind.values()) {
-                        try (NDArray g = linear[l][k.ordinal()].getGradient()) {
-                            grads.onGradient(l, k, g);
-                        }
+                        // in the call's manager, so whatever the observer derives from g is freed with it
+                        NDArray g = linear[l][k.ordinal()].getGradient();
+                        g.attach(m);
+                        grads.onGradient(l, k, g);
                     }
                 }
             }
