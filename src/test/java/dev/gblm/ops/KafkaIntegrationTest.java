@@ -159,7 +159,8 @@ class KafkaIntegrationTest {
                 + "{\"id\":\"custom-9\",\"text\":\"third document\"}\n"
                 + "{\"text\":\"   \"}\n"                      // line 5: blank text
                 + "{\"tokens\":[1, 2, 3]}\n"
-                + "{\"title\":\"no text\"}\n";                // line 7: no text
+                + "{\"title\":\"no text\"}\n"                 // line 7: no text
+                + "{\"text\":\"" + "x".repeat(Ingestor.MAX_DOCUMENT_BYTES) + "\"}\n"; // line 8: too large
         Path input = Files.writeString(dir.resolve("in.jsonl"), jsonl);
         TopicCatalog catalog = TopicCatalog.load(TopicCatalogTest.TOPICS);
         try (TopicAdmin ta = new TopicAdmin(admin)) {
@@ -180,8 +181,8 @@ class KafkaIntegrationTest {
             assertThat(summary.documents()).isEqualTo(3);
             assertThat(summary.failed()).isZero();
             assertThat(summary.skippedByReason()).containsExactlyEntriesOf(new TreeMap<>(Map.of(
-                    "empty-line", 1L, "empty-text", 1L, "malformed-json", 1L, "no-text", 1L)));
-            assertThat(summary.describe()).contains("line 2: malformed JSON", "line 7:");
+                    "empty-line", 1L, "empty-text", 1L, "malformed-json", 1L, "no-text", 1L, "too-large", 1L)));
+            assertThat(summary.describe()).contains("line 2: malformed JSON", "line 7:", "line 8: document of " + (Ingestor.MAX_DOCUMENT_BYTES + 11) + " bytes (as JSON) exceeds");
 
             List<ConsumerRecord<byte[], byte[]>> got = readAll("calib.it-jsonl", 3);
             Map<String, String> byKey = new TreeMap<>();
