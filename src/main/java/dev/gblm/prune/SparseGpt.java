@@ -230,8 +230,7 @@ public final class SparseGpt {
             }
         }
         int idx = Math.min((int) (numel * sparsity), numel - 1);
-        int[] scratch = keys.clone();
-        int t = OrderKeys.select(scratch, 0, numel, idx);
+        int t = new RadixSelect().select(keys, numel, idx);
         for (int i = 0; i < numel; i++) {
             pruned[i] = keys[i] <= t;
         }
