@@ -1,13 +1,23 @@
 package dev.gblm.bench;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
-/** Parent of the benchmark commands ({@code gblm bench engine}, ...). */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests).",
-        subcommands = {EngineBench.class})
+/** Parent of the benchmark commands ({@code gblm bench engine}, {@code gblm bench masks}, ...). Benchmarks are not tests. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks (not tests): each reports ratios measured in one run.",
+        subcommands = {
+            EngineBench.class,
+            MasksBench.class,
+        })
 public final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 }
