@@ -1,0 +1,43 @@
+package dev.gblm.prune;
+
+import dev.gblm.stats.ModuleStats;
+
+/**
+ * One entry point from (weights, statistics, config) to a mask, for the batch pruner and the streaming
+ * finalizer alike.
+ */
+public final class Pruner {
+    private Pruner() {}
+
+    /**
+     * The mask of rows {@code [rowStart, rowEnd)} of a module ({@code weights} holds just those rows).
+     * Score methods with per-row or N:M patterns work on any row block. Two cases need the whole matrix
+     * ({@code rowStart == 0}, all rows): magnitude unstructured (one threshold per matrix) and SparseGPT
+     * (use {@link #pruneInPlace}, it also updates the weights).
+     */
+    public static Mask mask(PruneConfig cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats) {
+        Method m = cfg.method();
+        int rows = rowEnd - rowStart;
+        if (m == Method.SPARSEGPT) {
+            throw new IllegalArgumentException("SparseGPT updates the weights: use Pruner.pruneInPlace");
+        }
+        if (m == Method.MAGNITUDE && cfg.pattern().isUnstructured()) {
+            return MaskSelector.magnitudeThreshold(weights, rows, in, cfg.pattern().sparsity());
+        }
+        float[] scores = Scores.compute(m, cfg.gradNorm(), weights, rowStart, rowEnd, in, stats);
+        return MaskSelector.select(scores, rows, in, cfg.pattern(), cfg.tailRule());
+    }
+
+    /**
+     * Prunes the whole matrix {@code [out, in]} in place (pruned entries set to exactly zero; SparseGPT also
+     * reconstructs the kept ones) and returns the mask.
+     */
+    public static Mask pruneInPlace(PruneConfig cfg, float[] weights, int out, int in, ModuleStats stats) {
+        if (cfg.method() == Method.SPARSEGPT) {
+            return SparseGpt.prune(weights, out, in, stats, cfg.pattern(), cfg.tailRule());
+        }
+        Mask mask = mask(cfg, weights, 0, out, in, stats);
+        mask.applyTo(weights);
+        return mask;
+    }
+}
