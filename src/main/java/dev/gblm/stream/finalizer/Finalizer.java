@@ -114,8 +114,22 @@ public final class Finalizer implements AutoCloseable {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         try (Admin admin = Admin.create(p)) {
-            Map<String, TopicDescription> d = admin.describeTopics(List.of(Topics.STATS, Topics.FINALIZE, Topics.SLICES, Topics.ACKS))
-                    .allTopicNames().get(30, TimeUnit.SECONDS);
+            Map<String, TopicDescription> d = null;
+            Exception last = null;
+            // just-created topics take a moment to reach the metadata cache: retry briefly
+            for (int attempt = 0; attempt < 50 && d == null; attempt++) {
+                try {
+                    d = admin.describeTopics(List.of(Topics.STATS, Topics.FINALIZE, Topics.SLICES, Topics.ACKS))
+                            .allTopicNames().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    last = e;
+                    Thread.sleep(200);
+                }
+            }
+            if (d == null) {
+                throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": "
+                        + (last == null ? "" : last.getCause().getMessage()));
+            }
             requireSame(d, Topics.STATS, Topics.FINALIZE);
             requireSame(d, Topics.SLICES, Topics.ACKS);
         } catch (GblmException e) {
