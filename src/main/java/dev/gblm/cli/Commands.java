@@ -7,6 +7,7 @@ final class Commands {
     private Commands() {}
 
     static List<Object> all() {
-        return List.of(new TopicsCommand(), new BrokerCommand(), new IngestCommand());
+        return List.of(new TopicsCommand(), new BrokerCommand(), new IngestCommand(), new JobCommand(), new FinalizerCommand(),
+                new BenchCommand());
     }
 }
