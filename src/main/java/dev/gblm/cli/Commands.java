@@ -8,6 +8,6 @@ final class Commands {
 
     static List<Object> all() {
         return List.of(new TopicsCommand(), new BrokerCommand(), new IngestCommand(), new JobCommand(), new FinalizerCommand(),
-                new BenchCommand());
+                new dev.gblm.bench.BenchCommand());
     }
 }

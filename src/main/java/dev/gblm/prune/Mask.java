@@ -46,6 +46,25 @@ public final class Mask {
         words[(int) (i >>> 6)] |= 1L << i;
     }
 
+    /**
+     * ORs the low {@code width} bits of {@code bits} into flat indices {@code start .. start+width-1}
+     * (bit 0 of {@code bits} at {@code start}); {@code width <= 64}.
+     */
+    public void orBits(long start, long bits, int width) {
+        if (width <= 0) {
+            return;
+        }
+        if (width < 64) {
+            bits &= (1L << width) - 1;
+        }
+        int word = (int) (start >>> 6);
+        int off = (int) (start & 63);
+        words[word] |= bits << off;
+        if (off != 0 && off + width > 64) {
+            words[word + 1] |= bits >>> (64 - off);
+        }
+    }
+
     public boolean isPruned(int row, int col) {
         return isPrunedIndex((long) row * cols + col);
     }

@@ -27,38 +27,54 @@ public final class MaskSelector {
             return mask;
         }
         int[] keys = new int[in];
+        RadixSelect sel = new RadixSelect();
         for (int r = 0; r < rows; r++) {
             int o = r * in;
-            if (k >= in) {
-                for (int j = 0; j < in; j++) {
-                    mask.prune(r, j);
-                }
-                continue;
-            }
+            long base = (long) r * in;
             for (int j = 0; j < in; j++) {
                 keys[j] = OrderKeys.key(scores[o + j]);
             }
-            int kth = OrderKeys.select(keys, 0, in, k - 1);
-            // after select, keys[0..k-1) are <= kth: count the strictly smaller ones there
-            int less = 0;
-            for (int j = 0; j < k - 1; j++) {
-                if (keys[j] < kth) {
-                    less++;
-                }
+            if (k >= in) {
+                pruneBelow(keys, in, Integer.MAX_VALUE, true, mask, base);
+                continue;
             }
-            int ties = k - less; // equal-to-kth entries to prune, lowest columns first
-            long base = (long) r * in;
-            for (int j = 0; j < in; j++) {
-                int kj = OrderKeys.key(scores[o + j]);
-                if (kj < kth) {
-                    mask.pruneIndex(base + j);
-                } else if (kj == kth && ties > 0) {
-                    mask.pruneIndex(base + j);
-                    ties--;
-                }
+            int kth = sel.select(keys, in, k - 1);
+            long ties = k - sel.less; // entries equal to kth to prune, lowest columns first
+            if (ties == sel.equal) {
+                pruneBelow(keys, in, kth, true, mask, base);
+            } else {
+                pruneBelow(keys, in, kth, false, mask, base);
+                pruneFirstEqual(keys, in, kth, ties, mask, base);
             }
         }
         return mask;
+    }
+
+    /** Prunes every key {@code < t} (or {@code <= t}), 64 columns per mask write, without data-dependent branches. */
+    private static void pruneBelow(int[] keys, int n, int t, boolean inclusive, Mask mask, long base) {
+        if (!inclusive && t == Integer.MIN_VALUE) {
+            return; // nothing is below the smallest key
+        }
+        int limit = inclusive ? t : t - 1;
+        for (int j = 0; j < n; j += 64) {
+            int w = Math.min(64, n - j);
+            long bits = 0;
+            for (int b = 0; b < w; b++) {
+                bits |= (keys[j + b] <= limit ? 1L : 0L) << b;
+            }
+            if (bits != 0) {
+                mask.orBits(base + j, bits, w);
+            }
+        }
+    }
+
+    private static void pruneFirstEqual(int[] keys, int n, int t, long count, Mask mask, long base) {
+        for (int j = 0; j < n && count > 0; j++) {
+            if (keys[j] == t) {
+                mask.pruneIndex(base + j);
+                count--;
+            }
+        }
     }
 
     /**
@@ -90,25 +106,26 @@ public final class MaskSelector {
 
     /**
      * Prunes the {@code count} lowest of {@code scores[from, from+width)} ({@code width <= 64}); ties go to
-     * the lower index, because only a strictly smaller key replaces the current best.
+     * the lower index. Each entry's stable rank is counted branch-free: earlier entries rank below it when
+     * {@code <=}, later ones when {@code <}.
      */
     static void pruneLowest(float[] scores, int from, int width, int count, int[] keys, Mask mask, long maskBase) {
         for (int j = 0; j < width; j++) {
             keys[j] = OrderKeys.key(scores[from + j]);
         }
-        long picked = 0;
-        for (int p = 0; p < count; p++) {
-            int best = -1;
-            int bestKey = 0;
-            for (int j = 0; j < width; j++) {
-                if ((picked & (1L << j)) == 0 && (best < 0 || keys[j] < bestKey)) {
-                    best = j;
-                    bestKey = keys[j];
-                }
+        long bits = 0;
+        for (int j = 0; j < width; j++) {
+            int kj = keys[j];
+            int rank = 0;
+            for (int i = 0; i < j; i++) {
+                rank += keys[i] <= kj ? 1 : 0;
             }
-            picked |= 1L << best;
-            mask.pruneIndex(maskBase + best);
+            for (int i = j + 1; i < width; i++) {
+                rank += keys[i] < kj ? 1 : 0;
+            }
+            bits |= (rank < count ? 1L : 0L) << j;
         }
+        mask.orBits(maskBase, bits, width);
     }
 
     /**
@@ -129,12 +146,8 @@ public final class MaskSelector {
         for (int i = 0; i < numel; i++) {
             keys[i] = OrderKeys.key(Math.abs(weights[i]));
         }
-        int t = OrderKeys.select(keys, 0, numel, idx);
-        for (int i = 0; i < numel; i++) {
-            if (OrderKeys.key(Math.abs(weights[i])) <= t) {
-                mask.pruneIndex(i);
-            }
-        }
+        int t = new RadixSelect().select(keys, numel, idx);
+        pruneBelow(keys, numel, t, true, mask, 0);
         return mask;
     }
 

@@ -36,6 +36,8 @@ import java.util.stream.IntStream;
 public final class SparseGpt {
     public static final int DEFAULT_BLOCK_SIZE = 128;
     public static final double DEFAULT_PERC_DAMP = 0.01;
+    private static final int ROW_TILE = 8;
+    private static final int COL_CHUNK = 512;
 
     private SparseGpt() {}
 
@@ -84,11 +86,17 @@ public final class SparseGpt {
                 blockThresholdMask(w, rows, cols, i1, count, diag, pattern.sparsity(), pruned);
             }
             final int b1 = i1;
+            float[] err = new float[rows * count];
+            boolean parallel = (long) rows * count * (cols - i1) > 1 << 16;
             IntStream rowRange = IntStream.range(0, rows);
-            if ((long) rows * count * (cols - i1) > 1 << 16) {
-                rowRange = rowRange.parallel();
+            (parallel ? rowRange.parallel() : rowRange)
+                    .forEach(r -> pruneRowInBlock(w, r, cols, b1, count, u, diag, pattern, tail, pruned, err));
+            if (i2 < cols) {
+                int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
+                IntStream tileRange = IntStream.range(0, tiles);
+                (parallel ? tileRange.parallel() : tileRange)
+                        .forEach(t -> lazyUpdate(w, t * ROW_TILE, Math.min(rows, (t + 1) * ROW_TILE), cols, b1, count, u, err));
             }
-            rowRange.forEach(r -> pruneRowInBlock(w, r, cols, b1, count, u, diag, pattern, tail, pruned));
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < count; c++) {
                     if (pruned[r * count + c]) {
@@ -230,20 +238,18 @@ public final class SparseGpt {
             }
         }
         int idx = Math.min((int) (numel * sparsity), numel - 1);
-        int[] scratch = keys.clone();
-        int t = OrderKeys.select(scratch, 0, numel, idx);
+        int t = new RadixSelect().select(keys, numel, idx);
         for (int i = 0; i < numel; i++) {
             pruned[i] = keys[i] <= t;
         }
     }
 
-    /** Sequential OBS updates of one row inside the block, then the lazy update of the row's later columns. */
+    /** Sequential OBS updates of one row inside the block; records the row's errors for the lazy update. */
     private static void pruneRowInBlock(float[] w, int r, int cols, int i1, int count, float[] u, float[] diag,
-            SparsityPattern pattern, TailRule tail, boolean[] pruned) {
+            SparsityPattern pattern, TailRule tail, boolean[] pruned, float[] errAll) {
         int ro = r * cols;
         float[] w1 = new float[count];
         System.arraycopy(w, ro + i1, w1, 0, count);
-        float[] err = new float[count];
         int pm = pattern.m();
         int pb = r * count;
         for (int i = 0; i < count; i++) {
@@ -256,7 +262,7 @@ public final class SparseGpt {
             float q = pruned[pb + i] ? 0f : wv;
             w[ro + i1 + i] = q;
             float e = (wv - q) / diag[i1 + i];
-            err[i] = e;
+            errAll[r * count + i] = e;
             if (e != 0f) {
                 int uo = (i1 + i) * cols + i1;
                 for (int j = i; j < count; j++) {
@@ -264,13 +270,27 @@ public final class SparseGpt {
                 }
             }
         }
+    }
+
+    /**
+     * The lazy batch update {@code W[r0:r1, i2:] -= Err1 · U[i1:i2, i2:]} for a tile of rows, in column
+     * chunks, so each chunk of a {@code U} row is reused from L1 by every row of the tile. Per weight the
+     * block's terms are subtracted in column order {@code i1..i2-1}.
+     */
+    private static void lazyUpdate(float[] w, int r0, int r1, int cols, int i1, int count, float[] u, float[] err) {
         int i2 = i1 + count;
-        for (int i = 0; i < count; i++) {
-            float e = err[i];
-            if (e != 0f) {
+        for (int j0 = i2; j0 < cols; j0 += COL_CHUNK) {
+            int j1 = Math.min(cols, j0 + COL_CHUNK);
+            for (int i = 0; i < count; i++) {
                 int uo = (i1 + i) * cols;
-                for (int j = i2; j < cols; j++) {
-                    w[ro + j] -= e * u[uo + j];
+                for (int r = r0; r < r1; r++) {
+                    float e = err[r * count + i];
+                    if (e != 0f) {
+                        int ro = r * cols;
+                        for (int j = j0; j < j1; j++) {
+                            w[ro + j] -= e * u[uo + j];
+                        }
+                    }
                 }
             }
         }

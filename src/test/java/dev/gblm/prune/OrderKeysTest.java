@@ -20,19 +20,31 @@ class OrderKeysTest {
     }
 
     @Test
-    void selectMatchesSortedArrayAtEveryRank() {
+    void radixSelectMatchesSortedArrayWithCountsOfLessAndEqual() {
         Random rnd = new Random(5);
-        for (int trial = 0; trial < 200; trial++) {
-            int n = 1 + rnd.nextInt(300);
-            int bound = trial % 3 == 0 ? 3 : Integer.MAX_VALUE;
+        RadixSelect sel = new RadixSelect();
+        for (int trial = 0; trial < 300; trial++) {
+            int n = 1 + rnd.nextInt(3000);
             int[] a = new int[n];
             for (int i = 0; i < n; i++) {
-                a[i] = bound == 3 ? rnd.nextInt(3) : rnd.nextInt();
+                switch (trial % 4) {
+                    case 0 -> a[i] = rnd.nextInt(3) - 1; // heavy ties around 0
+                    case 1 -> a[i] = rnd.nextInt();
+                    case 2 -> a[i] = OrderKeys.key(rnd.nextFloat()); // narrow exponent range, like scores
+                    default -> a[i] = 1000 + rnd.nextInt(2048); // differ only in low bits
+                }
             }
+            int[] copy = a.clone();
             int[] sorted = a.clone();
             Arrays.sort(sorted);
             int k = rnd.nextInt(n);
-            assertThat(OrderKeys.select(a.clone(), 0, n, k)).as("n=%d k=%d", n, k).isEqualTo(sorted[k]);
+            int got = sel.select(a, n, k);
+            assertThat(got).as("trial %d n=%d k=%d", trial, n, k).isEqualTo(sorted[k]);
+            long less = Arrays.stream(sorted).filter(v -> v < got).count();
+            long equal = Arrays.stream(sorted).filter(v -> v == got).count();
+            assertThat(sel.less).isEqualTo(less);
+            assertThat(sel.equal).isEqualTo(equal);
+            assertThat(a).containsExactly(copy);
         }
     }
 }
