@@ -302,6 +302,9 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void awaitReady(Path log) {
         long deadline = System.nanoTime() + startTimeout.toNanos();
+        // Wait for the listener before creating the Admin client: it would log a warning for
+        // every refused connection while the JVM is still starting.
+        awaitListening(log, deadline);
         Properties ap = new Properties();
         ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port);
         ap.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
@@ -331,6 +334,31 @@ public final class EmbeddedKafka implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GblmException("interrupted while waiting for the embedded broker", e);
+        }
+    }
+
+    private void awaitListening(Path log, long deadline) {
+        while (true) {
+            if (!process.isAlive()) {
+                throw new GblmException("the embedded Kafka broker exited with code " + process.exitValue()
+                        + " during start-up; last lines of " + log + ":\n" + tail(log, 15));
+            }
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
+                return;
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new GblmException("the embedded Kafka broker did not open port " + port + " within "
+                        + startTimeout.toSeconds() + " s; last lines of " + log + ":\n" + tail(log, 15));
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GblmException("interrupted while waiting for the embedded broker", e);
+            }
         }
     }
 

@@ -29,6 +29,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class Ingestor {
     private static final int MAX_EXAMPLES = 10;
     private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
+    /** Producer request limit; calibration topics accept 4 MiB records. */
+    static final int MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+    /** Largest value sent: room is left for the key, headers and batch overhead. */
+    public static final int MAX_DOCUMENT_BYTES = MAX_REQUEST_BYTES - 64 * 1024;
 
     private final Producer<byte[], byte[]> producer;
     private final String stream;
@@ -54,7 +58,7 @@ public final class Ingestor {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(4 * 1024 * 1024));
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(MAX_REQUEST_BYTES));
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return p;
@@ -83,6 +87,12 @@ public final class Ingestor {
             @Override
             public void document(SampleRecord sample, long line) {
                 byte[] value = sample.value();
+                if (value.length > MAX_DOCUMENT_BYTES) {
+                    // refused here rather than by the broker, so it is reported with its line number
+                    skipped(line, "too-large", "document of " + value.length
+                            + " bytes (as JSON) exceeds the limit of " + MAX_DOCUMENT_BYTES + " bytes");
+                    return;
+                }
                 ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topic, null, sample.key(), value,
                         List.of(new RecordHeader(SampleRecord.FORMAT_HEADER,
                                 sample.format().getBytes(StandardCharsets.UTF_8))));
