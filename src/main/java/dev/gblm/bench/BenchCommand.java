@@ -11,6 +11,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
             EngineBench.class,
             MasksBench.class,
+            FinalizerBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

@@ -10,11 +10,13 @@ final class Commands {
     static List<Object> all() {
         return List.of(
                 new TokenizeCommand(),
+                new EvalCommand(),
+                new GenerateCommand(),
                 new TopicsCommand(),
                 new BrokerCommand(),
                 new IngestCommand(),
-                new EvalCommand(),
-                new GenerateCommand(),
+                new JobCommand(),
+                new FinalizerCommand(),
                 new BenchCommand());
     }
 }

@@ -1,0 +1,50 @@
+package dev.gblm.cli;
+
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.MetricsServer;
+import dev.gblm.stream.WeightSource;
+import dev.gblm.stream.finalizer.Finalizer;
+import dev.gblm.stream.finalizer.FinalizerSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code gblm finalizer}: the Kafka Streams finalizer, until interrupted. */
+@Command(name = "finalizer", mixinStandardHelpOptions = true,
+        description = "Runs the finalizer (Kafka Streams, exactly_once_v2): plans epochs from slices and jobs, emits mask blocks to gblm.masks.")
+final class FinalizerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    String bootstrapServers;
+    @Option(names = "--model", required = true, paramLabel = "PATH")
+    Path model;
+    @Option(names = "--state-dir", defaultValue = "gblm-finalizer-state", paramLabel = "DIR")
+    Path stateDir;
+    @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID)
+    String applicationId;
+    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
+    int metricsPort;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        WeightSource weights = ProfileFromModel.weights(model);
+        String fingerprint = ProfileFromModel.fingerprint(model);
+        FinalizerSettings settings = FinalizerSettings.defaults(bootstrapServers, stateDir, fingerprint).withApplicationId(applicationId);
+        CountDownLatch stop = new CountDownLatch(1);
+        try (GblmMetrics metrics = new GblmMetrics("finalizer");
+                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                Finalizer f = new Finalizer(settings, weights, metrics)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "gblm-finalizer-stop"));
+            f.start(Duration.ofMinutes(5));
+            spec.commandLine().getErr().println("finalizer running" + (server != null ? "; metrics: " + server.url() + "/metrics" : ""));
+            stop.await();
+        }
+        return 0;
+    }
+}

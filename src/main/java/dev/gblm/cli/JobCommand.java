@@ -1,0 +1,106 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.stream.JobClient;
+import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.Profile;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code gblm job submit|list}: pruning jobs on the compacted topic gblm.jobs. */
+@Command(name = "job", mixinStandardHelpOptions = true, description = "Submit and list streaming pruning jobs.",
+        subcommands = {JobCommand.Submit.class, JobCommand.ListJobs.class})
+final class JobCommand {
+
+    @Command(name = "submit", mixinStandardHelpOptions = true,
+            description = "Validates a job and writes it to gblm.jobs (same id = replace). Streams whose topic does not exist yet are reported, not refused.")
+    static final class Submit implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        String bootstrapServers;
+        @Option(names = "--id", required = true)
+        String id;
+        @Option(names = "--profile", paramLabel = "ID", description = "profile id of the statistics (16 hex digits, as the worker logs it)")
+        String profile;
+        @Option(names = "--model", paramLabel = "PATH", description = "derive the profile from the model (with --seq-len, --grad-scale)")
+        Path model;
+        @Option(names = "--seq-len", paramLabel = "N")
+        Integer seqLen;
+        @Option(names = "--grad-scale", defaultValue = "100")
+        float gradScale;
+        @Option(names = "--streams", required = true, split = ",", paramLabel = "a,b")
+        List<String> streams;
+        @Option(names = "--method", required = true, paramLabel = "magnitude|wanda|gradient|gblm")
+        String method;
+        @Option(names = "--sparsity")
+        Double sparsity;
+        @Option(names = "--pattern", defaultValue = "unstructured", paramLabel = "unstructured|N:M")
+        String pattern;
+        @Option(names = "--tail-rule", paramLabel = "proportional|reference")
+        String tailRule;
+        @Option(names = "--grad-norm", defaultValue = "l1", paramLabel = "l1|l2")
+        String gradNorm;
+        @Option(names = "--min-samples", defaultValue = "128")
+        int minSamples;
+        @Option(names = "--refresh-every", defaultValue = "0", description = "0 = one epoch (re-pruning epochs are planned, not yet declared)")
+        long refreshEvery;
+        @Option(names = "--window", defaultValue = "0")
+        long window;
+
+        @Override
+        public Integer call() {
+            String profileId = resolveProfile();
+            JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
+                    refreshEvery, window);
+            JobClient.Submitted s = new JobClient(bootstrapServers).submit(job);
+            for (String missing : s.missingStreams()) {
+                spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
+                        + " yet; the job waits until samples are ingested there");
+            }
+            spec.commandLine().getOut().println("submitted " + new String(Json.write(s.spec()), java.nio.charset.StandardCharsets.UTF_8));
+            return 0;
+        }
+
+        private String resolveProfile() {
+            if (profile != null && model != null) {
+                throw new GblmException("give either --profile or --model, not both");
+            }
+            if (profile != null) {
+                return Profile.requireValidId(profile);
+            }
+            if (model != null) {
+                return ProfileFromModel.profile(model, seqLen, gradScale).id();
+            }
+            throw new GblmException("a job needs --profile ID (or --model PATH)");
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists the current jobs (latest definition per id).")
+    static final class ListJobs implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        String bootstrapServers;
+
+        @Override
+        public Integer call() {
+            Map<String, Object> jobs = new JobClient(bootstrapServers).list();
+            if (jobs.isEmpty()) {
+                spec.commandLine().getOut().println("no jobs");
+            }
+            jobs.forEach((id, j) -> spec.commandLine().getOut().println(j instanceof JobSpec js
+                    ? String.format("%-24s profile %s  %s %s sparsity %.3f  streams %s  minSamples %d", id, js.profile(), js.method(),
+                            js.pattern(), js.sparsity(), String.join(",", js.streams()), js.minSamples())
+                    : id + "  " + j));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.gblm.stream.finalizer;
+
+import dev.gblm.prune.Mask;
+import dev.gblm.stats.ModuleStats;
+import dev.gblm.stats.StatsCodec;
+import dev.gblm.stats.StatsFormatException;
+import dev.gblm.stream.Ack;
+import dev.gblm.stream.BlockAggregation;
+import dev.gblm.stream.BlockCommand;
+import dev.gblm.stream.BlockKey;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.MaskBlock;
+import dev.gblm.stream.RecordFormatException;
+import dev.gblm.stream.WeightSource;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The block aggregator, partitioned like {@code gblm.stats} (sources {@code gblm.stats} and {@code gblm.finalize},
+ * same key bytes, same partition count). Stores each slice's statistics block under {@code blockKey|sliceId};
+ * a FINALIZE command sums exactly the epoch's slices — or waits in the pending store until they are all present,
+ * re-checked whenever a statistics block arrives — then emits the mask block and an ack to the planner. RETIRE
+ * deletes the named slices' blocks.
+ */
+final class BlockProcessor implements Processor<String, byte[], String, byte[]> {
+    private static final Logger LOG = LoggerFactory.getLogger(BlockProcessor.class);
+
+    private final WeightSource weights;
+    private final FinalizerMetrics metrics;
+    private ProcessorContext<String, byte[]> ctx;
+    private KeyValueStore<String, byte[]> blocks;
+    private KeyValueStore<String, byte[]> pending;
+    private long myPending;
+
+    BlockProcessor(WeightSource weights, FinalizerMetrics metrics) {
+        this.weights = weights;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+        ctx = context;
+        blocks = context.getStateStore(FinalizerTopology.BLOCKS_STORE);
+        pending = context.getStateStore(FinalizerTopology.PENDING_STORE);
+        try (KeyValueIterator<String, byte[]> it = pending.all()) {
+            while (it.hasNext()) {
+                it.next();
+                myPending++;
+            }
+        }
+        metrics.pendingBlocks.addAndGet(myPending);
+    }
+
+    @Override
+    public void close() {
+        metrics.pendingBlocks.addAndGet(-myPending);
+        myPending = 0;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> rec) {
+        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS);
+        if (topic.equals(Topics.FINALIZE)) {
+            onCommand(rec);
+        } else {
+            onStats(rec);
+        }
+    }
+
+    private void onStats(Record<String, byte[]> rec) {
+        BlockKey key;
+        try {
+            key = BlockKey.parse(rec.key());
+        } catch (RecordFormatException e) {
+            DeadLetters.send(ctx, metrics, rec, "unknown-block", e.getMessage());
+            return;
+        }
+        Header sh = rec.headers().lastHeader(Topics.HEADER_SLICE);
+        String slice = sh == null ? null : new String(sh.value(), StandardCharsets.UTF_8);
+        if (slice == null || slice.isEmpty() || slice.indexOf('|') >= 0) {
+            DeadLetters.send(ctx, metrics, rec, "missing-slice-id", "statistics record " + key + " has no valid " + Topics.HEADER_SLICE + " header");
+            return;
+        }
+        ModuleStats s;
+        try {
+            s = StatsCodec.decode(rec.value());
+        } catch (StatsFormatException e) {
+            DeadLetters.send(ctx, metrics, rec, "corrupt-stats", e.getMessage());
+            return;
+        }
+        if (s.layer() != key.layer() || s.module() != key.module() || s.rowStart() != key.rowStart()) {
+            DeadLetters.send(ctx, metrics, rec, "key-mismatch", "key " + key + " holds " + s.describe());
+            return;
+        }
+        if (key.layer() >= weights.numLayers()) {
+            DeadLetters.send(ctx, metrics, rec, "unknown-block", "the model has " + weights.numLayers() + " layers, record is for " + s.describe());
+            return;
+        }
+        int[] shape = weights.shape(key.layer(), key.module());
+        if (s.in() != shape[1] || s.rowEnd() > shape[0]) {
+            DeadLetters.send(ctx, metrics, rec, "wrong-shape", s.describe() + " does not fit the model's [" + shape[0] + "," + shape[1] + "] weight");
+            return;
+        }
+        blocks.put(key + "|" + slice, rec.value());
+        metrics.statsStored.increment();
+        List<KeyValue<String, byte[]>> waiting = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = pending.prefixScan(key + "|", new StringSerializer())) {
+            it.forEachRemaining(waiting::add);
+        }
+        for (KeyValue<String, byte[]> w : waiting) {
+            BlockCommand c = Json.read(w.value, BlockCommand.class);
+            if (c.sliceIds().contains(slice) && tryFinalize(key, c, rec.timestamp())) {
+                pending.delete(w.key);
+                myPending--;
+                metrics.pendingBlocks.decrementAndGet();
+            }
+        }
+    }
+
+    private void onCommand(Record<String, byte[]> rec) {
+        BlockKey key;
+        BlockCommand c;
+        try {
+            key = BlockKey.parse(rec.key());
+            c = Json.read(rec.value(), BlockCommand.class);
+        } catch (RecordFormatException e) {
+            DeadLetters.send(ctx, metrics, rec, "invalid-command", e.getMessage());
+            return;
+        }
+        if (c.type() == BlockCommand.Type.RETIRE) {
+            for (String id : c.sliceIds()) {
+                blocks.delete(key + "|" + id);
+            }
+            return;
+        }
+        if (!tryFinalize(key, c, rec.timestamp())) {
+            pending.put(key + "|" + c.job() + "|" + c.epoch(), rec.value());
+            myPending++;
+            metrics.pendingBlocks.incrementAndGet();
+        }
+    }
+
+    /** Emits the block's mask when every listed slice's block is here; false (and nothing emitted) otherwise. */
+    private boolean tryFinalize(BlockKey key, BlockCommand c, long timestamp) {
+        List<byte[]> records = new ArrayList<>(c.sliceIds().size());
+        for (String id : c.sliceIds()) {
+            byte[] b = blocks.get(key + "|" + id);
+            if (b == null) {
+                return false;
+            }
+            records.add(b);
+        }
+        ModuleStats sum = records.isEmpty() ? null : BlockAggregation.sum(records);
+        if (sum != null && (sum.rowEnd() != c.rowEnd() || sum.in() != c.in())) {
+            LOG.error("block {} of job {} epoch {}: statistics cover {} but the layout says rows [{},{}) in {}; emitting no mask",
+                    key, c.job(), c.epoch(), sum.describe(), key.rowStart(), c.rowEnd(), c.in());
+            metrics.dlq("layout-mismatch");
+            return true;
+        }
+        long bytes = 0;
+        for (byte[] r : records) {
+            bytes += r.length;
+        }
+        float[] w = weights.rows(key.layer(), key.module(), key.rowStart(), c.rowEnd());
+        Mask mask = BlockAggregation.mask(c.spec(), w, key.rowStart(), c.rowEnd(), c.in(), sum, c.magnitudeThreshold());
+        MaskBlock mb = new MaskBlock(key.layer(), key.module(), key.rowStart(), c.rowEnd(), mask);
+        RecordHeaders h = new RecordHeaders();
+        h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));
+        ctx.forward(new Record<>(MaskBlock.key(c.job(), c.epoch(), key.layer(), key.module(), key.rowStart()), mb.encode(),
+                timestamp, h), FinalizerTopology.MASKS_SINK);
+        ctx.forward(new Record<>(key.profile(), Json.write(new Ack(c.job(), c.epoch(), key.toString())), timestamp),
+                FinalizerTopology.ACKS_SINK);
+        metrics.statsMerged.increment(records.size());
+        metrics.bytesMerged.increment(bytes);
+        metrics.maskBlocks.increment();
+        return true;
+    }
+}

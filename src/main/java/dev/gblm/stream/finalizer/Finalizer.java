@@ -1,0 +1,175 @@
+package dev.gblm.stream.finalizer;
+
+import dev.gblm.GblmException;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.Health;
+import dev.gblm.ops.TopicAdmin;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.WeightSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The finalizer service: ensures its topics, checks the co-partitioning invariants, and runs the
+ * {@link FinalizerTopology} as a Kafka Streams application with exactly_once_v2 and persistent state.
+ * Scale out by starting more instances with the same application id (tasks: one per partition of gblm.stats for
+ * the block aggregator, one per partition of gblm.slices for the planner).
+ */
+public final class Finalizer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Finalizer.class);
+
+    private final FinalizerSettings settings;
+    private final WeightSource weights;
+    private final GblmMetrics metrics;
+    private final FinalizerMetrics meters;
+    private KafkaStreams streams;
+
+    public Finalizer(FinalizerSettings settings, WeightSource weights, GblmMetrics metrics) {
+        this.settings = settings;
+        this.weights = weights;
+        this.metrics = metrics;
+        this.meters = new FinalizerMetrics(metrics.meters());
+    }
+
+    public Topology topology() {
+        return FinalizerTopology.build(new Topology(), weights, settings, meters);
+    }
+
+    public Properties streamsProperties() {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toAbsolutePath().toString());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
+        p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, SkipTooLargeHandler.class);
+        p.put(SkipTooLargeHandler.METRICS_CONFIG, meters);
+        // statistics blocks are up to the broker's limit; fetch them whole
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 8 * 1024 * 1024);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 8 * 1024 * 1024);
+        return p;
+    }
+
+    /** Creates missing topics, verifies co-partitioning, starts the application; returns once it is RUNNING. */
+    public synchronized Finalizer start(Duration timeout) {
+        if (streams != null) {
+            throw new IllegalStateException("already started");
+        }
+        try (TopicAdmin admin = TopicAdmin.connect(settings.bootstrapServers())) {
+            for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
+                if (r.status() == TopicReport.Status.MISMATCH) {
+                    LOG.warn("{}", r.describe());
+                }
+            }
+        }
+        checkCoPartitioned();
+        streams = new KafkaStreams(topology(), streamsProperties());
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("finalizer stream thread failed; replacing it", e);
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        metrics.bind(streams);
+        metrics.healthCheck("finalizer", () -> {
+            KafkaStreams s = streams;
+            return s != null && s.state().isRunningOrRebalancing() ? Health.up(s.state().name())
+                    : Health.down(s == null ? "stopped" : s.state().name());
+        });
+        streams.start();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.NOT_RUNNING
+                    || System.nanoTime() > deadline) {
+                KafkaStreams.State st = streams.state();
+                stop();
+                throw new GblmException("the finalizer did not reach RUNNING (state " + st + ")");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GblmException("interrupted while starting the finalizer", e);
+            }
+        }
+        return this;
+    }
+
+    private void checkCoPartitioned() {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        try (Admin admin = Admin.create(p)) {
+            Map<String, TopicDescription> d = null;
+            Exception last = null;
+            // just-created topics take a moment to reach the metadata cache: retry briefly
+            for (int attempt = 0; attempt < 50 && d == null; attempt++) {
+                try {
+                    d = admin.describeTopics(List.of(Topics.STATS, Topics.FINALIZE, Topics.SLICES, Topics.ACKS))
+                            .allTopicNames().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    last = e;
+                    Thread.sleep(200);
+                }
+            }
+            if (d == null) {
+                throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": "
+                        + (last == null ? "" : last.getCause().getMessage()));
+            }
+            requireSame(d, Topics.STATS, Topics.FINALIZE);
+            requireSame(d, Topics.SLICES, Topics.ACKS);
+        } catch (GblmException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void requireSame(Map<String, TopicDescription> d, String a, String b) {
+        int pa = d.get(a).partitions().size();
+        int pb = d.get(b).partitions().size();
+        if (pa != pb) {
+            throw new GblmException(b + " has " + pb + " partitions but " + a + " has " + pa
+                    + ": they must be equal (co-partitioned by key); recreate " + b + " with " + pa + " partitions");
+        }
+    }
+
+    public synchronized KafkaStreams.State state() {
+        return streams == null ? KafkaStreams.State.NOT_RUNNING : streams.state();
+    }
+
+    public FinalizerMetrics meters() {
+        return meters;
+    }
+
+    /** The running application (for interactive queries in tests and tools); null when stopped. */
+    public synchronized KafkaStreams streams() {
+        return streams;
+    }
+
+    public synchronized void stop() {
+        if (streams != null) {
+            streams.close(Duration.ofSeconds(60));
+            streams = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}

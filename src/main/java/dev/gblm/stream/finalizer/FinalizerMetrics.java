@@ -1,0 +1,42 @@
+package dev.gblm.stream.finalizer;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The finalizer's own meters (see docs/metrics.md); shared by every task, thread-safe. */
+public final class FinalizerMetrics {
+    private final MeterRegistry registry;
+    final Counter epochsDeclared;
+    final Counter epochsFinalized;
+    final Counter maskBlocks;
+    final Counter statsMerged;
+    final Counter bytesMerged;
+    final Counter statsStored;
+    final Counter slicesAccepted;
+    final Counter slicesRetired;
+    final AtomicLong pendingBlocks = new AtomicLong();
+
+    public FinalizerMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        epochsDeclared = Counter.builder("gblm.finalizer.epochs.declared").description("epochs declared by the planner").register(registry);
+        epochsFinalized = Counter.builder("gblm.finalizer.epochs.finalized").description("epochs whose every mask block was emitted").register(registry);
+        maskBlocks = Counter.builder("gblm.finalizer.mask.blocks").description("mask blocks emitted").register(registry);
+        statsMerged = Counter.builder("gblm.finalizer.stats.merged").description("per-slice statistics records merged into epochs").register(registry);
+        bytesMerged = Counter.builder("gblm.finalizer.stats.merged.bytes").description("bytes of statistics records merged").baseUnit("bytes").register(registry);
+        statsStored = Counter.builder("gblm.finalizer.stats.stored").description("statistics records accepted into the block store").register(registry);
+        slicesAccepted = Counter.builder("gblm.finalizer.slices.accepted").description("slice records accepted by the planner").register(registry);
+        slicesRetired = Counter.builder("gblm.finalizer.slices.retired").description("slices dropped from state (no epoch needs them)").register(registry);
+        Gauge.builder("gblm.finalizer.blocks.pending", pendingBlocks, AtomicLong::get)
+                .description("finalize commands waiting for statistics blocks").register(registry);
+    }
+
+    void dlq(String reason) {
+        Counter.builder("gblm.finalizer.dlq").tag("reason", reason).description("records sent to gblm.dlq").register(registry).increment();
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+}

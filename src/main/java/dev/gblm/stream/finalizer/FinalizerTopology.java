@@ -1,0 +1,74 @@
+package dev.gblm.stream.finalizer;
+
+import dev.gblm.stream.WeightSource;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The finalizer's processor topology:
+ *
+ * <pre>
+ *  gblm.jobs ───────────────► [global store gblm-jobs]  (read by the planner)
+ *  gblm.slices ─────────┐
+ *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs} ─► gblm.epochs, gblm.finalize, gblm.dlq
+ *  gblm.stats ──────────┐
+ *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending}              ─► gblm.masks, gblm.finalize-acks, gblm.dlq
+ * </pre>
+ *
+ * Every source uses String keys and raw byte values, so no record can fail deserialization; parsing happens in
+ * the processors, which send bad records to gblm.dlq. Stores are persistent RocksDB with changelogs.
+ */
+public final class FinalizerTopology {
+    public static final String JOBS_STORE = "gblm-jobs";
+    public static final String SLICES_STORE = "gblm-planner-slices";
+    public static final String PROGRESS_STORE = "gblm-planner-jobs";
+    public static final String BLOCKS_STORE = "gblm-blocks";
+    public static final String PENDING_STORE = "gblm-pending";
+
+    static final String PLANNER = "planner";
+    static final String BLOCKS = "blocks";
+    static final String EPOCHS_SINK = "epochs-sink";
+    static final String FINALIZE_SINK = "finalize-sink";
+    static final String MASKS_SINK = "masks-sink";
+    static final String ACKS_SINK = "acks-sink";
+    static final String DLQ_SINK = "dlq-sink";
+
+    private FinalizerTopology() {}
+
+    /** Adds the finalizer's nodes and stores to {@code t} and returns it. */
+    public static Topology build(Topology t, WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+        StringDeserializer kd = new StringDeserializer();
+        ByteArrayDeserializer vd = new ByteArrayDeserializer();
+        StringSerializer ks = new StringSerializer();
+        ByteArraySerializer vs = new ByteArraySerializer();
+
+        t.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(JOBS_STORE), Serdes.String(), Serdes.ByteArray())
+                        .withLoggingDisabled(), // a global store is restored from its source topic
+                "jobs-source", kd, vd, Topics.JOBS, "jobs-store", JobsStoreProcessor::new);
+
+        t.addSource("slices-source", kd, vd, Topics.SLICES);
+        t.addSource("acks-source", kd, vd, Topics.ACKS);
+        t.addProcessor(PLANNER, () -> new PlannerProcessor(weights, settings, metrics), "slices-source", "acks-source");
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROGRESS_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
+
+        t.addSource("stats-source", kd, vd, Topics.STATS);
+        t.addSource("finalize-source", kd, vd, Topics.FINALIZE);
+        t.addProcessor(BLOCKS, () -> new BlockProcessor(weights, metrics), "stats-source", "finalize-source");
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCKS_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
+
+        // no StreamPartitioner: the default one hashes the key bytes like the workers' producers do
+        t.addSink(EPOCHS_SINK, Topics.EPOCHS, ks, vs, PLANNER);
+        t.addSink(FINALIZE_SINK, Topics.FINALIZE, ks, vs, PLANNER);
+        t.addSink(MASKS_SINK, Topics.MASKS, ks, vs, BLOCKS);
+        t.addSink(ACKS_SINK, Topics.ACKS, ks, vs, BLOCKS);
+        t.addSink(DLQ_SINK, Topics.DLQ, ks, vs, PLANNER, BLOCKS);
+        return t;
+    }
+}
