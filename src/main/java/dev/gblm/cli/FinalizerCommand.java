@@ -2,7 +2,7 @@ package dev.gblm.cli;
 
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.MetricsServer;
-import dev.gblm.stream.WeightSource;
+import dev.gblm.stream.CheckpointWeightSource;
 import dev.gblm.stream.finalizer.Finalizer;
 import dev.gblm.stream.finalizer.FinalizerSettings;
 import java.nio.file.Path;
@@ -33,8 +33,8 @@ final class FinalizerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        WeightSource weights = ProfileFromModel.weights(model);
-        String fingerprint = ProfileFromModel.fingerprint(model);
+        CheckpointWeightSource weights = ProfileFromModel.weights(model);
+        String fingerprint = weights.checkpoint().fingerprint();
         FinalizerSettings settings = FinalizerSettings.defaults(bootstrapServers, stateDir, fingerprint).withApplicationId(applicationId);
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("finalizer");

@@ -89,23 +89,32 @@ public final class TensorData {
         if (n > Integer.MAX_VALUE) {
             throw new IllegalStateException("tensor " + name + " too large for a Java array: " + n);
         }
-        float[] out = new float[(int) n];
+        return toFloats(0, (int) n);
+    }
+
+    /**
+     * Elements {@code [start, start + count)} (row-major) widened to float32, read straight from the
+     * (typically memory-mapped) bytes: a row block costs only its own size on the heap.
+     */
+    public float[] toFloats(long start, int count) {
+        if (start < 0 || count < 0 || start + count > numel()) {
+            throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
+        }
+        float[] out = new float[count];
         ByteBuffer b = bytes();
+        int first = Math.toIntExact(start);
         switch (dtype) {
-            case F32 -> {
-                FloatBuffer fb = b.asFloatBuffer();
-                fb.get(out);
-            }
+            case F32 -> b.asFloatBuffer().get(first, out);
             case F16 -> {
                 ShortBuffer sb = b.asShortBuffer();
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = Half.toFloat(sb.get(i));
+                for (int i = 0; i < count; i++) {
+                    out[i] = Half.toFloat(sb.get(first + i));
                 }
             }
             case BF16 -> {
                 ShortBuffer sb = b.asShortBuffer();
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = Float.intBitsToFloat((sb.get(i) & 0xffff) << 16);
+                for (int i = 0; i < count; i++) {
+                    out[i] = Float.intBitsToFloat((sb.get(first + i) & 0xffff) << 16);
                 }
             }
         }

@@ -3,6 +3,7 @@ package dev.gblm.stream;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.GblmException;
 import dev.gblm.stats.RowBlockPlanner;
+import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -43,6 +44,18 @@ public record Profile(String model, int seqLen, float gradScale, int stats, long
         if (blockBytes <= 0) {
             throw new GblmException("profile blockBytes must be > 0, got " + blockBytes);
         }
+    }
+
+    /** What streaming workers collect: gradients and activations (SparseGPT's Hessians are batch-only). */
+    public static final StatKinds STREAMING_KINDS = StatKinds.of(StatKind.GRAD, StatKind.ACT);
+
+    /**
+     * The profile a worker serving {@code checkpoint} uses: {@code seqLen} defaults to the model's context,
+     * the statistics are {@link #STREAMING_KINDS}, the row-block layout the default 1 MiB.
+     */
+    public static Profile forCheckpoint(dev.gblm.model.Checkpoint checkpoint, Integer seqLen, float gradScale) {
+        int len = seqLen != null ? seqLen : checkpoint.config().maxPositionEmbeddings();
+        return of(checkpoint.fingerprint(), len, gradScale, STREAMING_KINDS);
     }
 
     public static Profile of(String model, int seqLen, float gradScale, StatKinds kinds) {
