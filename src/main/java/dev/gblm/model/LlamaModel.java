@@ -106,8 +106,9 @@ public final class LlamaModel implements AutoCloseable {
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
                 NDArray h = embed(tokens, m);
+                NDArray[] pos = positions(m, tokens.length);
                 for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null);
+                    h = layer(l, h, null, pos);
                 }
                 return headLoss(h, tokens);
             }
@@ -120,8 +121,9 @@ public final class LlamaModel implements AutoCloseable {
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
                 NDArray h = embed(tokens, m);
+                NDArray[] pos = positions(m, tokens.length);
                 for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null);
+                    h = layer(l, h, null, pos);
                 }
                 NDArray last = h.get(tokens.length - 1).reshape(1, cfg.hiddenSize());
                 return Linear.linear(rmsNorm(last, finalNorm), lmHead).singletonOrThrow().toFloatArray();
@@ -135,8 +137,9 @@ public final class LlamaModel implements AutoCloseable {
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
                 NDArray h = embed(tokens, m);
+                NDArray[] pos = positions(m, tokens.length);
                 for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null);
+                    h = layer(l, h, null, pos);
                 }
                 return Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow().toFloatArray();
             }
@@ -155,8 +158,9 @@ public final class LlamaModel implements AutoCloseable {
         try (NDManager m = manager.newSubManager();
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray h = embed(tokens, m);
+            NDArray[] pos = positions(m, tokens.length);
             for (int l = 0; l < cfg.numLayers(); l++) {
-                h = layer(l, h, acts);
+                h = layer(l, h, acts, pos);
             }
             NDArray nll = tokenNll(h, tokens);
             NDArray meanLoss = nll.mean();
@@ -187,7 +191,14 @@ public final class LlamaModel implements AutoCloseable {
 
     /** One decoder layer without gradients; the result joins {@code hidden}'s manager. */
     public NDArray layerForward(int layer, NDArray hidden, ActivationObserver acts) {
-        return noGrad(() -> layer(layer, hidden, acts));
+        return noGrad(() -> {
+            NDArray[] pos = positions(hidden.getManager(), (int) hidden.getShape().get(0));
+            NDArray out = layer(layer, hidden, acts, pos);
+            for (NDArray p : pos) {
+                p.close();
+            }
+            return out;
+        });
     }
 
     /** Final norm, lm_head and summed next-token NLL of a last hidden state [tokens, hidden]. */
@@ -256,7 +267,7 @@ public final class LlamaModel implements AutoCloseable {
 
     // ------------------------------------------------------------------ the math
 
-    private NDArray layer(int l, NDArray x, ActivationObserver acts) {
+    private NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos) {
         int T = (int) x.getShape().get(0);
         int H = cfg.numHeads();
         int KV = cfg.numKvHeads();
@@ -272,12 +283,11 @@ public final class LlamaModel implements AutoCloseable {
                 .reshape(T, KV, hd).transpose(1, 0, 2);
         NDArray v = Linear.linear(h, w[LinearKind.V_PROJ.ordinal()]).singletonOrThrow()
                 .reshape(T, KV, hd).transpose(1, 0, 2);
-        NDArray[] cs = rope(x.getManager(), T);
-        q = rotate(q, cs[0], cs[1]).mul(1.0 / Math.sqrt(hd));
-        k = rotate(k, cs[0], cs[1]);
+        q = rotate(q, pos[0], pos[1]).mul(1.0 / Math.sqrt(hd));
+        k = rotate(k, pos[0], pos[1]);
         // grouped-query attention without copying k/v: query heads g*rep..g*rep+rep-1 share kv head g
         NDArray scores = q.reshape(KV, rep * T, hd).matMul(k.transpose(0, 2, 1)).reshape(KV, rep, T, T)
-                .add(causalMask(x.getManager(), T));
+                .add(pos[2]);
         NDArray p = scores.softmax(-1).reshape(KV, rep * T, T);
         NDArray o = p.matMul(v).reshape(H, T, hd).transpose(1, 0, 2).reshape(T, (long) H * hd);
         observe(acts, l, o, LinearKind.O_PROJ);
@@ -318,8 +328,11 @@ public final class LlamaModel implements AutoCloseable {
         return x.mul(cos).add(rot.mul(sin));
     }
 
-    /** cos and sin [T, headDim] for positions 0..T-1 (frequencies duplicated as Hugging Face does). */
-    private NDArray[] rope(NDManager m, int T) {
+    /**
+     * Per-call positional constants, made once per forward and shared by all layers: cos and sin
+     * [T, headDim] for positions 0..T-1 (frequencies duplicated as Hugging Face does) and the causal mask.
+     */
+    private NDArray[] positions(NDManager m, int T) {
         int half = ropeInvFreq.length;
         int hd = 2 * half;
         float[] cos = new float[T * hd];
@@ -335,7 +348,7 @@ public final class LlamaModel implements AutoCloseable {
                 sin[t * hd + half + i] = s;
             }
         }
-        return new NDArray[] {m.create(cos, new Shape(T, hd)), m.create(sin, new Shape(T, hd))};
+        return new NDArray[] {m.create(cos, new Shape(T, hd)), m.create(sin, new Shape(T, hd)), causalMask(m, T)};
     }
 
     private static NDArray causalMask(NDManager m, int T) {
