@@ -16,20 +16,21 @@ import java.util.Optional;
  * tokenizes with the slow SentencePiece tokenizer, and this one is verified id-for-id against it.
  */
 public final class TokenizerDetector {
-    static final String LLAMA2C_MESSAGE = "llama2.c tokenizer.bin: handled by Llama2cTokenizer";
+    /** Looked for in a model directory, in this order. */
+    static final String[] NAMES = {"tokenizer.model", "tokenizer.json", "tokenizer.bin", "tok512.bin"};
 
     private TokenizerDetector() {}
 
     /**
      * The tokenizer next to a model: {@code modelPathOrDir} is a model directory, or a file inside
-     * one. Empty when neither {@code tokenizer.model} nor {@code tokenizer.json} is there.
+     * one. Empty when none of {@link #NAMES} is there.
      */
     public static Optional<Tokenizer> detect(Path modelPathOrDir) {
         Path dir = Files.isDirectory(modelPathOrDir) ? modelPathOrDir : modelPathOrDir.toAbsolutePath().getParent();
         if (dir == null) {
             return Optional.empty();
         }
-        for (String name : new String[] {"tokenizer.model", "tokenizer.json"}) {
+        for (String name : NAMES) {
             Path candidate = dir.resolve(name);
             if (Files.isRegularFile(candidate)) {
                 return Optional.of(open(candidate));
@@ -45,7 +46,7 @@ public final class TokenizerDetector {
     public static Tokenizer open(Path tokenizerFile) {
         if (Files.isDirectory(tokenizerFile)) {
             return detect(tokenizerFile).orElseThrow(() -> new GblmException(
-                    "no tokenizer.model or tokenizer.json in directory " + tokenizerFile));
+                    "no tokenizer (" + String.join(", ", NAMES) + ") in directory " + tokenizerFile));
         }
         if (!Files.isRegularFile(tokenizerFile)) {
             throw new GblmException("tokenizer file not found: " + tokenizerFile);
@@ -53,7 +54,7 @@ public final class TokenizerDetector {
         return switch (formatOf(tokenizerFile)) {
             case SENTENCEPIECE -> SentencePieceTokenizer.load(tokenizerFile);
             case HUGGING_FACE -> HfTokenizer.load(tokenizerFile);
-            case LLAMA2C -> throw new GblmException(LLAMA2C_MESSAGE + " (" + tokenizerFile + ")");
+            case LLAMA2C -> Llama2cTokenizer.load(tokenizerFile);
         };
     }
 

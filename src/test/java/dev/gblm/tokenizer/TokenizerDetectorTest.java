@@ -36,7 +36,7 @@ class TokenizerDetectorTest {
     void emptyDirectoryHasNoTokenizer() {
         assertThat(TokenizerDetector.detect(dir)).isEmpty();
         assertThatThrownBy(() -> TokenizerDetector.open(dir)).isInstanceOf(GblmException.class)
-                .hasMessageContaining("no tokenizer.model or tokenizer.json");
+                .hasMessageContaining("no tokenizer (tokenizer.model, tokenizer.json, tokenizer.bin, tok512.bin)");
     }
 
     @Test
@@ -59,5 +59,14 @@ class TokenizerDetectorTest {
         Files.writeString(f, "a 1\n");
         assertThatThrownBy(() -> TokenizerDetector.open(f)).isInstanceOf(GblmException.class)
                 .hasMessageStartingWith("unknown tokenizer format");
+    }
+
+    @Test
+    void llama2cTokenizerNextToTheModelIsFound() throws IOException {
+        Files.copy(TestData.require("models/tok512.bin"), dir.resolve("tok512.bin"));
+        Tokenizer tok = TokenizerDetector.detect(dir).orElseThrow();
+        assertThat(tok).isInstanceOf(Llama2cTokenizer.class);
+        assertThat(tok.vocabSize()).isEqualTo(512);
+        assertThat(TokenizerDetector.open(dir.resolve("tok512.bin"))).isInstanceOf(Llama2cTokenizer.class);
     }
 }
