@@ -7,6 +7,10 @@ final class Commands {
     private Commands() {}
 
     static List<Object> all() {
-        return List.of(new TokenizeCommand());
+        return List.of(
+                new TokenizeCommand(),
+                new TopicsCommand(),
+                new BrokerCommand(),
+                new IngestCommand());
     }
 }

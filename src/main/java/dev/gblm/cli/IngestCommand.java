@@ -1,0 +1,114 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.Health;
+import dev.gblm.ops.MetricsServer;
+import dev.gblm.ops.TopicAdmin;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.DocumentReader;
+import dev.gblm.stream.IngestSummary;
+import dev.gblm.stream.Ingestor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code gblm ingest}: publish calibration documents to {@code calib.<stream>}. */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = "Publishes calibration documents to the topic calib.<stream> (created from the calib.* template"
+                + " if missing) with an idempotent producer.")
+final class IngestCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--stream", required = true, paramLabel = "NAME",
+            description = "calibration stream (topic calib.NAME); letters, digits, '.', '_', '-'")
+    String stream;
+
+    @Option(names = "--file", paramLabel = "FILE", description = "input file (default: standard input)")
+    Path file;
+
+    @Option(names = "--format", paramLabel = "text|jsonl",
+            description = "text: documents separated by blank lines; jsonl: one object with a 'text' field per line"
+                    + " (default: jsonl for *.jsonl files, else text)")
+    String format;
+
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    String bootstrapServers;
+
+    @Option(names = "--topics", paramLabel = "DIR",
+            description = "topic definitions (default: the copy packaged in the jar)")
+    Path topicsDir;
+
+    @Option(names = "--metrics-port", defaultValue = "-1",
+            description = "serve /metrics and /health on 127.0.0.1:PORT while ingesting (0 = any free port; default off)")
+    int metricsPort;
+
+    @Override
+    public Integer call() throws IOException {
+        String topic = TopicCatalog.calibrationTopicName(stream);
+        DocumentReader.Format fmt = format != null ? DocumentReader.Format.parse(format)
+                : file != null && file.toString().endsWith(".jsonl") ? DocumentReader.Format.JSONL
+                : DocumentReader.Format.TEXT;
+        if (file != null && !file.toString().equals("-") && !Files.isRegularFile(file)) {
+            throw new GblmException("input file not found: " + file);
+        }
+        TopicCatalog catalog = TopicCatalog.loadOrDefault(topicsDir);
+        try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+            TopicReport r = admin.ensure(catalog.calibrationTopic(stream));
+            if (r.status() == TopicReport.Status.MISMATCH) {
+                // the topic works, it is just not as defined: tell the operator, do not refuse to ingest
+                spec.commandLine().getErr().println("warning: " + r.describe());
+            } else if (r.status() == TopicReport.Status.CREATED) {
+                spec.commandLine().getErr().println(r.describe());
+            }
+        }
+        try (GblmMetrics metrics = new GblmMetrics("ingest");
+                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(bootstrapServers));
+                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                InputStream in = open()) {
+            metrics.bind(producer);
+            metrics.healthCheck("ingest", () -> Health.up("publishing to " + topic));
+            if (server != null) {
+                spec.commandLine().getErr().println("metrics: " + server.url() + "/metrics");
+            }
+            Ingestor ingestor = new Ingestor(producer, stream, metrics.meters(), System.err);
+            IngestSummary summary = ingestor.ingest(in, fmt);
+            spec.commandLine().getOut().println(summary.describe());
+            spec.commandLine().getOut().flush();
+            if (summary.failed() > 0) {
+                throw new GblmException(summary.failed() + " document(s) were not accepted by Kafka");
+            }
+            if (summary.documents() == 0) {
+                throw new GblmException("no usable document in the input");
+            }
+            return 0;
+        }
+    }
+
+    private InputStream open() throws IOException {
+        if (file == null || file.toString().equals("-")) {
+            return new java.io.FilterInputStream(System.in) {
+                @Override
+                public void close() {
+                    // never close the process's stdin
+                }
+            };
+        }
+        try {
+            return Files.newInputStream(file);
+        } catch (NoSuchFileException e) {
+            throw new GblmException("input file not found: " + file);
+        }
+    }
+}

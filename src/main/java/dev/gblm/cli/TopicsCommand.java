@@ -1,0 +1,129 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.ops.StrimziRenderer;
+import dev.gblm.ops.TopicAdmin;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.ops.TopicReport;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code gblm topics render|apply|check}: Kafka topics as code. */
+@Command(name = "topics", mixinStandardHelpOptions = true,
+        description = "Kafka topics from their definitions in topics/: render Strimzi resources, create, check.",
+        subcommands = {TopicsCommand.Render.class, TopicsCommand.Apply.class, TopicsCommand.Check.class})
+final class TopicsCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static class CatalogOption {
+        @Option(names = "--topics", paramLabel = "DIR",
+                description = "folder of topic definitions (default: the copy packaged in the jar)")
+        Path topicsDir;
+
+        TopicCatalog catalog() {
+            return TopicCatalog.loadOrDefault(topicsDir);
+        }
+    }
+
+    @Command(name = "render", mixinStandardHelpOptions = true,
+            description = "Writes the topics as Strimzi KafkaTopic resources (YAML).")
+    static final class Render implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @picocli.CommandLine.Mixin
+        CatalogOption catalog = new CatalogOption();
+
+        @Option(names = "--out", paramLabel = "FILE", description = "output file (default: standard output)")
+        Path out;
+
+        @Option(names = "--cluster", defaultValue = "gblm",
+                description = "Strimzi cluster name (label strimzi.io/cluster), default ${DEFAULT-VALUE}")
+        String cluster;
+
+        @Option(names = "--stream", paramLabel = "NAME",
+                description = "also render calib.NAME for this calibration stream (repeatable)")
+        List<String> streams = new ArrayList<>();
+
+        @Override
+        public Integer call() throws IOException {
+            String yaml = StrimziRenderer.render(catalog.catalog(), cluster, streams);
+            if (out == null) {
+                spec.commandLine().getOut().print(yaml);
+                spec.commandLine().getOut().flush();
+            } else {
+                if (out.toAbsolutePath().getParent() != null) {
+                    Files.createDirectories(out.toAbsolutePath().getParent());
+                }
+                Files.writeString(out, yaml, StandardCharsets.UTF_8);
+                spec.commandLine().getErr().println("wrote " + out);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+            description = "Creates missing topics and checks existing ones; never alters an existing topic.")
+    static final class Apply implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @picocli.CommandLine.Mixin
+        CatalogOption catalog = new CatalogOption();
+
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        String bootstrapServers;
+
+        @Override
+        public Integer call() {
+            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+                return report(spec, admin.apply(catalog.catalog()));
+            }
+        }
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = "Checks that every topic exists and matches its definition; changes nothing.")
+    static final class Check implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @picocli.CommandLine.Mixin
+        CatalogOption catalog = new CatalogOption();
+
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        String bootstrapServers;
+
+        @Override
+        public Integer call() {
+            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+                return report(spec, admin.check(catalog.catalog()));
+            }
+        }
+    }
+
+    static int report(CommandSpec spec, List<TopicReport> reports) {
+        spec.commandLine().getOut().println(TopicAdmin.format(reports));
+        spec.commandLine().getOut().flush();
+        long bad = reports.stream().filter(r -> !r.healthy()).count();
+        if (bad > 0) {
+            throw new GblmException(bad + " topic(s) missing or different from their definitions (see above)");
+        }
+        return 0;
+    }
+}
