@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.bench.BenchCommand;
 import java.util.List;
 
 /** The registry of subcommands: one place to add a command to the CLI. */
@@ -11,6 +12,9 @@ final class Commands {
                 new TokenizeCommand(),
                 new TopicsCommand(),
                 new BrokerCommand(),
-                new IngestCommand());
+                new IngestCommand(),
+                new EvalCommand(),
+                new GenerateCommand(),
+                new BenchCommand());
     }
 }
