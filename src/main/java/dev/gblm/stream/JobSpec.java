@@ -1,0 +1,126 @@
+package dev.gblm.stream;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.gblm.GblmException;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.prune.GradNorm;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.TailRule;
+import dev.gblm.stats.StatKind;
+import dev.gblm.stats.StatKinds;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A pruning job on the compacted topic {@code gblm.jobs} (key = {@link #id}, JSON; a null value deletes the job).
+ *
+ * @param id           job id: letters, digits, '.', '_', '-'
+ * @param profile      profile id of the statistics the job uses
+ * @param streams      calibration streams whose slices count (one or several)
+ * @param method       magnitude | wanda | gradient | gblm (sparsegpt needs weight updates over full Hessians: batch only)
+ * @param sparsity     target sparsity; for N:M it is N/M (may be omitted at submit)
+ * @param pattern      unstructured | N:M
+ * @param tailRule     N:M trailing partial group rule: proportional (default) | reference
+ * @param gradNorm     l1 (default) | l2; used by gradient and gblm
+ * @param minSamples   samples the first epoch needs (default 128)
+ * @param refreshEvery 0 = one epoch only; N = a new epoch each time N new samples arrived (planned later)
+ * @param window       0 = all samples; N = the last N samples (with refreshEvery)
+ */
+public record JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
+        String tailRule, String gradNorm, int minSamples, long refreshEvery, long window) {
+    public static final int DEFAULT_MIN_SAMPLES = 128;
+
+    public JobSpec {
+        streams = streams == null ? List.of() : List.copyOf(streams);
+    }
+
+    /**
+     * Validates every field and returns the normalized spec (lower-case names, defaults filled, sparsity set to N/M
+     * for N:M). Throws {@link GblmException} with a message a user can act on.
+     */
+    public JobSpec validated() {
+        if (id == null || !id.matches("[A-Za-z0-9._-]{1,200}")) {
+            throw new GblmException("bad job id '" + id + "' (letters, digits, '.', '_', '-'; at most 200)");
+        }
+        Profile.requireValidId(profile);
+        if (streams.isEmpty()) {
+            throw new GblmException("job " + id + " names no stream");
+        }
+        for (String s : streams) {
+            TopicCatalog.calibrationTopicName(s); // throws on a bad name
+        }
+        if (new LinkedHashSet<>(streams).size() != streams.size()) {
+            throw new GblmException("job " + id + " names a stream twice: " + streams);
+        }
+        Method m = Method.parse(method);
+        if (m == Method.SPARSEGPT) {
+            throw new GblmException("method sparsegpt is batch-only (it updates weights using full Hessians); "
+                    + "streaming jobs support magnitude, wanda, gradient and gblm — use `gblm prune` for sparsegpt");
+        }
+        SparsityPattern p = SparsityPattern.parse(pattern == null ? "unstructured" : pattern, sparsity);
+        TailRule tail = parseTail(tailRule);
+        GradNorm norm = GradNorm.parse(gradNorm == null ? "l1" : gradNorm);
+        int min = minSamples == 0 ? DEFAULT_MIN_SAMPLES : minSamples;
+        if (min < 1) {
+            throw new GblmException("minSamples must be >= 1, got " + minSamples);
+        }
+        if (refreshEvery < 0 || window < 0) {
+            throw new GblmException("refreshEvery and window must be >= 0");
+        }
+        if (window > 0 && window < min) {
+            throw new GblmException("window (" + window + ") must be 0 (all samples) or at least minSamples (" + min + ")");
+        }
+        if (window > 0 && refreshEvery == 0) {
+            throw new GblmException("a window only makes sense with refreshEvery > 0 (one-epoch jobs use the first minSamples)");
+        }
+        return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
+                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window);
+    }
+
+    private static TailRule parseTail(String s) {
+        if (s == null) {
+            return TailRule.defaultRule();
+        }
+        try {
+            return TailRule.valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new GblmException("unknown tail rule '" + s + "' (expected proportional or reference)");
+        }
+    }
+
+    @JsonIgnore
+    public Method methodEnum() {
+        return Method.parse(method);
+    }
+
+    @JsonIgnore
+    public SparsityPattern patternSpec() {
+        return SparsityPattern.parse(pattern, sparsity);
+    }
+
+    @JsonIgnore
+    public TailRule tailRuleEnum() {
+        return parseTail(tailRule);
+    }
+
+    @JsonIgnore
+    public GradNorm gradNormEnum() {
+        return GradNorm.parse(gradNorm == null ? "l1" : gradNorm);
+    }
+
+    /** Whether the method needs the whole matrix (one magnitude threshold), rather than each row block alone. */
+    @JsonIgnore
+    public boolean needsMatrixThreshold() {
+        return methodEnum() == Method.MAGNITUDE && patternSpec().isUnstructured();
+    }
+
+    /** Checks that statistics of {@code kinds} can serve this job (e.g. gblm needs GRAD and ACT). */
+    public void requireKinds(StatKinds kinds) {
+        Method m = methodEnum();
+        if (m.needsActivations() && !kinds.contains(StatKind.ACT) || m.needsGradients() && !kinds.contains(StatKind.GRAD)) {
+            throw new RecordFormatException("job " + id + " (" + method + ") needs statistics the profile does not collect " + kinds);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dev.gblm.stream;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.gblm.model.LinearKind;
+import dev.gblm.stats.RowBlockPlanner;
+import dev.gblm.stats.RowRange;
+import dev.gblm.stats.StatKinds;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The row blocks of one module under a profile's layout: {@code rowStarts} ascending, block {@code i} is rows
+ * {@code [rowStarts[i], rowStarts[i+1])} (the last ends at {@code out}).
+ */
+public record ModuleLayout(int layer, String module, int out, int in, List<Integer> rowStarts) {
+    public ModuleLayout {
+        rowStarts = List.copyOf(rowStarts);
+    }
+
+    @JsonIgnore
+    public LinearKind kind() {
+        return LinearKind.fromShortName(module);
+    }
+
+    public int rowEnd(int blockIndex) {
+        return blockIndex + 1 < rowStarts.size() ? rowStarts.get(blockIndex + 1) : out;
+    }
+
+    /** The layout of every module of the model for a profile: what each worker's RowBlockPlanner produces. */
+    public static List<ModuleLayout> of(WeightSource weights, Profile profile) {
+        StatKinds kinds = profile.kinds();
+        List<ModuleLayout> out = new ArrayList<>();
+        for (int l = 0; l < weights.numLayers(); l++) {
+            for (LinearKind k : LinearKind.values()) {
+                int[] s = weights.shape(l, k);
+                List<Integer> starts = new ArrayList<>();
+                for (RowRange r : RowBlockPlanner.plan(s[0], s[1], kinds, profile.blockBytes())) {
+                    starts.add(r.start());
+                }
+                out.add(new ModuleLayout(l, k.shortName(), s[0], s[1], starts));
+            }
+        }
+        return out;
+    }
+
+    public static int blockCount(List<ModuleLayout> layout) {
+        return layout.stream().mapToInt(m -> m.rowStarts().size()).sum();
+    }
+}
