@@ -15,6 +15,7 @@ final class Commands {
                 new IngestCommand(),
                 new EvalCommand(),
                 new GenerateCommand(),
-                new BenchCommand());
+                new BenchCommand(),
+                new WorkerCommand());
     }
 }
