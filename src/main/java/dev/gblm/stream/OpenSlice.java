@@ -67,10 +67,20 @@ public final class OpenSlice<D> {
         return ranges.isEmpty();
     }
 
-    /** Records consumed (samples and rejects): what the size limit counts, so a stream of garbage still flushes. */
+    /** Records consumed (samples and rejects). */
     public long records() {
         return samples + rejected;
     }
+
+    /**
+     * Whether the slice should close on size: {@code samplesPerSlice} samples, or, so that a stream of garbage
+     * still commits its offsets and dead letters, {@value #REJECT_FACTOR} times that many records.
+     */
+    public boolean full(int samplesPerSlice) {
+        return samples >= samplesPerSlice || records() >= (long) REJECT_FACTOR * samplesPerSlice;
+    }
+
+    static final int REJECT_FACTOR = 4;
 
     public long samples() {
         return samples;

@@ -67,8 +67,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Rebalances.</b> On revocation the whole current slice is committed before the partitions are given up (the
  * callback runs inside poll, where the group metadata is still valid); on partition loss it is discarded.
  *
- * <p>Samples with no statistics to publish (every record of the slice rejected) are committed as a dead-letter-only
- * transaction without a slice record: a slice record always carries statistics.
+ * <p>A slice record always carries statistics, so rejects wait in the open slice for a good sample (count and age
+ * only close slices with samples). Only when rejects pile up ({@link OpenSlice#full}) or on revocation or stop with
+ * no good sample are they committed as a dead-letter-only transaction (dead letters and offsets, no slice record);
+ * their offsets are then covered by the dead letters' source headers rather than by a slice.
  */
 public final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -270,7 +272,8 @@ public final class Worker implements AutoCloseable {
                     break;
                 }
                 process(records);
-                if (slice != null && slice.ageNanos(System.nanoTime()) >= cfg.maxSliceAge().toNanos()) {
+                if (slice != null && slice.samples() > 0
+                        && slice.ageNanos(System.nanoTime()) >= cfg.maxSliceAge().toNanos()) {
                     closeSlice("age");
                 }
             }
@@ -367,7 +370,7 @@ public final class Worker implements AutoCloseable {
                     j.describe());
             slice.addReject(tp, start, rec.offset(), new DeadLetter(deadLetter(rec, j), j.reason()));
         }
-        return slice.records() < cfg.samplesPerSlice() || closeSlice("count");
+        return !slice.full(cfg.samplesPerSlice()) || closeSlice("count");
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> rec, SampleDecoder.Rejected j) {
