@@ -48,7 +48,7 @@ final class WorkerCommand implements Callable<Integer> {
     float gradScale;
 
     @Option(names = "--samples-per-slice", defaultValue = "32",
-            description = "records (samples + rejects) per slice (default: ${DEFAULT-VALUE})")
+            description = "samples per slice (default: ${DEFAULT-VALUE})")
     int samplesPerSlice;
 
     @Option(names = "--max-slice-seconds", defaultValue = "30",
@@ -73,6 +73,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--group", description = "consumer group (default: gblm-worker-<profile>)")
     String group;
 
+    @Option(names = "--streams", paramLabel = "REGEX",
+            description = "topics to consume, as a regular expression (default: every calib.<stream> topic)")
+    String streams;
+
     @Option(names = "--topics", paramLabel = "DIR", description = "topic definitions (default: the copy packaged in the jar)")
     Path topicsDir;
 
@@ -83,7 +87,7 @@ final class WorkerCommand implements Callable<Integer> {
         }
         WorkerConfig cfg = new WorkerConfig(bootstrapServers, workerId != null ? workerId : defaultWorkerId(), seqLen,
                 gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
-                group, Map.of());
+                group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
         if (threads > 0) {
             dev.gblm.model.LlamaModel.setComputeThreads(threads);
         }

@@ -122,6 +122,8 @@ public final class Worker implements AutoCloseable {
     private final CountDownLatch assigned = new CountDownLatch(1);
     private volatile boolean running;
     private volatile boolean killed;
+    /** Set before an abrupt close: the rebalance listener must then neither commit nor touch the producer. */
+    private volatile boolean abandoned;
     private volatile Faults faults = seq -> {};
     private Thread thread;
 
@@ -261,7 +263,7 @@ public final class Worker implements AutoCloseable {
             producer.initTransactions();
             consumer = new KafkaConsumer<>(consumerProperties());
             metrics.bind(consumer);
-            consumer.subscribe(Streams.CALIBRATION_TOPICS, new Rebalance());
+            consumer.subscribe(cfg.topics(), new Rebalance());
             LOG.info("worker {} started: profile {} (seqLen {}, gradScale {}), group {}", cfg.workerId(), profileId,
                     profile.seqLen(), profile.gradScale(), groupId);
             while (running) {
@@ -296,6 +298,7 @@ public final class Worker implements AutoCloseable {
         } finally {
             running = false;
             boolean abrupt = killed || crashed || failure.get() != null;
+            abandoned = abrupt;
             closeClients(abrupt);
             if (collector != null) {
                 collector.close();
@@ -480,7 +483,7 @@ public final class Worker implements AutoCloseable {
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
+            if (!partitions.isEmpty() && !abandoned) {
                 closeSlice("revocation");
                 partitions.forEach(nextOffset::remove);
             }

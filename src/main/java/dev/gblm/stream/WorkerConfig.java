@@ -5,6 +5,7 @@ import dev.gblm.stats.RowBlockPlanner;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Settings of one {@link Worker}.
@@ -20,9 +21,11 @@ import java.util.Objects;
  * @param threads           PyTorch intra-op threads of the worker thread; 0 = PyTorch's default
  * @param groupId           consumer group; null = {@code gblm-worker-<profile>}
  * @param consumerOverrides extra consumer properties (tests: short session timeouts)
+ * @param topics            subscription pattern; default every calibration topic ({@code calib\..+})
  */
 public record WorkerConfig(String bootstrapServers, String workerId, int seqLen, float gradScale, int samplesPerSlice,
-        Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides) {
+        Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides,
+        Pattern topics) {
 
     public static final int DEFAULT_SAMPLES_PER_SLICE = 32;
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(30);
@@ -51,46 +54,52 @@ public record WorkerConfig(String bootstrapServers, String workerId, int seqLen,
             throw new GblmException("--threads must be >= 1");
         }
         consumerOverrides = consumerOverrides == null ? Map.of() : Map.copyOf(consumerOverrides);
+        topics = topics == null ? Streams.CALIBRATION_TOPICS : topics;
     }
 
     /** Defaults for everything but the servers and the id. */
     public static WorkerConfig defaults(String bootstrapServers, String workerId) {
         return new WorkerConfig(bootstrapServers, workerId, 0, 100f, DEFAULT_SAMPLES_PER_SLICE, DEFAULT_MAX_SLICE_AGE,
-                RowBlockPlanner.DEFAULT_MAX_BYTES, 0, null, Map.of());
+                RowBlockPlanner.DEFAULT_MAX_BYTES, 0, null, Map.of(), null);
     }
 
     public WorkerConfig withSeqLen(int n) {
         return new WorkerConfig(bootstrapServers, workerId, n, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                threads, groupId, consumerOverrides);
+                threads, groupId, consumerOverrides, topics);
     }
 
     public WorkerConfig withSlices(int samples, Duration maxAge) {
         return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samples, maxAge, maxRecordBytes,
-                threads, groupId, consumerOverrides);
+                threads, groupId, consumerOverrides, topics);
     }
 
     public WorkerConfig withMaxRecordBytes(long bytes) {
         return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge, bytes,
-                threads, groupId, consumerOverrides);
+                threads, groupId, consumerOverrides, topics);
     }
 
     public WorkerConfig withThreads(int n) {
         return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, n, groupId, consumerOverrides);
+                maxRecordBytes, n, groupId, consumerOverrides, topics);
     }
 
     public WorkerConfig withGroupId(String g) {
         return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, threads, g, consumerOverrides);
+                maxRecordBytes, threads, g, consumerOverrides, topics);
     }
 
     public WorkerConfig withWorkerId(String id) {
         return new WorkerConfig(bootstrapServers, id, seqLen, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                threads, groupId, consumerOverrides);
+                threads, groupId, consumerOverrides, topics);
+    }
+
+    public WorkerConfig withTopics(Pattern p) {
+        return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
+                maxRecordBytes, threads, groupId, consumerOverrides, p);
     }
 
     public WorkerConfig withConsumerOverrides(Map<String, String> o) {
         return new WorkerConfig(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, threads, groupId, o);
+                maxRecordBytes, threads, groupId, o, topics);
     }
 }

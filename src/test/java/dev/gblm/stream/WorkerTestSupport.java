@@ -29,6 +29,7 @@ import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -185,6 +186,46 @@ final class WorkerTestSupport {
         return merged;
     }
 
+    /**
+     * Per slice: the statistics computed directly over exactly the token documents its offset ranges cover, compared
+     * with the slice's own committed blocks. Returns the largest relative error and prints the worst slice.
+     */
+    static double perSliceError(String bootstrap, Checkpoint ckpt, List<SliceRecord> slices, int seqLen) {
+        Map<String, int[]> byOffset = new HashMap<>();
+        Set<String> topics = new java.util.TreeSet<>();
+        slices.forEach(s -> s.ranges().forEach(r -> topics.add(r.topic())));
+        for (String t : topics) {
+            for (ConsumerRecord<byte[], byte[]> r : readCommitted(bootstrap, t)) {
+                try {
+                    SampleRecord sr = SampleRecord.decode(r.key(), r.value(), null);
+                    if (sr.tokens() != null) {
+                        byOffset.put(t + "/" + r.partition() + "/" + r.offset(), sr.tokens());
+                    }
+                } catch (InvalidSampleException e) {
+                    // rejected samples are not part of any statistics
+                }
+            }
+        }
+        double worst = 0;
+        for (SliceRecord s : slices) {
+            List<int[]> docs = new ArrayList<>();
+            for (OffsetRange r : s.ranges()) {
+                for (long o = r.fromInclusive(); o < r.toExclusive(); o++) {
+                    int[] d = byOffset.get(r.topic() + "/" + r.partition() + "/" + o);
+                    if (d != null) {
+                        docs.add(d);
+                    }
+                }
+            }
+            double e = maxRelativeError(mergedBlocks(bootstrap, List.of(s)), reference(ckpt, docs, seqLen, 100f));
+            if (e > worst) {
+                System.out.println("slice " + s.sliceId() + " " + s.ranges() + ": relative error " + e);
+            }
+            worst = Math.max(worst, e);
+        }
+        return worst;
+    }
+
     /** Statistics computed directly over the documents (truncated to seqLen), no Kafka. */
     static CalibrationStats reference(Checkpoint ckpt, List<int[]> docs, int seqLen, float gradScale) {
         try (LlamaModel m = LlamaModel.load(ckpt); StatsCollector c = new StatsCollector(m, Worker.KINDS, gradScale)) {
@@ -242,11 +283,14 @@ final class WorkerTestSupport {
         }
     }
 
-    static Map<TopicPartition, Long> ends(String topic, int partitions, int n) {
-        Map<TopicPartition, Long> m = new LinkedHashMap<>();
+    /** The end offset of every partition of {@code topic}, as the broker reports it. */
+    static Map<TopicPartition, Long> ends(Admin admin, String topic, int partitions) throws Exception {
+        Map<TopicPartition, OffsetSpec> q = new LinkedHashMap<>();
         for (int p = 0; p < partitions; p++) {
-            m.put(new TopicPartition(topic, p), (long) (n / partitions + (p < n % partitions ? 1 : 0)));
+            q.put(new TopicPartition(topic, p), OffsetSpec.latest());
         }
+        Map<TopicPartition, Long> m = new LinkedHashMap<>();
+        admin.listOffsets(q).all().get().forEach((tp, info) -> m.put(tp, info.offset()));
         return m;
     }
 
