@@ -90,7 +90,8 @@ public final class Worker implements AutoCloseable {
 
     /**
      * DJL's PyTorch GradientCollector allows one collecting instance per JVM, so workers sharing a process take
-     * turns for forward + backward. Production runs one worker per process; this only matters in tests.
+     * turns for every engine call (forward + backward, snapshot, reset). Production runs one worker per process;
+     * this only matters in tests and embedded mode.
      */
     private static final Object ENGINE_LOCK = new Object();
 
@@ -411,7 +412,10 @@ public final class Worker implements AutoCloseable {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
         long statsBytes = 0;
         if (s.samples() > 0) {
-            CalibrationStats stats = collector.snapshot();
+            CalibrationStats stats;
+            synchronized (ENGINE_LOCK) {
+                stats = collector.snapshot();
+            }
             List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
             for (StatsRecords.Block b : blocks) {
                 out.add(new ProducerRecord<>(STATS_TOPIC, null, b.key().bytes(), b.value(),
@@ -442,14 +446,14 @@ public final class Worker implements AutoCloseable {
                 | AuthorizationException | UnsupportedVersionException e) {
             // fatal for this producer: no abort possible; the next owner recomputes from the committed offsets
             slice = null;
-            collector.reset();
+            resetStats();
             throw e;
         } catch (KafkaException e) {
             LOG.warn("worker {}: slice {} aborted ({}): {}", cfg.workerId(), sliceId, why, e.toString());
             meters.aborted();
             producer.abortTransaction();
             slice = null;
-            collector.reset();
+            resetStats();
             rewind();
             return false;
         }
@@ -463,8 +467,14 @@ public final class Worker implements AutoCloseable {
         LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} records, {} bytes",
                 cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), out.size(), allBytes);
         slice = null;
-        collector.reset();
+        resetStats();
         return true;
+    }
+
+    private void resetStats() {
+        synchronized (ENGINE_LOCK) {
+            collector.reset();
+        }
     }
 
     /**
@@ -494,7 +504,7 @@ public final class Worker implements AutoCloseable {
             // no longer ours: nothing of the open slice may be committed; the new owner recomputes it
             LOG.warn("worker {}: partitions lost {}; discarding the open slice", cfg.workerId(), partitions);
             slice = null;
-            collector.reset();
+            resetStats();
             partitions.forEach(nextOffset::remove);
         }
 
