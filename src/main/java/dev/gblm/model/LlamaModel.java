@@ -24,7 +24,8 @@ import java.util.Map;
  *
  * <p>Memory discipline: weights live in this model's manager; every per-call intermediate is created
  * in a sub-manager closed at the end of the call. Every op's result joins the manager of its first
- * operand, so computations always start from an activation, never from a weight.
+ * operand, so computations always start from an activation, never from a weight. Never use DJL's
+ * {@code op(Number)} overloads on a tensor that is differentiated: see {@link #scalar}.
  */
 public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig cfg;
@@ -273,7 +274,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray v = Linear.linear(h, w[LinearKind.V_PROJ.ordinal()]).singletonOrThrow()
                 .reshape(T, KV, hd).transpose(1, 0, 2);
         NDArray[] cs = rope(x.getManager(), T);
-        q = rotate(q, cs[0], cs[1]).mul(1.0 / Math.sqrt(hd));
+        q = rotate(q, cs[0], cs[1]).mul(scalar(x.getManager(), (float) (1.0 / Math.sqrt(hd))));
         k = rotate(k, cs[0], cs[1]);
         // grouped-query attention without copying k/v: query heads g*rep..g*rep+rep-1 share kv head g
         NDArray scores = q.reshape(KV, rep * T, hd).matMul(k.transpose(0, 2, 1)).reshape(KV, rep, T, T)
@@ -305,7 +306,20 @@ public final class LlamaModel implements AutoCloseable {
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray ms = x.square().mean(new int[] {-1}, true);
-        return x.div(ms.add(normEps).sqrt()).mul(weight);
+        return x.div(ms.add(scalar(ms.getManager(), normEps)).sqrt()).mul(weight);
+    }
+
+    /**
+     * A float32 scalar tensor whose memory PyTorch owns, living in {@code m} (the call's scope).
+     *
+     * <p>Why not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over a Java direct buffer and closes
+     * that tensor right after the forward op. Autograd keeps the tensor for the backward (d(a*s)/da = s), but
+     * nothing keeps the Java buffer: a garbage collection between forward and backward frees it, and the gradients
+     * upstream of the multiplication come out wrong (see {@code GradientGcStabilityTest}). Every constant that a
+     * differentiated op may save must therefore be PyTorch-owned or stay in the call's manager until it closes.
+     */
+    private static NDArray scalar(NDManager m, float value) {
+        return m.full(new Shape(), value);
     }
 
     /** x*cos + rotate_half(x)*sin with rotate_half(x) = [-x2, x1]. */
