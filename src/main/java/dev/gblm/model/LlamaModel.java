@@ -40,6 +40,15 @@ public final class LlamaModel implements AutoCloseable {
     private final float[] ropeInvFreq;
     private final float normEps;
 
+    /**
+     * DJL's PyTorch {@link GradientCollector} is process-wide: a second one opened while one is collecting throws
+     * ("Only one can be collecting at a time"). {@link #forwardBackward} is the only place gblm opens one, so it
+     * takes this lock: several models (workers sharing a process, tests) may then differentiate from any threads,
+     * one at a time. Loading, forward-only calls and closing need no lock (DJL's managers are thread-safe and no
+     * collector is involved).
+     */
+    private static final Object GRADIENT_LOCK = new Object();
+
     private LlamaModel(Checkpoint ckpt) {
         Engines.init();
         this.cfg = ckpt.config();
@@ -151,6 +160,12 @@ public final class LlamaModel implements AutoCloseable {
      */
     public LossResult forwardBackward(int[] tokens, ActivationObserver acts, GradientObserver grads) {
         requireTokens(tokens, 2);
+        synchronized (GRADIENT_LOCK) {
+            return forwardBackwardLocked(tokens, acts, grads);
+        }
+    }
+
+    private LossResult forwardBackwardLocked(int[] tokens, ActivationObserver acts, GradientObserver grads) {
         zeroGradients();
         LossResult result;
         try (NDManager m = manager.newSubManager();

@@ -88,13 +88,6 @@ public final class Worker implements AutoCloseable {
     /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
     public static final StatKinds KINDS = StatKinds.of(StatKind.GRAD, StatKind.ACT);
 
-    /**
-     * DJL's PyTorch GradientCollector allows one collecting instance per JVM, so workers sharing a process take
-     * turns for every engine call (forward + backward, snapshot, reset). Production runs one worker per process;
-     * this only matters in tests and embedded mode.
-     */
-    private static final Object ENGINE_LOCK = new Object();
-
     /** Test hook: called after a slice's records are sent, before its commit. */
     interface Faults {
         void beforeCommit(long sliceSeq);
@@ -132,6 +125,7 @@ public final class Worker implements AutoCloseable {
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
     private StatsCollector collector;
+    private EngineSink sink;
     private OpenSlice<DeadLetter> slice;
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
     private long sliceSeq;
@@ -259,6 +253,7 @@ public final class Worker implements AutoCloseable {
                 LlamaModel.setComputeThreads(cfg.threads());
             }
             collector = new StatsCollector(model, KINDS, cfg.gradScale());
+            sink = new EngineSink(collector);
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
             producer.initTransactions();
@@ -353,21 +348,17 @@ public final class Worker implements AutoCloseable {
             return false;
         }
         if (slice == null) {
-            slice = new OpenSlice<>(stream, System.nanoTime());
+            slice = new OpenSlice<>(stream, System.nanoTime(), sink);
         }
         long start = nextOffset.getOrDefault(tp, rec.offset());
         Header fh = rec.headers().lastHeader(SampleRecord.FORMAT_HEADER);
         String format = fh == null ? null : new String(fh.value(), StandardCharsets.UTF_8);
         SampleDecoder.Result r = decoder.decode(rec.key(), rec.value(), format);
         if (r instanceof SampleDecoder.Accepted a) {
-            long nanos;
-            synchronized (ENGINE_LOCK) {
-                long t0 = System.nanoTime();
-                collector.add(a.tokens());
-                nanos = System.nanoTime() - t0;
-            }
-            meters.sample(stream, a.tokens().length, nanos);
-            slice.addSample(tp, start, rec.offset(), a.tokens().length, rec.timestamp());
+            slice.addSample(tp, start, rec.offset(), a.tokens(), rec.timestamp());
+            meters.sample(stream, a.tokens().length, sink.lastNanos);
+            LOG.debug("worker {}: sample {}-{}@{} ({} tokens) in slice", cfg.workerId(), tp.topic(), tp.partition(),
+                    rec.offset(), a.tokens().length);
         } else {
             SampleDecoder.Rejected j = (SampleDecoder.Rejected) r;
             LOG.warn("worker {}: rejected {}-{}@{}: {}", cfg.workerId(), tp.topic(), tp.partition(), rec.offset(),
@@ -403,6 +394,9 @@ public final class Worker implements AutoCloseable {
     private boolean closeSlice(String why) {
         OpenSlice<DeadLetter> s = slice;
         if (s == null || s.isEmpty()) {
+            if (s != null) {
+                s.finish();
+            }
             slice = null;
             return true;
         }
@@ -412,10 +406,8 @@ public final class Worker implements AutoCloseable {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
         long statsBytes = 0;
         if (s.samples() > 0) {
-            CalibrationStats stats;
-            synchronized (ENGINE_LOCK) {
-                stats = collector.snapshot();
-            }
+            s.requireInStep();
+            CalibrationStats stats = collector.snapshot();
             List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
             for (StatsRecords.Block b : blocks) {
                 out.add(new ProducerRecord<>(STATS_TOPIC, null, b.key().bytes(), b.value(),
@@ -446,14 +438,14 @@ public final class Worker implements AutoCloseable {
                 | AuthorizationException | UnsupportedVersionException e) {
             // fatal for this producer: no abort possible; the next owner recomputes from the committed offsets
             slice = null;
-            resetStats();
+            s.discard();
             throw e;
         } catch (KafkaException e) {
             LOG.warn("worker {}: slice {} aborted ({}): {}", cfg.workerId(), sliceId, why, e.toString());
             meters.aborted();
             producer.abortTransaction();
             slice = null;
-            resetStats();
+            s.discard();
             rewind();
             return false;
         }
@@ -467,12 +459,38 @@ public final class Worker implements AutoCloseable {
         LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} records, {} bytes",
                 cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), out.size(), allBytes);
         slice = null;
-        resetStats();
+        s.finish();
         return true;
     }
 
-    private void resetStats() {
-        synchronized (ENGINE_LOCK) {
+    /**
+     * The statistics accumulator as the open slice's sink. Only {@link OpenSlice} calls add and reset, so statistics
+     * and offsets stay in step. Workers sharing a process need no lock of their own: each has its own model and
+     * accumulator, and {@link LlamaModel#forwardBackward} serializes DJL's process-wide gradient collector.
+     */
+    private static final class EngineSink implements SampleSink {
+        private final StatsCollector collector;
+        /** Forward + backward time of the last sample. */
+        long lastNanos;
+
+        EngineSink(StatsCollector collector) {
+            this.collector = collector;
+        }
+
+        @Override
+        public void add(int[] tokens) {
+            long t0 = System.nanoTime();
+            collector.add(tokens);
+            lastNanos = System.nanoTime() - t0;
+        }
+
+        @Override
+        public long samples() {
+            return collector.samples();
+        }
+
+        @Override
+        public void reset() {
             collector.reset();
         }
     }
@@ -503,8 +521,10 @@ public final class Worker implements AutoCloseable {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             // no longer ours: nothing of the open slice may be committed; the new owner recomputes it
             LOG.warn("worker {}: partitions lost {}; discarding the open slice", cfg.workerId(), partitions);
+            if (slice != null) {
+                slice.discard();
+            }
             slice = null;
-            resetStats();
             partitions.forEach(nextOffset::remove);
         }
 
