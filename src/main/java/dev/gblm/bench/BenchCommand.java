@@ -2,9 +2,9 @@ package dev.gblm.bench;
 
 import picocli.CommandLine.Command;
 
-/** Parent of the benchmark commands ({@code gblm bench engine}, ...). */
+/** Parent of the benchmark commands ({@code gblm bench engine}, {@code gblm bench workers}, ...). */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests).",
-        subcommands = {EngineBench.class})
+        subcommands = {EngineBench.class, WorkersBench.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
