@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.bench.BenchCommand;
 import java.util.List;
 
 /** The registry of subcommands: one place to add a command to the CLI. */
@@ -7,6 +8,6 @@ final class Commands {
     private Commands() {}
 
     static List<Object> all() {
-        return List.of(new TokenizeCommand());
+        return List.of(new TokenizeCommand(), new EvalCommand(), new GenerateCommand(), new BenchCommand());
     }
 }

@@ -1,0 +1,188 @@
+package dev.gblm.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.DType;
+import dev.gblm.model.LinearKind;
+import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.LlamaModel;
+import dev.gblm.model.TensorData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures, in one run, the DJL float32 matmul ceiling and the forward+backward throughput of a
+ * generated random LLaMA, with the process RSS after every sample.
+ */
+@Command(name = "engine", mixinStandardHelpOptions = true,
+        description = "DJL float32 matmul ceiling vs forward+backward throughput of a random ~25M-parameter LLaMA.")
+final class EngineBench implements Callable<Integer> {
+    @Option(names = "--samples", defaultValue = "100", description = "measured samples (default ${DEFAULT-VALUE})")
+    int samples;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "unmeasured samples first (default ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
+    int tokens;
+
+    @Option(names = "--hidden", defaultValue = "512") int hidden;
+    @Option(names = "--layers", defaultValue = "8") int layers;
+    @Option(names = "--heads", defaultValue = "8") int heads;
+    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
+    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+
+    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's)")
+    Integer threads;
+
+    @Override
+    public Integer call() {
+        if (threads != null) {
+            LlamaModel.setComputeThreads(threads);
+        }
+        LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, Math.max(tokens, 512),
+                1e-5, 10000, true, 1, 2, "float32");
+        Checkpoint ck = randomCheckpoint(cfg, 1234);
+        try (LlamaModel model = LlamaModel.load(ck)) {
+            double ceiling = matmulCeiling();
+            long linParams = 0;
+            for (LinearKind k : LinearKind.values()) {
+                long[] s = Checkpoints.linearShape(cfg, k);
+                linParams += s[0] * s[1];
+            }
+            linParams *= layers;
+            long headParams = (long) vocab * hidden;
+            double T = tokens;
+            // work actually required: layer linears fwd 2 + bwd 4 (dX, dW); frozen lm_head fwd 2 + bwd dX 2;
+            // attention QK^T and PV over the full TxT square: fwd 4*T^2*d, bwd twice that, per layer
+            double attn = 12.0 * layers * T * T * hidden;
+            double work = 6.0 * linParams * T + 4.0 * headParams * T + attn;
+            double convention = 6.0 * (linParams + headParams) * T + attn;
+
+            SplittableRandom rnd = new SplittableRandom(7);
+            int[] toks = new int[tokens];
+            long[] rss = new long[samples];
+            double[] secs = new double[samples];
+            for (int i = -warmup; i < samples; i++) {
+                for (int t = 0; t < tokens; t++) {
+                    toks[t] = rnd.nextInt(vocab);
+                }
+                long t0 = System.nanoTime();
+                model.forwardBackward(toks, null, null);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i >= 0) {
+                    secs[i] = s;
+                    rss[i] = ProcStatus.kb("VmRSS");
+                    if ((i + 1) % 10 == 0 || i == samples - 1) {
+                        System.err.printf("sample %d/%d  %.3fs  RSS %d MiB%n", i + 1, samples, s, rss[i] / 1024);
+                    }
+                }
+            }
+            double[] sorted = secs.clone();
+            Arrays.sort(sorted);
+            double median = sorted[samples / 2];
+            double mean = Arrays.stream(secs).average().orElse(Double.NaN);
+            double workGflops = work / mean / 1e9;
+            System.out.printf("machine: %d cores, PyTorch intra-op threads %s%n",
+                    Runtime.getRuntime().availableProcessors(), threads == null ? "default" : threads);
+            System.out.printf("matmul ceiling (float32, 2048x2048x2048, best of 8): %.1f GFLOP/s%n", ceiling);
+            System.out.printf("model: hidden %d, %d layers, %d heads, intermediate %d, vocab %d (tied): "
+                    + "%.2fM layer params + %.2fM embedding/head%n", hidden, layers, heads, intermediate, vocab,
+                    linParams / 1e6, headParams / 1e6);
+            System.out.printf("forward+backward, %d tokens/sample, %d samples: mean %.3fs, median %.3fs -> %.0f tokens/s%n",
+                    tokens, samples, mean, median, tokens / mean);
+            System.out.printf("achieved (required work %.1f GFLOP/sample): %.1f GFLOP/s = %.2f of ceiling%n",
+                    work / 1e9, workGflops, workGflops / ceiling);
+            System.out.printf("achieved (6*N*T+attention convention, N incl. lm_head, %.1f GFLOP/sample): "
+                    + "%.1f GFLOP/s = %.2f of ceiling%n", convention / 1e9, convention / mean / 1e9,
+                    convention / mean / 1e9 / ceiling);
+            int firstQuarter = Math.max(0, samples / 4 - 1);
+            long maxAfter = Arrays.stream(rss, firstQuarter, samples).max().orElse(0);
+            System.out.printf("RSS: after sample 1 %d MiB, after %d %d MiB, last %d MiB, max after warm-up %d MiB, "
+                    + "peak (VmHWM) %d MiB%n", rss[0] / 1024, firstQuarter + 1, rss[firstQuarter] / 1024,
+                    rss[samples - 1] / 1024, maxAfter / 1024, ProcStatus.kb("VmHWM") / 1024);
+        }
+        return 0;
+    }
+
+    /** Best GFLOP/s of a large square float32 matmul through DJL. */
+    static double matmulCeiling() {
+        int n = 2048;
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomNormal(new Shape(n, n));
+            NDArray b = m.randomNormal(new Shape(n, n));
+            double best = 0;
+            for (int i = 0; i < 10; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray c = Linear.linear(a, b).singletonOrThrow()) {
+                    c.getFloat(0, 0); // force completion
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i >= 2) {
+                    best = Math.max(best, 2.0 * n * n * n / s / 1e9);
+                }
+            }
+            return best;
+        }
+    }
+
+    /** A random LLaMA checkpoint (Gaussian-ish weights scaled by 1/sqrt(fan-in), unit norms). */
+    static Checkpoint randomCheckpoint(LlamaConfig c, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Map<String, TensorData> m = new LinkedHashMap<>();
+        for (String name : Checkpoints.expectedNames(c)) {
+            long[] shape = shapeOf(c, name);
+            float[] v = new float[(int) (shape.length == 1 ? shape[0] : shape[0] * shape[1])];
+            if (shape.length == 1) {
+                Arrays.fill(v, 1f);
+            } else {
+                float scale = (float) (Math.sqrt(3.0 / shape[1]));
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
+                }
+            }
+            m.put(name, TensorData.fromFloats(name, DType.F32, shape, v));
+        }
+        return new Checkpoint(c, m, null, Checkpoint.Format.HF_SAFETENSORS);
+    }
+
+    private static long[] shapeOf(LlamaConfig c, String name) {
+        if (name.equals(Checkpoints.EMBED) || name.equals(Checkpoints.LM_HEAD)) {
+            return new long[] {c.vocabSize(), c.hiddenSize()};
+        }
+        for (LinearKind k : LinearKind.values()) {
+            if (name.endsWith("." + k.weightName(0).substring("model.layers.0.".length()))) {
+                return Checkpoints.linearShape(c, k);
+            }
+        }
+        return new long[] {c.hiddenSize()};
+    }
+
+    /** Reads fields of /proc/self/status (kB); 0 where unavailable. */
+    static final class ProcStatus {
+        static long kb(String field) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith(field + ":")) {
+                        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                return 0;
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.gblm.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gblm.GblmException;
+import dev.gblm.eval.EvalProtocols;
+import dev.gblm.eval.Perplexity;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.LlamaModel;
+import dev.gblm.model.LossResult;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Perplexity of a model on a text (chunk protocol or WikiText-2 protocol).")
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
+    Path tokenizer;
+
+    @Option(names = "--text", required = true, description = "evaluation text (UTF-8)")
+    Path text;
+
+    @Option(names = "--protocol", defaultValue = "chunks",
+            description = "chunks (documents split on blank lines, BOS + tokens, truncated to context+1) "
+                    + "or wikitext (joined rows, non-overlapping windows of --seq-len). Default: ${DEFAULT-VALUE}")
+    String protocol;
+
+    @Option(names = "--max-chunks", defaultValue = "" + Integer.MAX_VALUE,
+            description = "evaluate at most this many chunks/windows")
+    int maxChunks;
+
+    @Option(names = "--chunk-offset", defaultValue = "0", description = "skip this many chunks/windows first")
+    int chunkOffset;
+
+    @Option(names = "--seq-len", description = "context (chunks) or window length (wikitext); default: the model's")
+    Integer seqLen;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxChunks <= 0 || chunkOffset < 0) {
+            throw new GblmException("--max-chunks must be positive and --chunk-offset non-negative");
+        }
+        String body = CliFiles.readText(text);
+        long start = System.nanoTime();
+        try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
+            Tokenizer tok = Tokenizers.load(model, tokenizer);
+            int context = m.config().maxPositionEmbeddings();
+            int len = seqLen == null ? context : seqLen;
+            if (len < 1) {
+                throw new GblmException("--seq-len must be positive");
+            }
+            List<int[]> seqs = switch (protocol) {
+                case "chunks" -> EvalProtocols.chunkSequences(body, tok, Math.min(len, context), chunkOffset, maxChunks);
+                case "wikitext" -> {
+                    if (len > context) {
+                        throw new GblmException("--seq-len " + len + " exceeds the model's context " + context);
+                    }
+                    if (len < 2) {
+                        throw new GblmException("--seq-len must be at least 2 for wikitext");
+                    }
+                    yield EvalProtocols.wikitextWindows(body, tok, len, chunkOffset, maxChunks);
+                }
+                default -> throw new GblmException("unknown --protocol '" + protocol + "' (chunks or wikitext)");
+            };
+            EvalProtocols.requireSome(seqs, text.toString());
+            LossResult r = Perplexity.evaluate(m, seqs, System.err);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (json) {
+                ObjectNode o = new ObjectMapper().createObjectNode();
+                o.put("model", model.toString());
+                o.put("protocol", protocol);
+                o.put("sequences", seqs.size());
+                o.put("tokens", r.count());
+                o.put("nll", r.meanNll());
+                o.put("perplexity", r.perplexity());
+                o.put("seconds", seconds);
+                System.out.println(o);
+            } else {
+                System.out.printf("perplexity %.4f  (mean NLL %.4f over %d tokens in %d sequences, %.1fs)%n",
+                        r.perplexity(), r.meanNll(), r.count(), seqs.size(), seconds);
+            }
+        }
+        return 0;
+    }
+}
