@@ -8,6 +8,6 @@ final class Commands {
     private Commands() {}
 
     static List<Object> all() {
-        return List.of(new TokenizeCommand(), new EvalCommand(), new GenerateCommand(), new BenchCommand());
+        return List.of(new TokenizeCommand(), new EvalCommand(), new GenerateCommand(), new PruneCommand(), new BenchCommand());
     }
 }
