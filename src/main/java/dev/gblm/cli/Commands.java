@@ -18,6 +18,7 @@ final class Commands {
                 new JobCommand(),
                 new FinalizerCommand(),
                 new BenchCommand(),
-                new PruneCommand());
+                new PruneCommand(),
+                new dev.gblm.report.ReportCommand());
     }
 }
