@@ -273,7 +273,11 @@ public final class LlamaModel implements AutoCloseable {
         NDArray v = Linear.linear(h, w[LinearKind.V_PROJ.ordinal()]).singletonOrThrow()
                 .reshape(T, KV, hd).transpose(1, 0, 2);
         NDArray[] cs = rope(x.getManager(), T);
-        q = rotate(q, cs[0], cs[1]).mul(1.0 / Math.sqrt(hd));
+        // The scale must be an array that outlives backward(): NDArray.mul(Number) closes its temporary
+        // scalar at once, and that scalar's memory is a Java direct buffer that autograd keeps using for
+        // dL/dq — once the GC frees it, the gradients of this and every earlier layer read garbage.
+        NDArray scale = x.getManager().create((float) (1.0 / Math.sqrt(hd)));
+        q = rotate(q, cs[0], cs[1]).mul(scale);
         k = rotate(k, cs[0], cs[1]);
         // grouped-query attention without copying k/v: query heads g*rep..g*rep+rep-1 share kv head g
         NDArray scores = q.reshape(KV, rep * T, hd).matMul(k.transpose(0, 2, 1)).reshape(KV, rep, T, T)
