@@ -19,6 +19,14 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class SweepPlot {
     private SweepPlot() {}
 
+    /** Tableau-10 colours: XChart's default palette gives two neighbouring series near-identical yellows. */
+    static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x9467bd),
+        new Color(0x2ca02c), new Color(0x8c564b), new Color(0xd62728), new Color(0xe377c2), new Color(0x17becf),
+        new Color(0xbcbd22), new Color(0x7f7f7f)};
+    private static final org.knowm.xchart.style.markers.Marker[] MARKERS = {SeriesMarkers.CIRCLE,
+        SeriesMarkers.SQUARE, SeriesMarkers.DIAMOND, SeriesMarkers.TRIANGLE_UP, SeriesMarkers.TRIANGLE_DOWN,
+        SeriesMarkers.CIRCLE, SeriesMarkers.SQUARE};
+
     /** One method's points, in increasing sparsity. */
     public record Series(String name, double[] sparsity, double[] perplexity) {}
 
@@ -60,12 +68,15 @@ public final class SweepPlot {
         st.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         double xMin = Double.POSITIVE_INFINITY;
         double xMax = Double.NEGATIVE_INFINITY;
-        for (Series s : series) {
+        for (int i = 0; i < series.size(); i++) {
+            Series s = series.get(i);
             if (s.sparsity().length == 0) {
                 continue;
             }
             XYSeries xy = chart.addSeries(s.name(), s.sparsity(), s.perplexity());
-            xy.setMarker(SeriesMarkers.CIRCLE);
+            xy.setMarker(MARKERS[i % MARKERS.length]);
+            xy.setLineColor(PALETTE[i % PALETTE.length]);
+            xy.setMarkerColor(PALETTE[i % PALETTE.length]);
             for (double x : s.sparsity()) {
                 xMin = Math.min(xMin, x);
                 xMax = Math.max(xMax, x);

@@ -16,6 +16,12 @@ class SweepPlotTest {
     }
 
     @Test
+    void paletteGivesEveryMethodItsOwnColour() {
+        assertThat(java.util.Set.of(SweepPlot.PALETTE)).hasSize(SweepPlot.PALETTE.length);
+        assertThat(SweepPlot.PALETTE.length).isGreaterThanOrEqualTo(MethodVariant.values().length);
+    }
+
+    @Test
     void seriesAreSortedBySparsity() {
         Map<Double, Double> pts = new LinkedHashMap<>();
         pts.put(0.5, 20.0);
