@@ -1,6 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.bench.BenchCommand;
+import dev.gblm.report.ReportCommand;
 import java.util.List;
 
 /** The registry of subcommands: one place to add a command to the CLI. */
@@ -18,6 +19,8 @@ final class Commands {
                 new JobCommand(),
                 new FinalizerCommand(),
                 new BenchCommand(),
-                new WorkerCommand());
+                new WorkerCommand(),
+                new PruneCommand(),
+                new ReportCommand());
     }
 }
