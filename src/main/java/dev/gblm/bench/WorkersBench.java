@@ -222,8 +222,16 @@ final class WorkersBench implements Callable<Integer> {
     private void awaitGroup(Admin admin, String group, int k, List<Process> children, long deadline) throws Exception {
         while (true) {
             requireAlive(children);
-            ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
-            Collection<MemberDescription> members = d == null ? List.of() : d.members();
+            Collection<MemberDescription> members;
+            try {
+                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+                members = d == null ? List.of() : d.members();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) {
+                    throw e;
+                }
+                members = List.of(); // no worker has joined yet
+            }
             int owned = members.stream().mapToInt(m -> m.assignment().topicPartitions().size()).sum();
             if (members.size() == k && owned == partitions
                     && members.stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
