@@ -96,9 +96,19 @@ final class WorkersBench implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private record Run(int workers, int samples, double seconds, double workerCpu, double brokerCpu, double selfCpu) {
+    private record Run(int workers, int samples, double seconds, double workerCpu, double brokerCpu, double selfCpu,
+            String loadBefore, String loadAfter) {
         double samplesPerSecond() {
             return samples / seconds;
+        }
+
+        /** Cores the workers actually got: below {@code workers} means they waited for CPU. */
+        double workerCores() {
+            return workerCpu / seconds;
+        }
+
+        double cpuSecondsPerSample() {
+            return workerCpu / samples;
         }
     }
 
@@ -135,23 +145,26 @@ final class WorkersBench implements Callable<Integer> {
                     for (int k : workerCounts) {
                         Run r = runOnce(k, kafka, admin, modelDir, tmp);
                         out.printf("%d worker(s): %d samples in %.2f s = %.3f samples/s (CPU s: workers %.1f, broker %.1f,"
-                                + " bench %.1f)%n", r.workers(), r.samples(), r.seconds(), r.samplesPerSecond(),
-                                r.workerCpu(), r.brokerCpu(), r.selfCpu());
+                                + " bench %.1f; load average before %s, after %s)%n", r.workers(), r.samples(),
+                                r.seconds(), r.samplesPerSecond(), r.workerCpu(), r.brokerCpu(), r.selfCpu(),
+                                r.loadBefore(), r.loadAfter());
                         out.flush();
                         runs.add(r);
                     }
                 }
             }
             out.println();
-            out.printf("%-8s %10s %12s %14s %12s %12s%n", "workers", "seconds", "samples/s", "speed-up", "worker CPU",
-                    "broker CPU");
+            out.printf("%-8s %9s %10s %9s %11s %13s %11s %16s%n", "workers", "seconds", "samples/s", "speed-up",
+                    "worker CPU", "worker cores", "broker CPU", "CPU s per sample");
             Run base = runs.get(0);
             for (Run r : runs) {
-                out.printf("%-8d %10.2f %12.3f %13.2fx %11.1fs %11.1fs%n", r.workers(), r.seconds(),
+                out.printf("%-8d %9.2f %10.3f %8.2fx %10.1fs %13.2f %10.1fs %16.3f%n", r.workers(), r.seconds(),
                         r.samplesPerSecond(), r.samplesPerSecond() / base.samplesPerSecond() * base.workers(),
-                        r.workerCpu(), r.brokerCpu());
+                        r.workerCpu(), r.workerCores(), r.brokerCpu(), r.cpuSecondsPerSample());
             }
-            out.printf("cores available: %d%n", Runtime.getRuntime().availableProcessors());
+            out.printf("cores available: %d. 'worker cores' = worker CPU seconds / wall seconds: a run of k workers"
+                    + " that got fewer than k cores waited for CPU (the broker, this process, other load).%n",
+                    Runtime.getRuntime().availableProcessors());
             out.flush();
             return 0;
         } finally {
@@ -183,6 +196,7 @@ final class WorkersBench implements Callable<Integer> {
             double w0 = cpuSeconds(workers);
             double b0 = broker.map(h -> cpuSeconds(List.of(h))).orElse(Double.NaN);
             double s0 = cpuSeconds(List.of(ProcessHandle.current()));
+            String load0 = loadAverage();
             List<int[]> measured = docs(rnd, samples);
             long t0 = System.nanoTime();
             produce(bs, topic, measured);
@@ -191,7 +205,7 @@ final class WorkersBench implements Callable<Integer> {
             double w1 = cpuSeconds(workers);
             double b1 = broker.map(h -> cpuSeconds(List.of(h))).orElse(Double.NaN);
             double s1 = cpuSeconds(List.of(ProcessHandle.current()));
-            return new Run(k, samples, seconds, w1 - w0, b1 - b0, s1 - s0);
+            return new Run(k, samples, seconds, w1 - w0, b1 - b0, s1 - s0, load0, loadAverage());
         } finally {
             stopAll(children);
         }
@@ -222,8 +236,16 @@ final class WorkersBench implements Callable<Integer> {
     private void awaitGroup(Admin admin, String group, int k, List<Process> children, long deadline) throws Exception {
         while (true) {
             requireAlive(children);
-            ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
-            Collection<MemberDescription> members = d == null ? List.of() : d.members();
+            Collection<MemberDescription> members;
+            try {
+                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+                members = d == null ? List.of() : d.members();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) {
+                    throw e;
+                }
+                members = List.of(); // no worker has joined yet
+            }
             int owned = members.stream().mapToInt(m -> m.assignment().topicPartitions().size()).sum();
             if (members.size() == k && owned == partitions
                     && members.stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
@@ -294,6 +316,15 @@ final class WorkersBench implements Callable<Integer> {
                 p.send(r);
             }
             p.flush();
+        }
+    }
+
+    /** The 1-minute load average (Linux), to show what else competed for the cores. */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
         }
     }
 

@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * backward per sample, and publishes the accumulated statistics slice by slice, each slice in ONE Kafka
  * transaction together with its slice record, its dead letters and its consumed offsets.
  *
- * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator and closes the
- * slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
+ * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator, written only through
+ * the open {@link OpenSlice} (so the statistics always cover exactly the slice's offsets, and an aborted or lost
+ * slice drops both together), and closes the slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
  * grouped by topic. Memory is therefore one set of statistics (twice the model's linear weights), whatever the
  * number of streams.
  *
