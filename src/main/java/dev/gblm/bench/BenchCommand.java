@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 
 /** Parent of the benchmark commands ({@code gblm bench engine}, ...). */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests).",
-        subcommands = {EngineBench.class})
+        subcommands = {EngineBench.class, PruneBench.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
