@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
             MasksBench.class,
             FinalizerBenchCommand.class,
             WorkersBench.class,
+            PruneBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

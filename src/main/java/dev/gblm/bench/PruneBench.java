@@ -1,0 +1,93 @@
+package dev.gblm.bench;
+
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.LlamaModel;
+import dev.gblm.prune.BatchPruner;
+import dev.gblm.prune.GradNorm;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneConfig;
+import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.PruneProgress;
+import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.TailRule;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** End-to-end batch prune time per method on a generated random LLaMA (no I/O: model built in memory). */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = "End-to-end batch prune time per method on a random ~25M-parameter LLaMA.")
+final class PruneBench implements Callable<Integer> {
+    @Option(names = "--samples", defaultValue = "32", description = "calibration samples (default ${DEFAULT-VALUE})")
+    int samples;
+
+    @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
+    int tokens;
+
+    @Option(names = "--methods", defaultValue = "magnitude,wanda,gradient,gblm,sparsegpt", split = ",")
+    List<String> methods;
+
+    @Option(names = "--modes", defaultValue = "sequential,one-shot", split = ",")
+    List<String> modes;
+
+    @Option(names = "--hidden", defaultValue = "512") int hidden;
+    @Option(names = "--layers", defaultValue = "8") int layers;
+    @Option(names = "--heads", defaultValue = "8") int heads;
+    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
+    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+
+    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's)")
+    Integer threads;
+
+    @Override
+    public Integer call() {
+        if (threads != null) {
+            LlamaModel.setComputeThreads(threads);
+        }
+        LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, Math.max(tokens, 512),
+                1e-5, 10000, true, 1, 2, "float32");
+        Checkpoint ck = EngineBench.randomCheckpoint(cfg, 1234);
+        SplittableRandom rnd = new SplittableRandom(11);
+        List<int[]> cal = new ArrayList<>();
+        for (int i = 0; i < samples; i++) {
+            int[] t = new int[tokens];
+            t[0] = 1;
+            for (int j = 1; j < tokens; j++) {
+                t[j] = 3 + rnd.nextInt(vocab - 3);
+            }
+            cal.add(t);
+        }
+        System.out.printf(Locale.ROOT, "random LLaMA: hidden %d, %d layers, %d heads, intermediate %d, vocab %d; "
+                + "%d samples x %d tokens; %d cores%n", hidden, layers, heads, intermediate, vocab, samples, tokens,
+                Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "%-10s %-10s %9s  %s%n", "method", "mode", "total s", "phases (s)");
+        for (String mode : modes) {
+            for (String name : methods) {
+                Method method = Method.parse(name);
+                PruneMode pm = PruneMode.parse(mode);
+                if (pm == PruneMode.ONE_SHOT && (method == Method.MAGNITUDE || method == Method.GRADIENT)) {
+                    continue; // mode-independent: same work as sequential
+                }
+                PruneConfig pc = new PruneConfig(method, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL);
+                try (LlamaModel model = LlamaModel.load(ck)) {
+                    long t0 = System.nanoTime();
+                    BatchPruner.Result r = BatchPruner.prune(model, cal, BatchPruner.Options.of(pc, pm), PruneProgress.NONE);
+                    double total = (System.nanoTime() - t0) / 1e9;
+                    StringBuilder ph = new StringBuilder();
+                    for (Map.Entry<String, Double> e : r.phaseSeconds().entrySet()) {
+                        ph.append(String.format(Locale.ROOT, "%s %.1f  ", e.getKey(), e.getValue()));
+                    }
+                    System.out.printf(Locale.ROOT, "%-10s %-10s %9.1f  %s%n", method, pm, total, ph.toString().strip());
+                    System.out.flush();
+                }
+            }
+        }
+        return 0;
+    }
+}
