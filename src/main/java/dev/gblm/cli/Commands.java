@@ -17,6 +17,7 @@ final class Commands {
                 new IngestCommand(),
                 new JobCommand(),
                 new FinalizerCommand(),
-                new BenchCommand());
+                new BenchCommand(),
+                new PruneCommand());
     }
 }

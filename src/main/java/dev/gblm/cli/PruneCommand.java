@@ -1,0 +1,188 @@
+package dev.gblm.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gblm.GblmException;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.LlamaModel;
+import dev.gblm.prune.BatchPruner;
+import dev.gblm.prune.CalibrationSet;
+import dev.gblm.prune.GradNorm;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneConfig;
+import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.PruneProgress;
+import dev.gblm.prune.PruneReport;
+import dev.gblm.prune.PrunedModelWriter;
+import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.TailRule;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = "Prune a model (GBLM-Pruner, Wanda, SparseGPT, gradient or magnitude) and write a Hugging Face "
+                + "checkpoint, masks.bin and report.json.")
+final class PruneCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
+    Path tokenizer;
+
+    @Option(names = "--calibration", description = "calibration text: documents separated by blank lines, or JSON "
+            + "Lines with a \"text\" field (.jsonl or first character '{'). Not needed for magnitude.")
+    Path calibration;
+
+    @Option(names = "--samples", defaultValue = "128", description = "calibration samples (default ${DEFAULT-VALUE})")
+    int samples;
+
+    @Option(names = "--seq-len", description = "tokens per sample, BOS included (default: the model's context)")
+    Integer seqLen;
+
+    @Option(names = "--method", required = true, description = "magnitude, wanda, gradient, gblm or sparsegpt")
+    String method;
+
+    @Option(names = "--grad-norm", defaultValue = "l1", description = "l1 (default, the paper's) or l2")
+    String gradNorm;
+
+    @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
+    float gradScale;
+
+    @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted)")
+    Double sparsity;
+
+    @Option(names = "--pattern", defaultValue = "unstructured", description = "unstructured (default), 2:4 or 4:8")
+    String pattern;
+
+    @Option(names = "--tail-rule", defaultValue = "proportional",
+            description = "N:M trailing partial group: proportional (default, floor(N*width/M)) or reference (N)")
+    String tailRule;
+
+    @Option(names = "--mode", defaultValue = "sequential",
+            description = "sequential (default, the paper's) or one-shot (all statistics from the dense model)")
+    String mode;
+
+    @Option(names = "--out", required = true, description = "output directory (must not exist unless --force)")
+    Path out;
+
+    @Option(names = "--force", description = "replace an existing output directory")
+    boolean force;
+
+    @Option(names = "--json", description = "print the report as one JSON object")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        long start = System.nanoTime();
+        PrintWriter err = spec.commandLine().getErr();
+        PruneConfig config = parseConfig();
+        PruneMode pruneMode = PruneMode.parse(mode);
+        if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
+            throw new GblmException("--grad-scale must be a positive number, got " + gradScale);
+        }
+        if (samples <= 0) {
+            throw new GblmException("--samples must be positive, got " + samples);
+        }
+        PrunedModelWriter.checkTarget(out, force);
+        boolean calibrated = config.method() != Method.MAGNITUDE;
+        if (calibrated && calibration == null) {
+            throw new GblmException("--calibration FILE is required for " + config.method());
+        }
+        String text = calibration == null ? null : CliFiles.readText(calibration);
+
+        Checkpoint ckpt = Checkpoints.load(model);
+        int context = ckpt.config().maxPositionEmbeddings();
+        int len = seqLen == null ? context : seqLen;
+        if (len < 2 || len > context) {
+            throw new GblmException("--seq-len must be in 2.." + context + " (the model's context), got " + len);
+        }
+        CalibrationSet cal = null;
+        if (text != null) {
+            Tokenizer tok = Tokenizers.load(model, tokenizer);
+            boolean jsonl = CalibrationSet.isJsonLines(calibration.getFileName().toString(), text);
+            cal = CalibrationSet.build(CalibrationSet.documents(text, jsonl), tok, samples, len);
+            if (cal.samples().isEmpty()) {
+                throw new GblmException("calibration file " + calibration + " has no usable document ("
+                        + cal.documentsRead() + " read, " + cal.skipped() + " under two tokens)");
+            }
+            err.printf("calibration: %d samples, %d tokens (%d documents read, %d skipped)%n", cal.samples().size(),
+                    cal.tokens(), cal.documentsRead(), cal.skipped());
+        }
+
+        BatchPruner.Options options = new BatchPruner.Options(config, pruneMode, gradScale, false);
+        ObjectNode report;
+        try (LlamaModel m = LlamaModel.load(ckpt)) {
+            BatchPruner.Result result = BatchPruner.prune(m, cal == null ? java.util.List.of() : cal.samples(),
+                    options, new ConsoleProgress(err));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            ObjectNode partial = PruneReport.batch(options, result, calibration == null ? null : calibration.toString(),
+                    cal, len, seconds);
+            report = PrunedModelWriter.write(out, force, m, result, partial, tokenizer);
+        }
+        if (json) {
+            spec.commandLine().getOut().println(report.toString());
+        } else {
+            spec.commandLine().getOut().printf(Locale.ROOT, "pruned %s %s %s: sparsity %.4f, %d samples, %d tokens -> %s%n",
+                    config.method(), config.pattern().patternName(), pruneMode,
+                    report.get("sparsity").get("overall").asDouble(), report.get("calibration").get("samplesUsed").asInt(),
+                    report.get("calibration").get("tokensUsed").asLong(), out);
+        }
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private PruneConfig parseConfig() {
+        Method m = Method.parse(method);
+        if (sparsity != null && !(sparsity > 0 && sparsity < 1)) {
+            throw new GblmException("--sparsity must be in (0, 1), got " + sparsity);
+        }
+        SparsityPattern p = SparsityPattern.parse(pattern, sparsity);
+        GradNorm norm = GradNorm.parse(gradNorm);
+        TailRule tail = switch (tailRule.trim().toLowerCase(Locale.ROOT)) {
+            case "proportional" -> TailRule.PROPORTIONAL;
+            case "reference" -> TailRule.REFERENCE;
+            default -> throw new GblmException("unknown --tail-rule '" + tailRule + "' (proportional or reference)");
+        };
+        return new PruneConfig(m, norm, p, tail);
+    }
+
+    /** Progress on stderr: one rewritten line per phase, a line per pruned layer. */
+    private static final class ConsoleProgress implements PruneProgress {
+        private final PrintWriter err;
+        private long last;
+
+        ConsoleProgress(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void sample(String phase, int done, int total) {
+            long now = System.nanoTime();
+            if (done == total || now - last > 500_000_000L) {
+                last = now;
+                err.printf("\r%s: %d/%d samples", phase, done, total);
+                if (done == total) {
+                    err.println();
+                }
+                err.flush();
+            }
+        }
+
+        @Override
+        public void layerPruned(int layer, int layers) {
+            err.printf("layer %d/%d pruned%n", layer + 1, layers);
+            err.flush();
+        }
+    }
+}
