@@ -10,6 +10,7 @@ final class Commands {
     static List<Object> all() {
         return List.of(
                 new TokenizeCommand(),
+        return List.of(
                 new EvalCommand(),
                 new GenerateCommand(),
                 new TopicsCommand(),
@@ -18,6 +19,7 @@ final class Commands {
                 new JobCommand(),
                 new FinalizerCommand(),
                 new BenchCommand(),
-                new PruneCommand());
+                new PruneCommand(),
+                new WorkerCommand());
     }
 }

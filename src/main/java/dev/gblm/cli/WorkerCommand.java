@@ -1,0 +1,158 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.MetricsServer;
+import dev.gblm.ops.TopicAdmin;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.Worker;
+import dev.gblm.stream.WorkerConfig;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gblm worker}: the streaming statistics worker (runs until interrupted). */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = "Consumes calibration samples from every calib.<stream> topic, runs forward + backward per sample"
+                + " and publishes partial statistics slice by slice, each slice in one Kafka transaction.")
+final class WorkerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model; none: token-id samples only)")
+    Path tokenizer;
+
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    String bootstrapServers;
+
+    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default: the model's context)")
+    int seqLen;
+
+    @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default: ${DEFAULT-VALUE})")
+    float gradScale;
+
+    @Option(names = "--samples-per-slice", defaultValue = "32",
+            description = "samples per slice (default: ${DEFAULT-VALUE})")
+    int samplesPerSlice;
+
+    @Option(names = "--max-slice-seconds", defaultValue = "30",
+            description = "close a slice this long after its first record (default: ${DEFAULT-VALUE})")
+    double maxSliceSeconds;
+
+    @Option(names = "--max-record-bytes", defaultValue = "1048576",
+            description = "largest statistics record value (default: ${DEFAULT-VALUE})")
+    long maxRecordBytes;
+
+    @Option(names = "--threads", defaultValue = "0", description = "PyTorch compute threads (default: PyTorch's)")
+    int threads;
+
+    @Option(names = "--metrics-port", defaultValue = "-1",
+            description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
+    int metricsPort;
+
+    @Option(names = "--worker-id", description = "stable worker id; a restart with the same id fences the old instance"
+            + " (default: the host name)")
+    String workerId;
+
+    @Option(names = "--group", description = "consumer group (default: gblm-worker-<profile>)")
+    String group;
+
+    @Option(names = "--streams", paramLabel = "REGEX",
+            description = "topics to consume, as a regular expression (default: every calib.<stream> topic)")
+    String streams;
+
+    @Option(names = "--topics", paramLabel = "DIR", description = "topic definitions (default: the copy packaged in the jar)")
+    Path topicsDir;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxSliceSeconds <= 0) {
+            throw new GblmException("--max-slice-seconds must be > 0");
+        }
+        WorkerConfig cfg = new WorkerConfig(bootstrapServers, workerId != null ? workerId : defaultWorkerId(), seqLen,
+                gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
+                group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
+        if (threads > 0) {
+            dev.gblm.model.LlamaModel.setComputeThreads(threads);
+        }
+        Checkpoint ckpt = Checkpoints.load(model);
+        Tokenizer tok = loadTokenizer();
+        TopicCatalog catalog = TopicCatalog.loadOrDefault(topicsDir);
+        try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+            for (String t : new String[] {Worker.STATS_TOPIC, Worker.SLICES_TOPIC, Worker.DLQ_TOPIC}) {
+                TopicReport r = admin.ensure(catalog.get(t));
+                if (!r.healthy() || r.status() == TopicReport.Status.CREATED) {
+                    spec.commandLine().getErr().println(r.describe());
+                }
+            }
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        try (GblmMetrics metrics = new GblmMetrics("worker");
+                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                Worker worker = new Worker(cfg, ckpt, tok, metrics)) {
+            if (server != null) {
+                spec.commandLine().getErr().println("metrics: " + server.url() + "/metrics");
+            }
+            Thread hook = new Thread(() -> {
+                worker.stop();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "gblm-worker-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            worker.start();
+            spec.commandLine().getErr().println("worker " + cfg.workerId() + ": profile " + worker.profile().id()
+                    + " (seqLen " + worker.profile().seqLen() + "), group " + worker.groupId()
+                    + ", transactional id " + worker.transactionalId());
+            while (worker.isRunning()) {
+                Thread.sleep(200);
+            }
+            if (worker.failure() != null) {
+                throw new GblmException("worker stopped: " + worker.failure());
+            }
+            spec.commandLine().getErr().println("worker " + cfg.workerId() + " stopped: " + worker.committedSamples()
+                    + " samples in " + worker.committedSlices() + " slices");
+            return 0;
+        } finally {
+            done.countDown();
+        }
+    }
+
+    private Tokenizer loadTokenizer() {
+        if (tokenizer != null) {
+            return Tokenizers.load(model, tokenizer);
+        }
+        try {
+            return Tokenizers.load(model, null);
+        } catch (GblmException e) {
+            spec.commandLine().getErr().println("no tokenizer (" + e.getMessage() + "): only token-id samples are usable");
+            return null;
+        }
+    }
+
+    private static String defaultWorkerId() {
+        try {
+            return InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
+        } catch (UnknownHostException e) {
+            return "worker";
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package dev.gblm.stream;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The bookkeeping of the slice a worker is filling: which stream, which offsets of which partitions, how many
+ * samples, tokens and rejects, and the dead letters to publish with it. The statistics themselves live in the
+ * engine's accumulator. Pure (no Kafka I/O), so the accounting is unit-tested on its own.
+ *
+ * <p>A slice covers ONE stream. Each partition's range starts where the previous committed slice of that
+ * partition ended ({@code fromInclusive} = the consumer position when this slice first touched it), so the ranges
+ * of successive slices tile the partition even where offsets have gaps (transaction markers, compaction).
+ *
+ * @param <D> the dead-letter record type (a producer record in the worker)
+ */
+public final class OpenSlice<D> {
+    private final String stream;
+    private final long openedNanos;
+    private final Map<TopicPartition, long[]> ranges = new LinkedHashMap<>();
+    private final List<D> deadLetters = new ArrayList<>();
+    private long samples;
+    private long tokens;
+    private long rejected;
+    private long lastSampleTimestamp = -1;
+
+    public OpenSlice(String stream, long openedNanos) {
+        this.stream = stream;
+        this.openedNanos = openedNanos;
+    }
+
+    public String stream() {
+        return stream;
+    }
+
+    /** Records that {@code offset} of {@code tp} was consumed; {@code startOffset} is used when tp is new here. */
+    private void consume(TopicPartition tp, long startOffset, long offset) {
+        if (!stream.equals(Streams.streamOf(tp.topic()))) {
+            throw new IllegalArgumentException(tp + " is not a partition of stream " + stream);
+        }
+        long[] r = ranges.computeIfAbsent(tp, k -> new long[] {Math.min(startOffset, offset), offset});
+        if (offset < r[1]) {
+            throw new IllegalStateException("offset " + offset + " of " + tp + " consumed out of order (next " + r[1] + ")");
+        }
+        r[1] = offset + 1;
+    }
+
+    public void addSample(TopicPartition tp, long startOffset, long offset, int sampleTokens, long timestamp) {
+        consume(tp, startOffset, offset);
+        samples++;
+        tokens += sampleTokens;
+        lastSampleTimestamp = Math.max(lastSampleTimestamp, timestamp);
+    }
+
+    public void addReject(TopicPartition tp, long startOffset, long offset, D deadLetter) {
+        consume(tp, startOffset, offset);
+        rejected++;
+        deadLetters.add(deadLetter);
+    }
+
+    public boolean isEmpty() {
+        return ranges.isEmpty();
+    }
+
+    /** Records consumed (samples and rejects). */
+    public long records() {
+        return samples + rejected;
+    }
+
+    /**
+     * Whether the slice should close on size: {@code samplesPerSlice} samples, or, so that a stream of garbage
+     * still commits its offsets and dead letters, {@value #REJECT_FACTOR} times that many records.
+     */
+    public boolean full(int samplesPerSlice) {
+        return samples >= samplesPerSlice || records() >= (long) REJECT_FACTOR * samplesPerSlice;
+    }
+
+    static final int REJECT_FACTOR = 4;
+
+    public long samples() {
+        return samples;
+    }
+
+    public long tokens() {
+        return tokens;
+    }
+
+    public long rejected() {
+        return rejected;
+    }
+
+    public long lastSampleTimestamp() {
+        return lastSampleTimestamp;
+    }
+
+    public long ageNanos(long nowNanos) {
+        return nowNanos - openedNanos;
+    }
+
+    public List<D> deadLetters() {
+        return Collections.unmodifiableList(deadLetters);
+    }
+
+    public List<OffsetRange> ranges() {
+        List<OffsetRange> out = new ArrayList<>();
+        ranges.forEach((tp, r) -> out.add(new OffsetRange(tp.topic(), tp.partition(), r[0], r[1])));
+        return out;
+    }
+
+    /** The offsets to commit with the slice: the next offset to read in each partition. */
+    public Map<TopicPartition, OffsetAndMetadata> commitOffsets() {
+        Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+        ranges.forEach((tp, r) -> out.put(tp, new OffsetAndMetadata(r[1])));
+        return out;
+    }
+
+    /** Where each partition must be rewound to when this slice is aborted. */
+    public Map<TopicPartition, Long> startOffsets() {
+        Map<TopicPartition, Long> out = new LinkedHashMap<>();
+        ranges.forEach((tp, r) -> out.put(tp, r[0]));
+        return out;
+    }
+}
