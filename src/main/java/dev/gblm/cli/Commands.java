@@ -10,7 +10,6 @@ final class Commands {
     static List<Object> all() {
         return List.of(
                 new TokenizeCommand(),
-        return List.of(
                 new EvalCommand(),
                 new GenerateCommand(),
                 new TopicsCommand(),
