@@ -19,6 +19,9 @@ final class Commands {
                 new FinalizerCommand(),
                 new BenchCommand(),
                 new PruneCommand(),
-                new WorkerCommand());
+                new WorkerCommand(),
+                new ExporterCommand(),
+                new RunCommand(),
+                new DemoCommand());
     }
 }
