@@ -53,7 +53,7 @@ final class DemoCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--seed", defaultValue = "1234")
     long seed;
-    @Option(names = "--max-tokens", defaultValue = "160", description = "tokens generated per document")
+    @Option(names = "--max-tokens", defaultValue = "64", description = "tokens generated per document")
     int maxTokens;
 
     @Override
@@ -69,6 +69,8 @@ final class DemoCommand implements Callable<Integer> {
 
         long t0 = System.nanoTime();
         Tokenizer tok = Tokenizers.load(modelPath, null);
+        // a 260K-parameter model: one intra-op thread is faster than two fighting over small matmuls
+        LlamaModel.setComputeThreads(1);
         List<String> docs;
         try (LlamaModel dense = LlamaModel.load(Checkpoints.load(modelPath))) {
             docs = generate(dense, tok, samples, seed);
