@@ -12,6 +12,7 @@ import picocli.CommandLine.Spec;
             EngineBench.class,
             MasksBench.class,
             FinalizerBenchCommand.class,
+            PipelineBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

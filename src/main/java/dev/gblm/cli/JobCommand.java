@@ -72,7 +72,8 @@ final class JobCommand {
             return 0;
         }
 
-        private String resolveProfile() {
+        /** The profile id the job is submitted for (from --profile, or derived from --model like the workers do). */
+        String resolveProfile() {
             if (profile != null && model != null) {
                 throw new GblmException("give either --profile or --model, not both");
             }

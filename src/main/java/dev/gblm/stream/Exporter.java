@@ -188,7 +188,7 @@ public final class Exporter implements AutoCloseable {
                     }
                 }
                 List<ModelReady> ready = exports.exportComplete();
-                List<ModelReady> toAnnounce = ready.stream().filter(m -> !announced.contains(m.job() + "/" + m.epoch())).toList();
+                List<ModelReady> toAnnounce = toAnnounce(ready, announced);
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 for (TopicPartition tp : parts) {
                     long safe = exports.safeOffset(tp.topic() + "-" + tp.partition(), consumer.position(tp));
@@ -206,7 +206,7 @@ public final class Exporter implements AutoCloseable {
                     offsets.forEach((tp, o) -> lastCommitted.put(tp, o.offset()));
                 }
                 for (ModelReady m : ready) {
-                    announced.add(m.job() + "/" + m.epoch());
+                    announced.add(announcedKey(m));
                     LOG.info("job {} epoch {} {} at {}", m.job(), m.epoch(), m.written() ? "exported" : "already exported", m.path());
                     for (Consumer<ModelReady> l : listeners) {
                         l.accept(m);
@@ -235,6 +235,25 @@ public final class Exporter implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The model-ready events to emit for epochs just completed: those whose {@code job/epoch} has no event on
+     * gblm.models yet, each once (a replay re-assembles an epoch but must not announce it again).
+     */
+    static List<ModelReady> toAnnounce(List<ModelReady> ready, Set<String> announced) {
+        Set<String> seen = new HashSet<>(announced);
+        List<ModelReady> out = new ArrayList<>();
+        for (ModelReady m : ready) {
+            if (seen.add(announcedKey(m))) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    static String announcedKey(ModelReady m) {
+        return m.job() + "/" + m.epoch();
     }
 
     /** job/epoch of every committed gblm.models event. */
