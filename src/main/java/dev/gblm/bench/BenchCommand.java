@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
             MasksBench.class,
             FinalizerBenchCommand.class,
             PipelineBench.class,
+            WorkersBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

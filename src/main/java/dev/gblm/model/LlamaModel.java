@@ -24,7 +24,8 @@ import java.util.Map;
  *
  * <p>Memory discipline: weights live in this model's manager; every per-call intermediate is created
  * in a sub-manager closed at the end of the call. Every op's result joins the manager of its first
- * operand, so computations always start from an activation, never from a weight.
+ * operand, so computations always start from an activation, never from a weight. Never use DJL's
+ * {@code op(Number)} overloads on a tensor that is differentiated: see {@link #scalar}.
  */
 public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig cfg;
@@ -38,6 +39,15 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray[][] linear;
     private final float[] ropeInvFreq;
     private final float normEps;
+
+    /**
+     * DJL's PyTorch {@link GradientCollector} is process-wide: a second one opened while one is collecting throws
+     * ("Only one can be collecting at a time"). {@link #forwardBackward} is the only place gblm opens one, so it
+     * takes this lock: several models (workers sharing a process, tests) may then differentiate from any threads,
+     * one at a time. Loading, forward-only calls and closing need no lock (DJL's managers are thread-safe and no
+     * collector is involved).
+     */
+    private static final Object GRADIENT_LOCK = new Object();
 
     private LlamaModel(Checkpoint ckpt) {
         Engines.init();
@@ -150,6 +160,12 @@ public final class LlamaModel implements AutoCloseable {
      */
     public LossResult forwardBackward(int[] tokens, ActivationObserver acts, GradientObserver grads) {
         requireTokens(tokens, 2);
+        synchronized (GRADIENT_LOCK) {
+            return forwardBackwardLocked(tokens, acts, grads);
+        }
+    }
+
+    private LossResult forwardBackwardLocked(int[] tokens, ActivationObserver acts, GradientObserver grads) {
         zeroGradients();
         LossResult result;
         try (NDManager m = manager.newSubManager();
@@ -273,7 +289,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray v = Linear.linear(h, w[LinearKind.V_PROJ.ordinal()]).singletonOrThrow()
                 .reshape(T, KV, hd).transpose(1, 0, 2);
         NDArray[] cs = rope(x.getManager(), T);
-        q = rotate(q, cs[0], cs[1]).mul(1.0 / Math.sqrt(hd));
+        q = rotate(q, cs[0], cs[1]).mul(scalar(x.getManager(), (float) (1.0 / Math.sqrt(hd))));
         k = rotate(k, cs[0], cs[1]);
         // grouped-query attention without copying k/v: query heads g*rep..g*rep+rep-1 share kv head g
         NDArray scores = q.reshape(KV, rep * T, hd).matMul(k.transpose(0, 2, 1)).reshape(KV, rep, T, T)
@@ -305,7 +321,20 @@ public final class LlamaModel implements AutoCloseable {
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray ms = x.square().mean(new int[] {-1}, true);
-        return x.div(ms.add(normEps).sqrt()).mul(weight);
+        return x.div(ms.add(scalar(ms.getManager(), normEps)).sqrt()).mul(weight);
+    }
+
+    /**
+     * A float32 scalar tensor whose memory PyTorch owns, living in {@code m} (the call's scope).
+     *
+     * <p>Why not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over a Java direct buffer and closes
+     * that tensor right after the forward op. Autograd keeps the tensor for the backward (d(a*s)/da = s), but
+     * nothing keeps the Java buffer: a garbage collection between forward and backward frees it, and the gradients
+     * upstream of the multiplication come out wrong (see {@code GradientGcStabilityTest}). Every constant that a
+     * differentiated op may save must therefore be PyTorch-owned or stay in the call's manager until it closes.
+     */
+    private static NDArray scalar(NDManager m, float value) {
+        return m.full(new Shape(), value);
     }
 
     /** x*cos + rotate_half(x)*sin with rotate_half(x) = [-x2, x1]. */

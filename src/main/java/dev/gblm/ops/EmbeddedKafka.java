@@ -186,6 +186,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** The broker process, for CPU accounting in benchmarks; empty when not started. */
+    public java.util.Optional<ProcessHandle> processHandle() {
+        return process == null ? java.util.Optional.empty() : java.util.Optional.of(process.toHandle());
+    }
+
     /** Controlled shutdown (SIGTERM, then a kill after 30 s); deletes a temporary data dir. Idempotent. */
     public synchronized void stop() {
         stopProcess();

@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * backward per sample, and publishes the accumulated statistics slice by slice, each slice in ONE Kafka
  * transaction together with its slice record, its dead letters and its consumed offsets.
  *
- * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator and closes the
- * slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
+ * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator, written only through
+ * the open {@link OpenSlice} (so the statistics always cover exactly the slice's offsets, and an aborted or lost
+ * slice drops both together), and closes the slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
  * grouped by topic. Memory is therefore one set of statistics (twice the model's linear weights), whatever the
  * number of streams.
  *
@@ -87,12 +88,6 @@ public final class Worker implements AutoCloseable {
     public static final String HEADER_WORKER = "gblm.worker";
     /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
     public static final StatKinds KINDS = Profile.STREAMING_KINDS;
-
-    /**
-     * DJL's PyTorch GradientCollector allows one collecting instance per JVM, so workers sharing a process take
-     * turns for forward + backward. Production runs one worker per process; this only matters in tests.
-     */
-    private static final Object ENGINE_LOCK = new Object();
 
     /** Test hook: called after a slice's records are sent, before its commit. */
     interface Faults {
@@ -131,6 +126,7 @@ public final class Worker implements AutoCloseable {
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
     private StatsCollector collector;
+    private EngineSink sink;
     private OpenSlice<DeadLetter> slice;
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
     private long sliceSeq;
@@ -257,6 +253,7 @@ public final class Worker implements AutoCloseable {
                 LlamaModel.setComputeThreads(cfg.threads());
             }
             collector = new StatsCollector(model, KINDS, cfg.gradScale());
+            sink = new EngineSink(collector);
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
             producer.initTransactions();
@@ -351,21 +348,17 @@ public final class Worker implements AutoCloseable {
             return false;
         }
         if (slice == null) {
-            slice = new OpenSlice<>(stream, System.nanoTime());
+            slice = new OpenSlice<>(stream, System.nanoTime(), sink);
         }
         long start = nextOffset.getOrDefault(tp, rec.offset());
         Header fh = rec.headers().lastHeader(SampleRecord.FORMAT_HEADER);
         String format = fh == null ? null : new String(fh.value(), StandardCharsets.UTF_8);
         SampleDecoder.Result r = decoder.decode(rec.key(), rec.value(), format);
         if (r instanceof SampleDecoder.Accepted a) {
-            long nanos;
-            synchronized (ENGINE_LOCK) {
-                long t0 = System.nanoTime();
-                collector.add(a.tokens());
-                nanos = System.nanoTime() - t0;
-            }
-            meters.sample(stream, a.tokens().length, nanos);
-            slice.addSample(tp, start, rec.offset(), a.tokens().length, rec.timestamp());
+            slice.addSample(tp, start, rec.offset(), a.tokens(), rec.timestamp());
+            meters.sample(stream, a.tokens().length, sink.lastNanos);
+            LOG.debug("worker {}: sample {}-{}@{} ({} tokens) in slice", cfg.workerId(), tp.topic(), tp.partition(),
+                    rec.offset(), a.tokens().length);
         } else {
             SampleDecoder.Rejected j = (SampleDecoder.Rejected) r;
             LOG.warn("worker {}: rejected {}-{}@{}: {}", cfg.workerId(), tp.topic(), tp.partition(), rec.offset(),
@@ -401,6 +394,9 @@ public final class Worker implements AutoCloseable {
     private boolean closeSlice(String why) {
         OpenSlice<DeadLetter> s = slice;
         if (s == null || s.isEmpty()) {
+            if (s != null) {
+                s.finish();
+            }
             slice = null;
             return true;
         }
@@ -410,6 +406,7 @@ public final class Worker implements AutoCloseable {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
         long statsBytes = 0;
         if (s.samples() > 0) {
+            s.requireInStep();
             CalibrationStats stats = collector.snapshot();
             List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
             for (StatsRecords.Block b : blocks) {
@@ -441,14 +438,14 @@ public final class Worker implements AutoCloseable {
                 | AuthorizationException | UnsupportedVersionException e) {
             // fatal for this producer: no abort possible; the next owner recomputes from the committed offsets
             slice = null;
-            collector.reset();
+            s.discard();
             throw e;
         } catch (KafkaException e) {
             LOG.warn("worker {}: slice {} aborted ({}): {}", cfg.workerId(), sliceId, why, e.toString());
             meters.aborted();
             producer.abortTransaction();
             slice = null;
-            collector.reset();
+            s.discard();
             rewind();
             return false;
         }
@@ -462,8 +459,40 @@ public final class Worker implements AutoCloseable {
         LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} records, {} bytes",
                 cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), out.size(), allBytes);
         slice = null;
-        collector.reset();
+        s.finish();
         return true;
+    }
+
+    /**
+     * The statistics accumulator as the open slice's sink. Only {@link OpenSlice} calls add and reset, so statistics
+     * and offsets stay in step. Workers sharing a process need no lock of their own: each has its own model and
+     * accumulator, and {@link LlamaModel#forwardBackward} serializes DJL's process-wide gradient collector.
+     */
+    private static final class EngineSink implements SampleSink {
+        private final StatsCollector collector;
+        /** Forward + backward time of the last sample. */
+        long lastNanos;
+
+        EngineSink(StatsCollector collector) {
+            this.collector = collector;
+        }
+
+        @Override
+        public void add(int[] tokens) {
+            long t0 = System.nanoTime();
+            collector.add(tokens);
+            lastNanos = System.nanoTime() - t0;
+        }
+
+        @Override
+        public long samples() {
+            return collector.samples();
+        }
+
+        @Override
+        public void reset() {
+            collector.reset();
+        }
     }
 
     /**
@@ -492,8 +521,10 @@ public final class Worker implements AutoCloseable {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             // no longer ours: nothing of the open slice may be committed; the new owner recomputes it
             LOG.warn("worker {}: partitions lost {}; discarding the open slice", cfg.workerId(), partitions);
+            if (slice != null) {
+                slice.discard();
+            }
             slice = null;
-            collector.reset();
             partitions.forEach(nextOffset::remove);
         }
 

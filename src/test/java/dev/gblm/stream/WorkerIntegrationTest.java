@@ -92,6 +92,7 @@ class WorkerIntegrationTest {
             // the second worker joins mid-run: the first one's slices are closed on revocation
             await("first commits", Duration.ofSeconds(60), () -> w1.committedSamples() > 0);
             w2.start();
+            assertThat(w2.awaitAssignment(Duration.ofSeconds(60))).as("second worker assigned").isTrue();
             produceTokens(kafka.bootstrapServers(), "calib.eo-b", 3, b.subList(10, 30));
             produceTokens(kafka.bootstrapServers(), "calib.eo-a", 3, a.subList(20, 30));
             await("all samples committed", Duration.ofSeconds(120),
