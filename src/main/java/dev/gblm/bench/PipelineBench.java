@@ -118,8 +118,8 @@ final class PipelineBench implements Callable<Integer> {
             ObjectNode report = Json.mapper().createObjectNode().put("method", m.cliName()).put("mode", "one-shot");
             PrunedModelWriter.write(outDir, false, model, r, report, null);
             double write = (System.nanoTime() - t2) / 1e9;
-            out.printf("batch: model load %.2f s (not counted), prune %.2f s, write %.2f s, sparsity %.4f%n", load, prune,
-                    write, r.overallSparsity());
+            out.printf("batch: model load %.2f s (not counted), prune %.2f s %s, write %.2f s, sparsity %.4f%n", load,
+                    prune, r.phaseSeconds(), write, r.overallSparsity());
             return prune + write;
         }
     }

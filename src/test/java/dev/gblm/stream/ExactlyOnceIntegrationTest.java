@@ -54,11 +54,12 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Faults, in this order, while the first stream is being consumed:
  * <ol>
- *   <li>worker {@code w0} dies inside its second slice's transaction (statistics, slice record and offsets sent,
- *       never committed or aborted: {@link Worker.SimulatedCrash} from the fault hook, clients closed without a clean
- *       shutdown), and a replacement with the same worker id (so the same transactional id) takes over;</li>
- *   <li>worker {@code w1} is killed abruptly ({@link Worker#kill()}: no commit, no abort; whatever it holds uncommitted is lost) and
- *       replaced;</li>
+ *   <li>worker {@code w0} dies inside a slice transaction after its first slice (statistics, slice record and
+ *       offsets sent, never committed or aborted: {@link Worker.SimulatedCrash} from the fault hook, clients closed
+ *       without a clean shutdown), and a replacement with the same worker id (so the same transactional id) takes
+ *       over;</li>
+ *   <li>worker {@code w1} is killed abruptly ({@link Worker#kill()}: no commit, no abort; whatever it holds
+ *       uncommitted is lost) and replaced;</li>
  *   <li>the finalizer is stopped once it holds the first stream's slices and a new instance with the same application
  *       id starts on an EMPTY state directory, so its stores come back from the changelog topics only.</li>
  * </ol>
@@ -96,109 +97,111 @@ class ExactlyOnceIntegrationTest {
                 .withInstance(INSTANCE);
         double sliceError;
         try (Pipeline p = new Pipeline(o).start()) {
-          try {
-            String bs = p.bootstrapServers();
-            try (TopicAdmin admin = TopicAdmin.connect(bs)) {
-                admin.ensure(TopicCatalog.fromClasspath().calibrationTopic("eo-b")); // the job names it up front
-            }
-            p.ingest(a, "eo-a", DocumentReader.Format.TEXT); // topic eo-a exists before the jobs name it
-            for (JobSpec j : jobs) {
-                p.submit(j);
-            }
-
-            // --- worker w0 dies inside the transaction of its 2nd slice
-            AtomicBoolean crashed = new AtomicBoolean();
-            Worker w0 = worker(bs, "w0", ckpt, tok, workers, metrics);
-            w0.setFaults(seq -> {
-                if (seq >= 2 && crashed.compareAndSet(false, true)) {
-                    throw new Worker.SimulatedCrash("w0 dies before committing slice " + seq);
+            try {
+                String bs = p.bootstrapServers();
+                try (TopicAdmin admin = TopicAdmin.connect(bs)) {
+                    admin.ensure(TopicCatalog.fromClasspath().calibrationTopic("eo-b")); // the job names it up front
                 }
-            });
-            w0.start();
-            assertThat(w0.awaitAssignment(Duration.ofSeconds(60))).isTrue();
-            Worker w1 = worker(bs, "w1", ckpt, tok, workers, metrics).start();
-            await("w0 crash", Duration.ofSeconds(90), crashed::get);
-            await("w0 loop ended", Duration.ofSeconds(30), () -> !w0.isRunning());
-            assertThat(w0.failure()).as("a simulated crash is not a failure report").isNull();
-            Worker w0b = worker(bs, "w0", ckpt, tok, workers, metrics).start(); // same id: fences w0's transaction
+                p.ingest(a, "eo-a", DocumentReader.Format.TEXT); // topic eo-a exists before the jobs name it
+                for (JobSpec j : jobs) {
+                    p.submit(j);
+                }
 
-            // --- worker w1 killed abruptly: whatever it had accumulated is never committed
-            w1.kill();
-            Worker w1b = worker(bs, "w1", ckpt, tok, workers, metrics).start();
-            await("stream eo-a committed", Duration.ofSeconds(120), () -> committed(workers) >= 64);
-            assertThat(committed(workers)).isEqualTo(64);
+                // --- worker w0 dies inside the transaction of its 2nd slice
+                AtomicBoolean crashed = new AtomicBoolean();
+                Worker w0 = worker(bs, "w0", ckpt, tok, workers, metrics);
+                w0.setFaults(seq -> {
+                    if (seq >= 2 && crashed.compareAndSet(false, true)) {
+                        throw new Worker.SimulatedCrash("w0 dies before committing slice " + seq);
+                    }
+                });
+                w0.start();
+                assertThat(w0.awaitAssignment(Duration.ofSeconds(60))).isTrue();
+                Worker w1 = worker(bs, "w1", ckpt, tok, workers, metrics).start();
+                await("w0 crash", Duration.ofSeconds(90), crashed::get);
+                await("w0 loop ended", Duration.ofSeconds(30), () -> !w0.isRunning());
+                assertThat(w0.failure()).as("a simulated crash is not a failure report").isNull();
+                Worker w0b = worker(bs, "w0", ckpt, tok, workers, metrics).start(); // same id: fences w0's transaction
 
-            // --- finalizer: stop once it holds eo-a's slices, restart with the same id and an empty state dir
-            List<SliceRecord> firstSlices = WorkerTestSupport.slices(bs, Set.of("eo-a"));
-            await("finalizer stored eo-a's slices", Duration.ofSeconds(60),
-                    () -> counter(p.metrics(), "gblm.finalizer.slices.accepted") >= firstSlices.size()
-                            && counter(p.metrics(), "gblm.finalizer.stats.stored")
-                                    >= firstSlices.stream().mapToInt(SliceRecord::blockCount).sum());
-            assertThat(counter(p.metrics(), "gblm.finalizer.epochs.declared")).as("no epoch before 128 samples").isZero();
-            // leave the group on close so the new instance need not wait out the old member's session; what is
-            // under test is the restore of every store from its changelog into the empty state directory
-            p.finalizer().streams().close(CloseOptions.groupMembershipOperation(
-                    CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60)));
-            p.finalizer().stop();
-            GblmMetrics fm = new GblmMetrics("finalizer");
-            metrics.add(fm);
-            second = new Finalizer(FinalizerSettings.defaults(bs, tmp.resolve("wiped-state"), ckpt.fingerprint())
-                    .withApplicationId("gblm-finalizer-" + INSTANCE), new CheckpointWeightSource(ckpt), fm)
-                    .start(Duration.ofMinutes(3));
+                // --- worker w1 killed abruptly: whatever it had accumulated is never committed
+                w1.kill();
+                Worker w1b = worker(bs, "w1", ckpt, tok, workers, metrics).start();
+                await("stream eo-a committed", Duration.ofSeconds(120), () -> committed(workers) >= 64);
+                assertThat(committed(workers)).isEqualTo(64);
 
-            p.ingest(b, "eo-b", DocumentReader.Format.TEXT);
-            assertThat(p.awaitFirstEpochs(Duration.ofMinutes(5))).as("every job exported").isTrue();
-            assertThat(counter(fm, "gblm.finalizer.epochs.declared")).isEqualTo(jobs.size());
-            assertThat(committed(workers)).isEqualTo(128);
-            for (Worker w : List.of(w0b, w1b)) {
-                w.stop();
-                assertThat(w.failure()).isNull();
+                // --- finalizer: stop once it holds eo-a's slices, restart with the same id and an empty state dir
+                List<SliceRecord> firstSlices = WorkerTestSupport.slices(bs, Set.of("eo-a"));
+                await("finalizer stored eo-a's slices", Duration.ofSeconds(60),
+                        () -> counter(p.metrics(), "gblm.finalizer.slices.accepted") >= firstSlices.size()
+                                && counter(p.metrics(), "gblm.finalizer.stats.stored")
+                                        >= firstSlices.stream().mapToInt(SliceRecord::blockCount).sum());
+                assertThat(counter(p.metrics(), "gblm.finalizer.epochs.declared")).as("no epoch before 128 samples")
+                        .isZero();
+                // leave the group on close so the new instance need not wait out the old member's session; what is
+                // under test is the restore of every store from its changelog into the empty state directory
+                p.finalizer().streams().close(CloseOptions.groupMembershipOperation(
+                        CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60)));
+                p.finalizer().stop();
+                GblmMetrics fm = new GblmMetrics("finalizer");
+                metrics.add(fm);
+                second = new Finalizer(FinalizerSettings.defaults(bs, tmp.resolve("wiped-state"), ckpt.fingerprint())
+                        .withApplicationId("gblm-finalizer-" + INSTANCE), new CheckpointWeightSource(ckpt), fm)
+                        .start(Duration.ofMinutes(3));
+
+                p.ingest(b, "eo-b", DocumentReader.Format.TEXT);
+                assertThat(p.awaitFirstEpochs(Duration.ofMinutes(5))).as("every job exported").isTrue();
+                assertThat(counter(fm, "gblm.finalizer.epochs.declared")).isEqualTo(jobs.size());
+                assertThat(committed(workers)).isEqualTo(128);
+                for (Worker w : List.of(w0b, w1b)) {
+                    w.stop();
+                    assertThat(w.failure()).isNull();
+                }
+                System.out.printf("exactly-once: committed samples w0=%d w1=%d w0'=%d w1'=%d%n", w0.committedSamples(),
+                        w1.committedSamples(), w0b.committedSamples(), w1b.committedSamples());
+                assertThat(w0b.committedSamples() + w1b.committedSamples()).as("the replacements did work")
+                        .isPositive();
+
+                // --- slices: every calibration offset exactly once
+                List<SliceRecord> slices = WorkerTestSupport.slices(bs, Set.of("eo-a", "eo-b"));
+                assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(128);
+                Map<TopicPartition, Long> ends = new LinkedHashMap<>();
+                try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bs))) {
+                    ends.putAll(WorkerTestSupport.ends(admin, "calib.eo-a", 3));
+                    ends.putAll(WorkerTestSupport.ends(admin, "calib.eo-b", 3));
+                }
+                assertThat(ends.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(128);
+                WorkerTestSupport.assertTiling(slices, ends);
+
+                // --- one epoch record per job, listing every slice; every mask block exactly once
+                Set<String> allIds = new HashSet<>();
+                slices.forEach(s -> allIds.add(s.sliceId()));
+                Map<String, EpochRecord> epochs = new HashMap<>();
+                for (ConsumerRecord<byte[], byte[]> r : readCommitted(bs, Exporter.EPOCHS_TOPIC)) {
+                    EpochRecord e = Json.read(r.value(), EpochRecord.class);
+                    assertThat(epochs.put(e.job(), e)).as("one epoch record for %s", e.job()).isNull();
+                    assertThat(e.samples()).isEqualTo(128);
+                    assertThat(Set.copyOf(e.sliceIds())).hasSize(e.sliceIds().size()).isEqualTo(allIds);
+                }
+                assertThat(epochs).containsOnlyKeys("eo-gblm", "eo-wanda");
+                Map<String, Integer> maskKeys = new HashMap<>();
+                for (ConsumerRecord<byte[], byte[]> r : readCommitted(bs, Exporter.MASKS_TOPIC)) {
+                    maskKeys.merge(new String(r.key(), StandardCharsets.UTF_8), 1, Integer::sum);
+                }
+                assertThat(maskKeys.values()).allMatch(n -> n == 1);
+                assertThat(maskKeys).hasSize(epochs.values().stream().mapToInt(EpochRecord::blockCount).sum());
+                assertThat(readCommitted(bs, Exporter.MODELS_TOPIC)).hasSize(jobs.size());
+
+                // each committed slice's statistics equal a direct computation over exactly the samples its ranges name
+                sliceError = worstSliceError(bs, ckpt, tok, slices);
+                System.out.println("exactly-once: worst per-slice relative error of the statistics = " + sliceError);
+            } finally {
+                // while the broker is still up
+                if (second != null) {
+                    second.close();
+                }
+                workers.forEach(Worker::close);
+                metrics.forEach(GblmMetrics::close);
             }
-            System.out.printf("exactly-once: committed samples w0=%d w1=%d w0'=%d w1'=%d%n", w0.committedSamples(),
-                    w1.committedSamples(), w0b.committedSamples(), w1b.committedSamples());
-            assertThat(w0b.committedSamples() + w1b.committedSamples()).as("the replacements did work").isPositive();
-
-            // --- slices: every calibration offset exactly once
-            List<SliceRecord> slices = WorkerTestSupport.slices(bs, Set.of("eo-a", "eo-b"));
-            assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(128);
-            Map<TopicPartition, Long> ends = new LinkedHashMap<>();
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bs))) {
-                ends.putAll(WorkerTestSupport.ends(admin, "calib.eo-a", 3));
-                ends.putAll(WorkerTestSupport.ends(admin, "calib.eo-b", 3));
-            }
-            assertThat(ends.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(128);
-            WorkerTestSupport.assertTiling(slices, ends);
-
-            // --- one epoch record per job, listing every slice; every mask block exactly once
-            Set<String> allIds = new HashSet<>();
-            slices.forEach(s -> allIds.add(s.sliceId()));
-            Map<String, EpochRecord> epochs = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> r : readCommitted(bs, Exporter.EPOCHS_TOPIC)) {
-                EpochRecord e = Json.read(r.value(), EpochRecord.class);
-                assertThat(epochs.put(e.job(), e)).as("one epoch record for %s", e.job()).isNull();
-                assertThat(e.samples()).isEqualTo(128);
-                assertThat(Set.copyOf(e.sliceIds())).hasSize(e.sliceIds().size()).isEqualTo(allIds);
-            }
-            assertThat(epochs).containsOnlyKeys("eo-gblm", "eo-wanda");
-            Map<String, Integer> maskKeys = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> r : readCommitted(bs, Exporter.MASKS_TOPIC)) {
-                maskKeys.merge(new String(r.key(), StandardCharsets.UTF_8), 1, Integer::sum);
-            }
-            assertThat(maskKeys.values()).allMatch(n -> n == 1);
-            assertThat(maskKeys).hasSize(epochs.values().stream().mapToInt(EpochRecord::blockCount).sum());
-            assertThat(readCommitted(bs, Exporter.MODELS_TOPIC)).hasSize(jobs.size());
-
-            // each committed slice's statistics equal a direct computation over exactly the samples its ranges name
-            sliceError = worstSliceError(bs, ckpt, tok, slices);
-            System.out.println("exactly-once: worst per-slice relative error of the statistics = " + sliceError);
-          } finally {
-            // while the broker is still up
-            if (second != null) {
-                second.close();
-            }
-            workers.forEach(Worker::close);
-            metrics.forEach(GblmMetrics::close);
-          }
         }
 
         // --- masks equal the uninterrupted reference (batch one-shot on the same samples)
