@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
             FinalizerBenchCommand.class,
             WorkersBench.class,
             PruneBench.class,
+            PipelineBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

@@ -9,18 +9,22 @@ final class Commands {
     private Commands() {}
 
     static List<Object> all() {
+        // the order of `gblm --help`: start here, model tools, batch pruning, then the streaming services
         return List.of(
-                new TokenizeCommand(),
+                new DemoCommand(),
                 new EvalCommand(),
                 new GenerateCommand(),
-                new TopicsCommand(),
-                new BrokerCommand(),
-                new IngestCommand(),
-                new JobCommand(),
-                new FinalizerCommand(),
-                new BenchCommand(),
-                new WorkerCommand(),
+                new TokenizeCommand(),
                 new PruneCommand(),
-                new ReportCommand());
+                new ReportCommand(),
+                new RunCommand(),
+                new BrokerCommand(),
+                new TopicsCommand(),
+                new IngestCommand(),
+                new WorkerCommand(),
+                new FinalizerCommand(),
+                new ExporterCommand(),
+                new JobCommand(),
+                new BenchCommand());
     }
 }

@@ -36,6 +36,9 @@ final class JobCommand {
         Integer seqLen;
         @Option(names = "--grad-scale", defaultValue = "100")
         float gradScale;
+        @Option(names = "--max-record-bytes", defaultValue = "1048576", paramLabel = "BYTES",
+                description = "the workers' --max-record-bytes (row-block layout; part of the profile)")
+        long maxRecordBytes;
         @Option(names = "--streams", required = true, split = ",", paramLabel = "a,b")
         List<String> streams;
         @Option(names = "--method", required = true, paramLabel = "magnitude|wanda|gradient|gblm")
@@ -69,7 +72,8 @@ final class JobCommand {
             return 0;
         }
 
-        private String resolveProfile() {
+        /** The profile id the job is submitted for (from --profile, or derived from --model like the workers do). */
+        String resolveProfile() {
             if (profile != null && model != null) {
                 throw new GblmException("give either --profile or --model, not both");
             }
@@ -77,7 +81,7 @@ final class JobCommand {
                 return Profile.requireValidId(profile);
             }
             if (model != null) {
-                return ProfileFromModel.profile(model, seqLen, gradScale).id();
+                return ProfileFromModel.profile(model, seqLen, gradScale, maxRecordBytes).id();
             }
             throw new GblmException("a job needs --profile ID (or --model PATH)");
         }

@@ -10,8 +10,8 @@ final class ProfileFromModel {
     private ProfileFromModel() {}
 
     /** The profile the workers serving {@code model} use (see {@link Profile#forCheckpoint}). */
-    static Profile profile(Path model, Integer seqLen, float gradScale) {
-        return Profile.forCheckpoint(Checkpoints.load(model), seqLen, gradScale);
+    static Profile profile(Path model, Integer seqLen, float gradScale, long blockBytes) {
+        return Profile.forCheckpoint(Checkpoints.load(model), seqLen, gradScale, blockBytes);
     }
 
     /** Dense weights of the checkpoint, memory-mapped where the format allows. */

@@ -80,14 +80,19 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--topics", paramLabel = "DIR", description = "topic definitions (default: the copy packaged in the jar)")
     Path topicsDir;
 
-    @Override
-    public Integer call() throws Exception {
+    /** The worker's settings from the options (validated; no I/O). */
+    WorkerConfig config() {
         if (maxSliceSeconds <= 0) {
             throw new GblmException("--max-slice-seconds must be > 0");
         }
-        WorkerConfig cfg = new WorkerConfig(bootstrapServers, workerId != null ? workerId : defaultWorkerId(), seqLen,
+        return new WorkerConfig(bootstrapServers, workerId != null ? workerId : defaultWorkerId(), seqLen,
                 gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
                 group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        WorkerConfig cfg = config();
         if (threads > 0) {
             dev.gblm.model.LlamaModel.setComputeThreads(threads);
         }

@@ -20,6 +20,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * Creates missing topics from their definitions and checks existing ones. An existing topic that
@@ -119,12 +120,23 @@ public final class TopicAdmin implements AutoCloseable {
         }
         List<String> names = specs.stream().map(TopicSpec::name).toList();
         try {
-            Map<String, TopicDescription> descriptions =
-                    admin.describeTopics(names).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
+            Map<String, TopicDescription> descriptions = null;
+            Map<ConfigResource, Config> configs = null;
             List<ConfigResource> resources = names.stream()
                     .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
-            Map<ConfigResource, Config> configs =
-                    admin.describeConfigs(resources).all().get(TIMEOUT_S, TimeUnit.SECONDS);
+            // a topic created moments ago is listed before every broker serves its metadata: retry briefly
+            for (int attempt = 0; descriptions == null; attempt++) {
+                try {
+                    descriptions = admin.describeTopics(names).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
+                    configs = admin.describeConfigs(resources).all().get(TIMEOUT_S, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || attempt >= 50) {
+                        throw e;
+                    }
+                    descriptions = null;
+                    Thread.sleep(200);
+                }
+            }
             List<TopicReport> out = new ArrayList<>();
             for (TopicSpec spec : specs) {
                 TopicDescription d = descriptions.get(spec.name());

@@ -10,10 +10,12 @@ import java.util.List;
  *
  * @param magnitudeThresholds for unstructured magnitude only: per module ({@code layer/module}), the one matrix
  *                            threshold (prune {@code |W| <= t}), computed by the planner from the weights
+ * @param lastSampleTimestamp the latest {@link SliceRecord#lastSampleTimestamp} of the epoch's slices (ms; 0 when
+ *                            unknown): the start of the end-to-end latency the exporter measures
  */
 public record EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
         long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
-        java.util.Map<String, Float> magnitudeThresholds) {
+        java.util.Map<String, Float> magnitudeThresholds, long lastSampleTimestamp) {
     public EpochRecord {
         sliceIds = List.copyOf(sliceIds);
         streams = List.copyOf(streams);

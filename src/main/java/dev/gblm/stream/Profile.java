@@ -50,12 +50,19 @@ public record Profile(String model, int seqLen, float gradScale, int stats, long
     public static final StatKinds STREAMING_KINDS = StatKinds.of(StatKind.GRAD, StatKind.ACT);
 
     /**
-     * The profile a worker serving {@code checkpoint} uses: {@code seqLen} defaults to the model's context,
-     * the statistics are {@link #STREAMING_KINDS}, the row-block layout the default 1 MiB.
+     * THE profile of the statistics collected for {@code checkpoint}: both the worker and {@code gblm job submit
+     * --model} derive it here, so they cannot disagree. {@code seqLen} null or 0 = the model's context; the
+     * statistics are {@link #STREAMING_KINDS}; {@code blockBytes} is the worker's record limit (row-block layout).
      */
+    public static Profile forCheckpoint(dev.gblm.model.Checkpoint checkpoint, Integer seqLen, float gradScale,
+            long blockBytes) {
+        int len = seqLen != null && seqLen != 0 ? seqLen : checkpoint.config().maxPositionEmbeddings();
+        return new Profile(checkpoint.fingerprint(), len, gradScale, STREAMING_KINDS.bits(), blockBytes);
+    }
+
+    /** {@link #forCheckpoint(dev.gblm.model.Checkpoint, Integer, float, long)} with the default 1 MiB layout. */
     public static Profile forCheckpoint(dev.gblm.model.Checkpoint checkpoint, Integer seqLen, float gradScale) {
-        int len = seqLen != null ? seqLen : checkpoint.config().maxPositionEmbeddings();
-        return of(checkpoint.fingerprint(), len, gradScale, STREAMING_KINDS);
+        return forCheckpoint(checkpoint, seqLen, gradScale, RowBlockPlanner.DEFAULT_MAX_BYTES);
     }
 
     public static Profile of(String model, int seqLen, float gradScale, StatKinds kinds) {

@@ -87,7 +87,7 @@ public final class Worker implements AutoCloseable {
     public static final String HEADER_SOURCE_OFFSET = "gblm.source.offset";
     public static final String HEADER_WORKER = "gblm.worker";
     /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
-    public static final StatKinds KINDS = StatKinds.of(StatKind.GRAD, StatKind.ACT);
+    public static final StatKinds KINDS = Profile.STREAMING_KINDS;
 
     /** Test hook: called after a slice's records are sent, before its commit. */
     interface Faults {
@@ -137,9 +137,8 @@ public final class Worker implements AutoCloseable {
      */
     public Worker(WorkerConfig cfg, Checkpoint ckpt, Tokenizer tokenizer, GblmMetrics metrics) {
         this.cfg = cfg;
-        int ctx = ckpt.config().maxPositionEmbeddings();
-        int seqLen = cfg.seqLen() == 0 ? ctx : cfg.seqLen();
-        this.profile = new Profile(ckpt.fingerprint(), seqLen, cfg.gradScale(), KINDS.bits(), cfg.maxRecordBytes());
+        this.profile = Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes());
+        int seqLen = profile.seqLen();
         this.profileId = profile.id();
         this.groupId = cfg.groupId() != null ? cfg.groupId() : "gblm-worker-" + profileId;
         this.decoder = new SampleDecoder(tokenizer, ckpt.config().vocabSize(), seqLen);

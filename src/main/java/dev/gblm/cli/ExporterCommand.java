@@ -1,0 +1,61 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.MetricsServer;
+import dev.gblm.stream.Exporter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gblm exporter}: writes every finalized epoch as a pruned checkpoint, until interrupted. */
+@Command(name = "exporter", mixinStandardHelpOptions = true,
+        description = "Collects the mask blocks of each epoch from gblm.masks and writes OUT/<job>/epoch-<n>/ (checkpoint, "
+                + "masks.bin, report.json) atomically, then emits a gblm.models event.")
+final class ExporterCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    String bootstrapServers;
+    @Option(names = "--model", required = true, paramLabel = "PATH")
+    Path model;
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer copied into the outputs (default: the model's)")
+    Path tokenizer;
+    @Option(names = "--out", required = true, paramLabel = "DIR")
+    Path out;
+    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group (one exporter per group)")
+    String group;
+    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port)")
+    int metricsPort;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        CountDownLatch stop = new CountDownLatch(1);
+        try (GblmMetrics metrics = new GblmMetrics("exporter");
+                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                Exporter e = new Exporter(new Exporter.Config(bootstrapServers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
+            e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
+                    + (m.written() ? "" : " (already there)")));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                e.stop();
+                stop.countDown();
+            }, "gblm-exporter-stop"));
+            e.start();
+            spec.commandLine().getErr().println("exporter running -> " + out + (server != null ? "; metrics: " + server.url() + "/metrics" : ""));
+            while (stop.getCount() > 0 && (e.isRunning() || e.failure() == null)) {
+                if (stop.await(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    break;
+                }
+                if (e.failure() != null) {
+                    throw new GblmException("exporter stopped: " + e.failure());
+                }
+            }
+        }
+        return 0;
+    }
+}

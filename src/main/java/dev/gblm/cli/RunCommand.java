@@ -1,0 +1,107 @@
+package dev.gblm.cli;
+
+import dev.gblm.GblmException;
+import dev.gblm.stream.DocumentReader;
+import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.Pipeline;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gblm run}: broker, topics, worker, finalizer and exporter in one process. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Runs the whole streaming pipeline on one machine: embedded Kafka (or --bootstrap-servers), topics, "
+                + "a worker, the finalizer and the exporter; optionally ingests files and submits jobs at start.")
+final class RunCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--model", required = true, paramLabel = "PATH")
+    Path model;
+    @Option(names = "--tokenizer", paramLabel = "PATH")
+    Path tokenizer;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "exports go to DIR/<job>/epoch-<n>/")
+    Path out;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "broker data and finalizer state, kept between runs (default: temporary)")
+    Path dataDir;
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this cluster instead of an embedded broker")
+    String bootstrapServers;
+    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port)")
+    int metricsPort;
+    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample (default: the model's context)")
+    int seqLen;
+    @Option(names = "--samples-per-slice", defaultValue = "32")
+    int samplesPerSlice;
+    @Option(names = "--workers", defaultValue = "1")
+    int workers;
+    @Option(names = "--instance", defaultValue = "run", description = "suffix of group/application/transactional ids")
+    String instance;
+    @ArgGroup(exclusive = false, multiplicity = "0..*")
+    List<IngestArg> ingests = new ArrayList<>();
+    @Option(names = "--job", paramLabel = "id=..,streams=a+b,method=..,sparsity=..,pattern=..,min-samples=..")
+    List<String> jobs = new ArrayList<>();
+    @Option(names = "--until-exported", description = "exit once epoch 1 of every submitted job is exported")
+    boolean untilExported;
+    @Option(names = "--timeout-seconds", defaultValue = "3600", description = "with --until-exported: give up after this long")
+    long timeoutSeconds;
+
+    static final class IngestArg {
+        @Option(names = "--ingest", required = true, paramLabel = "FILE")
+        Path file;
+        @Option(names = "--stream", required = true, paramLabel = "NAME")
+        String stream;
+        @Option(names = "--format", paramLabel = "text|jsonl")
+        String format;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<JobSpec> specs = jobs.stream().map(JobArgument::parse).toList(); // bad syntax fails before any start-up
+        if (untilExported && specs.isEmpty()) {
+            throw new GblmException("--until-exported needs at least one --job");
+        }
+        Pipeline.Options o = Pipeline.Options.of(model, out).withTokenizer(tokenizer).withDataDir(dataDir)
+                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsPort).withSeqLen(seqLen)
+                .withSlices(samplesPerSlice, Duration.ofSeconds(5)).withWorkers(workers).withInstance(instance)
+                .withProgress(System.err);
+        CountDownLatch finished = new CountDownLatch(1);
+        try (Pipeline p = new Pipeline(o)) {
+            Thread hook = new Thread(() -> {
+                p.close(); // Ctrl-C: workers commit their open slices, then everything stops in order
+                finished.countDown();
+            }, "gblm-run-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            p.start();
+            for (IngestArg i : ingests) {
+                DocumentReader.Format fmt = i.format != null ? DocumentReader.Format.parse(i.format)
+                        : i.file.toString().endsWith(".jsonl") ? DocumentReader.Format.JSONL : DocumentReader.Format.TEXT;
+                p.ingest(i.file, i.stream, fmt);
+            }
+            for (JobSpec j : specs) {
+                p.submit(j);
+            }
+            if (untilExported) {
+                if (!p.awaitFirstEpochs(Duration.ofSeconds(timeoutSeconds))) {
+                    throw new GblmException("not every job was exported within " + timeoutSeconds + " s");
+                }
+                p.exported().values().forEach(m -> spec.commandLine().getOut().println("exported " + m.job() + " epoch "
+                        + m.epoch() + " " + m.path()));
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException ignored) {
+                    // already shutting down
+                }
+                return 0;
+            }
+            finished.await();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.gblm.stream.exporter;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.MaskFile;
+import dev.gblm.stats.ModuleKey;
+import dev.gblm.stream.EpochRecord;
+import dev.gblm.stream.JobSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The streaming part of an epoch's {@code report.json}: the batch report's fields ({@code method}, {@code options},
+ * {@code mode}, {@code calibration}) filled from the epoch record, plus job, epoch, streams, slices, timestamps and
+ * drift. {@link dev.gblm.prune.PrunedModelWriter} adds source and sparsity, exactly as for a batch run.
+ */
+final class ExportReport {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ExportReport() {}
+
+    static ObjectNode of(EpochRecord e, Double drift, long exportedAt) {
+        JobSpec j = e.spec();
+        ObjectNode r = JSON.createObjectNode();
+        r.put("tool", "gblm exporter");
+        r.put("job", e.job());
+        r.put("epoch", e.epoch());
+        r.put("profile", e.profile());
+        r.put("method", j.method());
+        ObjectNode opt = r.putObject("options");
+        opt.put("method", j.method());
+        opt.put("gradNorm", j.gradNorm());
+        opt.put("sparsity", j.sparsity());
+        opt.put("pattern", j.pattern());
+        opt.put("tailRule", j.tailRule());
+        opt.put("mode", "one-shot");
+        opt.put("minSamples", j.minSamples());
+        r.put("mode", "one-shot");
+        ObjectNode cal = r.putObject("calibration");
+        cal.put("samplesUsed", e.samples());
+        cal.put("tokensUsed", e.tokens());
+        ArrayNode streams = cal.putArray("streams");
+        e.streams().forEach(streams::add);
+        ArrayNode slices = cal.putArray("slices");
+        e.sliceIds().forEach(slices::add);
+        cal.put("slicesUsed", e.sliceIds().size());
+        r.put("samples", e.samples());
+        r.put("tokens", e.tokens());
+        r.set("streams", streams.deepCopy());
+        r.put("slicesUsed", e.sliceIds().size());
+        if (drift == null) {
+            r.putNull("drift");
+        } else {
+            r.put("drift", drift);
+        }
+        ObjectNode t = r.putObject("timestamps");
+        t.put("lastSample", e.lastSampleTimestamp());
+        t.put("declared", e.declaredAt());
+        t.put("exported", exportedAt);
+        return r;
+    }
+
+    /**
+     * Fraction of mask bits that differ from the previous epoch's {@code masks.bin}, or null when there is none
+     * (first epoch) or its modules do not match.
+     */
+    static Double drift(Path previousMasks, Map<ModuleKey, Mask> masks) {
+        if (previousMasks == null || !Files.isRegularFile(previousMasks)) {
+            return null;
+        }
+        List<MaskFile.Entry> prev = MaskFile.read(previousMasks);
+        long diff = 0;
+        long total = 0;
+        int matched = 0;
+        for (MaskFile.Entry p : prev) {
+            Mask now = null;
+            for (Map.Entry<ModuleKey, Mask> e : masks.entrySet()) {
+                if (e.getKey().layer() == p.layer() && e.getKey().kind().shortName().equals(p.module())) {
+                    now = e.getValue();
+                }
+            }
+            if (now == null || now.rows() != p.mask().rows() || now.cols() != p.mask().cols()) {
+                return null;
+            }
+            diff += now.differences(p.mask());
+            total += now.numel();
+            matched++;
+        }
+        return matched != masks.size() || total == 0 ? null : (double) diff / total;
+    }
+}
