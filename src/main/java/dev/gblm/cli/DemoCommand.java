@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "End-to-end demo on models/stories260K: generate calibration text, stream it through Kafka, prune "
-                + "with GBLM (50%), compare dense vs pruned perplexity.")
+                + "with GBLM (50%%), compare dense vs pruned perplexity.")
 final class DemoCommand implements Callable<Integer> {
     static final Path DEFAULT_MODEL = Path.of("models", "stories260K", "stories260K.bin");
     private static final ObjectMapper JSON = new ObjectMapper();
