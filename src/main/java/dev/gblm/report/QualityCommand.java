@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "quality", mixinStandardHelpOptions = true,
-        description = "Prune stories260K with every method × {50% unstructured, 2:4, 4:8} × {sequential, one-shot}, "
+        description = "Prune stories260K with every method × {50%% unstructured, 2:4, 4:8} × {sequential, one-shot}, "
                 + "sweep unstructured sparsity, measure TinyStories perplexity, and write docs/quality.md and a PNG plot.")
 final class QualityCommand implements Callable<Integer> {
     static final String EVAL_FILE = "corpora/tinystories_val_head.txt";
