@@ -38,13 +38,13 @@ final class EngineBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
     int tokens;
 
-    @Option(names = "--hidden", defaultValue = "512") int hidden;
-    @Option(names = "--layers", defaultValue = "8") int layers;
-    @Option(names = "--heads", defaultValue = "8") int heads;
-    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
-    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+    @Option(names = "--hidden", defaultValue = "512", description = "hidden size of the random model (default ${DEFAULT-VALUE})") int hidden;
+    @Option(names = "--layers", defaultValue = "8", description = "decoder layers (default ${DEFAULT-VALUE})") int layers;
+    @Option(names = "--heads", defaultValue = "8", description = "attention heads (default ${DEFAULT-VALUE})") int heads;
+    @Option(names = "--intermediate", defaultValue = "1376", description = "MLP intermediate size (default ${DEFAULT-VALUE})") int intermediate;
+    @Option(names = "--vocab", defaultValue = "32000", description = "vocabulary size (default ${DEFAULT-VALUE})") int vocab;
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's)")
+    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's own)")
     Integer threads;
 
     @Override

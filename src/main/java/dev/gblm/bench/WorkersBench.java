@@ -77,20 +77,20 @@ final class WorkersBench implements Callable<Integer> {
             description = "worker counts to measure (default ${DEFAULT-VALUE})")
     List<Integer> workerCounts;
 
-    @Option(names = "--partitions", defaultValue = "4", description = "partitions of the calibration topic")
+    @Option(names = "--partitions", defaultValue = "4", description = "partitions of the calibration topic (default ${DEFAULT-VALUE})")
     int partitions;
 
-    @Option(names = "--samples-per-slice", defaultValue = "12") int samplesPerSlice;
-    @Option(names = "--hidden", defaultValue = "384") int hidden;
-    @Option(names = "--layers", defaultValue = "4") int layers;
-    @Option(names = "--heads", defaultValue = "6") int heads;
-    @Option(names = "--intermediate", defaultValue = "1024") int intermediate;
-    @Option(names = "--vocab", defaultValue = "8000") int vocab;
+    @Option(names = "--samples-per-slice", defaultValue = "12", description = "samples per statistics slice (default ${DEFAULT-VALUE})") int samplesPerSlice;
+    @Option(names = "--hidden", defaultValue = "384", description = "hidden size of the random model (default ${DEFAULT-VALUE})") int hidden;
+    @Option(names = "--layers", defaultValue = "4", description = "decoder layers (default ${DEFAULT-VALUE})") int layers;
+    @Option(names = "--heads", defaultValue = "6", description = "attention heads (default ${DEFAULT-VALUE})") int heads;
+    @Option(names = "--intermediate", defaultValue = "1024", description = "MLP intermediate size (default ${DEFAULT-VALUE})") int intermediate;
+    @Option(names = "--vocab", defaultValue = "8000", description = "vocabulary size (default ${DEFAULT-VALUE})") int vocab;
 
-    @Option(names = "--worker-heap-mb", defaultValue = "1024", description = "heap of each worker JVM")
+    @Option(names = "--worker-heap-mb", defaultValue = "1024", description = "heap of each worker JVM in MiB (default ${DEFAULT-VALUE})")
     int workerHeapMb;
 
-    @Option(names = "--timeout-seconds", defaultValue = "900", description = "give up after this long per run")
+    @Option(names = "--timeout-seconds", defaultValue = "900", description = "give up after this many seconds per run (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Spec

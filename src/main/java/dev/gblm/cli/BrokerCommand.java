@@ -23,7 +23,7 @@ final class BrokerCommand implements Callable<Integer> {
             description = "keep the broker's data here between runs (default: a temporary folder deleted on exit)")
     Path dataDir;
 
-    @Option(names = "--port", defaultValue = "0", description = "client port on 127.0.0.1 (default: a free one)")
+    @Option(names = "--port", defaultValue = "0", description = "client port on 127.0.0.1; 0 = any free port (default: ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--topics", paramLabel = "DIR",

@@ -34,16 +34,16 @@ final class EvalCommand implements Callable<Integer> {
     String protocol;
 
     @Option(names = "--max-chunks", defaultValue = "" + Integer.MAX_VALUE,
-            description = "evaluate at most this many chunks/windows")
+            description = "evaluate at most this many chunks/windows (default: all)")
     int maxChunks;
 
-    @Option(names = "--chunk-offset", defaultValue = "0", description = "skip this many chunks/windows first")
+    @Option(names = "--chunk-offset", defaultValue = "0", description = "skip this many chunks/windows first (default ${DEFAULT-VALUE})")
     int chunkOffset;
 
     @Option(names = "--seq-len", description = "context (chunks) or window length (wikitext); default: the model's")
     Integer seqLen;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "print one JSON object instead of a line of text")
     boolean json;
 
     @Override

@@ -20,17 +20,18 @@ import picocli.CommandLine.Spec;
 final class ExporterCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
     String bootstrapServers;
-    @Option(names = "--model", required = true, paramLabel = "PATH")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "dense model the masks apply to: HF directory, llama2.c .bin, or a directory holding one")
     Path model;
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer copied into the outputs (default: the model's)")
     Path tokenizer;
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
     Path out;
-    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group (one exporter per group)")
+    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port)")
+    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default ${DEFAULT-VALUE} = off)")
     int metricsPort;
 
     @Override

@@ -20,15 +20,18 @@ import picocli.CommandLine.Model.CommandSpec;
 final class FinalizerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
     String bootstrapServers;
-    @Option(names = "--model", required = true, paramLabel = "PATH")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "dense model (for its fingerprint and weights): HF directory, llama2.c .bin, or a directory holding one")
     Path model;
-    @Option(names = "--state-dir", defaultValue = "gblm-finalizer-state", paramLabel = "DIR")
+    @Option(names = "--state-dir", defaultValue = "gblm-finalizer-state", paramLabel = "DIR",
+            description = "Kafka Streams state directory (default ${DEFAULT-VALUE})")
     Path stateDir;
-    @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID)
+    @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID,
+            description = "Kafka Streams application id (default ${DEFAULT-VALUE})")
     String applicationId;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
+    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default ${DEFAULT-VALUE} = off)")
     int metricsPort;
 
     @Override

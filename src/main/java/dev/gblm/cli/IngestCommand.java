@@ -43,7 +43,7 @@ final class IngestCommand implements Callable<Integer> {
                     + " (default: jsonl for *.jsonl files, else text)")
     String format;
 
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
     String bootstrapServers;
 
     @Option(names = "--topics", paramLabel = "DIR",
@@ -51,7 +51,7 @@ final class IngestCommand implements Callable<Integer> {
     Path topicsDir;
 
     @Option(names = "--metrics-port", defaultValue = "-1",
-            description = "serve /metrics and /health on 127.0.0.1:PORT while ingesting (0 = any free port; default off)")
+            description = "serve /metrics and /health on 127.0.0.1:PORT while ingesting (0 = any free port; default ${DEFAULT-VALUE} = off)")
     int metricsPort;
 
     @Override

@@ -47,10 +47,10 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--seq-len", description = "tokens per sample, BOS included (default: the model's context)")
     Integer seqLen;
 
-    @Option(names = "--method", required = true, description = "magnitude, wanda, gradient, gblm or sparsegpt")
+    @Option(names = "--method", required = true, description = "pruning method: magnitude, wanda, gradient, gblm or sparsegpt")
     String method;
 
-    @Option(names = "--grad-norm", defaultValue = "l1", description = "l1 (default, the paper's) or l2")
+    @Option(names = "--grad-norm", defaultValue = "l1", description = "gradient norm of the gradient/gblm score: l1 (the paper's) or l2 (default: ${DEFAULT-VALUE})")
     String gradNorm;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
@@ -59,24 +59,24 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted)")
     Double sparsity;
 
-    @Option(names = "--pattern", defaultValue = "unstructured", description = "unstructured (default), 2:4 or 4:8")
+    @Option(names = "--pattern", defaultValue = "unstructured", description = "sparsity pattern: unstructured, 2:4 or 4:8 (default: ${DEFAULT-VALUE})")
     String pattern;
 
     @Option(names = "--tail-rule", defaultValue = "proportional",
-            description = "N:M trailing partial group: proportional (default, floor(N*width/M)) or reference (N)")
+            description = "N:M trailing partial group: proportional (floor(N*width/M)) or reference (N) (default: ${DEFAULT-VALUE})")
     String tailRule;
 
     @Option(names = "--mode", defaultValue = "sequential",
-            description = "sequential (default, the paper's) or one-shot (all statistics from the dense model)")
+            description = "sequential (the paper's) or one-shot (all statistics from the dense model) (default: ${DEFAULT-VALUE})")
     String mode;
 
-    @Option(names = "--out", required = true, description = "output directory (must not exist unless --force)")
+    @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")
     Path out;
 
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
-    @Option(names = "--json", description = "print the report as one JSON object")
+    @Option(names = "--json", description = "print the report as one JSON object instead of a line of text")
     boolean json;
 
     @Spec

@@ -86,7 +86,7 @@ final class TopicsCommand implements Runnable {
         @picocli.CommandLine.Mixin
         CatalogOption catalog = new CatalogOption();
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
         String bootstrapServers;
 
         @Override
@@ -106,7 +106,7 @@ final class TopicsCommand implements Runnable {
         @picocli.CommandLine.Mixin
         CatalogOption catalog = new CatalogOption();
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
         String bootstrapServers;
 
         @Override

@@ -38,10 +38,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model; none: token-id samples only)")
     Path tokenizer;
 
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
     String bootstrapServers;
 
-    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default: the model's context)")
+    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default: ${DEFAULT-VALUE})")
@@ -52,18 +52,18 @@ final class WorkerCommand implements Callable<Integer> {
     int samplesPerSlice;
 
     @Option(names = "--max-slice-seconds", defaultValue = "30",
-            description = "close a slice this long after its first record (default: ${DEFAULT-VALUE})")
+            description = "close a slice this many seconds after its first record (default: ${DEFAULT-VALUE})")
     double maxSliceSeconds;
 
     @Option(names = "--max-record-bytes", defaultValue = "1048576",
-            description = "largest statistics record value (default: ${DEFAULT-VALUE})")
+            description = "largest statistics record value in bytes; sets the row-block layout, part of the profile (default: ${DEFAULT-VALUE})")
     long maxRecordBytes;
 
-    @Option(names = "--threads", defaultValue = "0", description = "PyTorch compute threads (default: PyTorch's)")
+    @Option(names = "--threads", defaultValue = "0", description = "PyTorch intra-op compute threads; 0 = PyTorch's default (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--metrics-port", defaultValue = "-1",
-            description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
+            description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default ${DEFAULT-VALUE} = off)")
     int metricsPort;
 
     @Option(names = "--worker-id", description = "stable worker id; a restart with the same id fences the old instance"
