@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -20,8 +21,8 @@ import picocli.CommandLine.Spec;
 final class ExporterCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
-    String bootstrapServers;
+    @Mixin
+    KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
     @Option(names = "--model", required = true, paramLabel = "PATH",
             description = "dense model the masks apply to: HF directory, llama2.c .bin, or a directory holding one")
     Path model;
@@ -31,15 +32,15 @@ final class ExporterCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default ${DEFAULT-VALUE} = off)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Override
     public Integer call() throws InterruptedException {
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("exporter");
-                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
-                Exporter e = new Exporter(new Exporter.Config(bootstrapServers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
+                MetricsServer server = metricsEndpoint.serve(metrics);
+                Exporter e = new Exporter(new Exporter.Config(kafka.servers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
             e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
                     + (m.written() ? "" : " (already there)")));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,8 +25,8 @@ final class JobCommand {
     static final class Submit implements Callable<Integer> {
         @Spec
         CommandSpec spec;
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
         @Option(names = "--id", required = true, description = "job id; submitting an existing id replaces that job")
         String id;
         @Option(names = "--profile", paramLabel = "ID", description = "profile id of the statistics (16 hex digits, as the worker logs it)")
@@ -64,7 +65,7 @@ final class JobCommand {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
                     refreshEvery, window);
-            JobClient.Submitted s = new JobClient(bootstrapServers).submit(job);
+            JobClient.Submitted s = new JobClient(kafka.servers).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
                         + " yet; the job waits until samples are ingested there");
@@ -92,12 +93,12 @@ final class JobCommand {
     static final class ListJobs implements Callable<Integer> {
         @Spec
         CommandSpec spec;
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
         @Override
         public Integer call() {
-            Map<String, Object> jobs = new JobClient(bootstrapServers).list();
+            Map<String, Object> jobs = new JobClient(kafka.servers).list();
             if (jobs.isEmpty()) {
                 spec.commandLine().getOut().println("no jobs");
             }

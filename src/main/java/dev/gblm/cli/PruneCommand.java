@@ -3,7 +3,6 @@ package dev.gblm.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
-import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaModel;
 import dev.gblm.prune.BatchPruner;
 import dev.gblm.prune.CalibrationSet;
@@ -17,12 +16,12 @@ import dev.gblm.prune.PrunedModelWriter;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import dev.gblm.tokenizer.Tokenizer;
-import dev.gblm.tokenizer.Tokenizers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,11 +30,8 @@ import picocli.CommandLine.Spec;
         description = "Prune a model (GBLM-Pruner, Wanda, SparseGPT, gradient or magnitude) and write a Hugging Face "
                 + "checkpoint, masks.bin and report.json.")
 final class PruneCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
-    Path model;
-
-    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
-    Path tokenizer;
+    @Mixin
+    ModelOptions model = new ModelOptions();
 
     @Option(names = "--calibration", description = "calibration text: documents separated by blank lines, or JSON "
             + "Lines with a \"text\" field (.jsonl or first character '{'). Not needed for magnitude.")
@@ -101,7 +97,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         String text = calibration == null ? null : CliFiles.readText(calibration);
 
-        Checkpoint ckpt = Checkpoints.load(model);
+        Checkpoint ckpt = model.checkpoint();
         int context = ckpt.config().maxPositionEmbeddings();
         int len = seqLen == null ? context : seqLen;
         if (len < 2 || len > context) {
@@ -109,7 +105,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         CalibrationSet cal = null;
         if (text != null) {
-            Tokenizer tok = Tokenizers.load(model, tokenizer);
+            Tokenizer tok = model.tokenizer();
             boolean jsonl = CalibrationSet.isJsonLines(calibration.getFileName().toString(), text);
             cal = CalibrationSet.build(CalibrationSet.documents(text, jsonl), tok, samples, len);
             if (cal.samples().isEmpty()) {
@@ -128,7 +124,7 @@ final class PruneCommand implements Callable<Integer> {
             double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode partial = PruneReport.batch(options, result, calibration == null ? null : calibration.toString(),
                     cal, len, seconds);
-            report = PrunedModelWriter.write(out, force, m, result, partial, tokenizer);
+            report = PrunedModelWriter.write(out, force, m, result, partial, model.tokenizer);
         }
         if (json) {
             spec.commandLine().getOut().println(report.toString());

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,8 +35,8 @@ final class RunCommand implements Callable<Integer> {
     Path dataDir;
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this Kafka cluster instead of an embedded broker (default: start an embedded one)")
     String bootstrapServers;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default ${DEFAULT-VALUE} = off)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
     @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
     @Option(names = "--samples-per-slice", defaultValue = "32", description = "samples per statistics slice (default ${DEFAULT-VALUE})")
@@ -72,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
             throw new GblmException("--until-exported needs at least one --job");
         }
         Pipeline.Options o = Pipeline.Options.of(model, out).withTokenizer(tokenizer).withDataDir(dataDir)
-                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsPort).withSeqLen(seqLen)
+                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsEndpoint.port).withSeqLen(seqLen)
                 .withSlices(samplesPerSlice, Duration.ofSeconds(5)).withWorkers(workers).withInstance(instance)
                 .withProgress(System.err);
         CountDownLatch finished = new CountDownLatch(1);

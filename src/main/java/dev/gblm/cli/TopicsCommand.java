@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,7 +47,7 @@ final class TopicsCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         CatalogOption catalog = new CatalogOption();
 
         @Option(names = "--out", paramLabel = "FILE", description = "output file (default: standard output)")
@@ -83,15 +84,15 @@ final class TopicsCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         CatalogOption catalog = new CatalogOption();
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
         @Override
         public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+            try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
                 return report(spec, admin.apply(catalog.catalog()));
             }
         }
@@ -103,15 +104,15 @@ final class TopicsCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         CatalogOption catalog = new CatalogOption();
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
         @Override
         public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+            try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
                 return report(spec, admin.check(catalog.catalog()));
             }
         }
