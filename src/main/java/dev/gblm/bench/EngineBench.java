@@ -38,14 +38,12 @@ final class EngineBench implements Callable<Integer> {
     @Mixin
     RandomModelOptions shape = new RandomModelOptions();
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's own)")
-    Integer threads;
+    @Mixin
+    ComputeThreadsOption threads = new ComputeThreadsOption();
 
     @Override
     public Integer call() {
-        if (threads != null) {
-            LlamaModel.setComputeThreads(threads);
-        }
+        threads.apply();
         LlamaConfig cfg = shape.config(Math.max(tokens, 512));
         Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         try (LlamaModel model = LlamaModel.load(ck)) {
@@ -94,7 +92,7 @@ final class EngineBench implements Callable<Integer> {
             double mean = Arrays.stream(secs).average().orElse(Double.NaN);
             double workGflops = work / mean / 1e9;
             System.out.printf("machine: %d cores, PyTorch intra-op threads %s%n",
-                    Runtime.getRuntime().availableProcessors(), threads == null ? "default" : threads);
+                    Runtime.getRuntime().availableProcessors(), threads.describe());
             System.out.printf("matmul ceiling (float32, 2048x2048x2048, best of 10): %.1f GFLOP/s%n", ceiling);
             System.out.printf("model: %s (tied): %.2fM layer params + %.2fM embedding/head%n", shape.describe(),
                     linParams / 1e6, headParams / 1e6);

@@ -41,14 +41,12 @@ final class PruneBench implements Callable<Integer> {
     @Mixin
     RandomModelOptions shape = new RandomModelOptions();
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's own)")
-    Integer threads;
+    @Mixin
+    ComputeThreadsOption threads = new ComputeThreadsOption();
 
     @Override
     public Integer call() {
-        if (threads != null) {
-            LlamaModel.setComputeThreads(threads);
-        }
+        threads.apply();
         LlamaConfig cfg = shape.config(Math.max(tokens, 512));
         Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         List<int[]> cal = RandomCheckpoints.documents(new SplittableRandom(11), samples, tokens, cfg.vocabSize());

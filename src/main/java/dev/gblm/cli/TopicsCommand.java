@@ -78,9 +78,8 @@ final class TopicsCommand implements Runnable {
         }
     }
 
-    @Command(name = "apply", mixinStandardHelpOptions = true,
-            description = "Creates missing topics and checks existing ones; never alters an existing topic.")
-    static final class Apply implements Callable<Integer> {
+    /** A command that connects to the cluster and reports on every topic of the catalog. */
+    abstract static class ClusterAction implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
@@ -90,31 +89,31 @@ final class TopicsCommand implements Runnable {
         @Mixin
         KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
+        abstract List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog);
+
         @Override
         public Integer call() {
             try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
-                return report(spec, admin.apply(catalog.catalog()));
+                return report(spec, act(admin, catalog.catalog()));
             }
+        }
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+            description = "Creates missing topics and checks existing ones; never alters an existing topic.")
+    static final class Apply extends ClusterAction {
+        @Override
+        List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog) {
+            return admin.apply(catalog);
         }
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = "Checks that every topic exists and matches its definition; changes nothing.")
-    static final class Check implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        CatalogOption catalog = new CatalogOption();
-
-        @Mixin
-        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
-
+    static final class Check extends ClusterAction {
         @Override
-        public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
-                return report(spec, admin.check(catalog.catalog()));
-            }
+        List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog) {
+            return admin.check(catalog);
         }
     }
 
