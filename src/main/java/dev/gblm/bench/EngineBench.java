@@ -6,20 +6,17 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.model.LlamaModel;
-import dev.gblm.model.TensorData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,23 +35,17 @@ final class EngineBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
     int tokens;
 
-    @Option(names = "--hidden", defaultValue = "512") int hidden;
-    @Option(names = "--layers", defaultValue = "8") int layers;
-    @Option(names = "--heads", defaultValue = "8") int heads;
-    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
-    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+    @Mixin
+    RandomModelOptions shape = new RandomModelOptions();
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's)")
-    Integer threads;
+    @Mixin
+    ComputeThreadsOption threads = new ComputeThreadsOption();
 
     @Override
     public Integer call() {
-        if (threads != null) {
-            LlamaModel.setComputeThreads(threads);
-        }
-        LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, Math.max(tokens, 512),
-                1e-5, 10000, true, 1, 2, "float32");
-        Checkpoint ck = randomCheckpoint(cfg, 1234);
+        threads.apply();
+        LlamaConfig cfg = shape.config(Math.max(tokens, 512));
+        Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         try (LlamaModel model = LlamaModel.load(ck)) {
             double ceiling = matmulCeiling();
             long linParams = 0;
@@ -62,12 +53,12 @@ final class EngineBench implements Callable<Integer> {
                 long[] s = Checkpoints.linearShape(cfg, k);
                 linParams += s[0] * s[1];
             }
-            linParams *= layers;
-            long headParams = (long) vocab * hidden;
+            linParams *= cfg.numLayers();
+            long headParams = (long) cfg.vocabSize() * cfg.hiddenSize();
             double T = tokens;
             // work actually required: layer linears fwd 2 + bwd 4 (dX, dW); frozen lm_head fwd 2 + bwd dX 2;
             // attention QK^T and PV over the full TxT square: fwd 4*T^2*d, bwd twice that, per layer
-            double attn = 12.0 * layers * T * T * hidden;
+            double attn = 12.0 * cfg.numLayers() * T * T * cfg.hiddenSize();
             double work = 6.0 * linParams * T + 4.0 * headParams * T + attn;
             double convention = 6.0 * (linParams + headParams) * T + attn;
 
@@ -78,7 +69,7 @@ final class EngineBench implements Callable<Integer> {
             double[] ratios = new double[samples];
             for (int i = -warmup; i < samples; i++) {
                 for (int t = 0; t < tokens; t++) {
-                    toks[t] = rnd.nextInt(vocab);
+                    toks[t] = rnd.nextInt(cfg.vocabSize());
                 }
                 // The ceiling is re-measured next to every sample, so the ratio holds under shared-CPU noise.
                 double localCeiling = matmulRate(2);
@@ -101,10 +92,9 @@ final class EngineBench implements Callable<Integer> {
             double mean = Arrays.stream(secs).average().orElse(Double.NaN);
             double workGflops = work / mean / 1e9;
             System.out.printf("machine: %d cores, PyTorch intra-op threads %s%n",
-                    Runtime.getRuntime().availableProcessors(), threads == null ? "default" : threads);
+                    Runtime.getRuntime().availableProcessors(), threads.describe());
             System.out.printf("matmul ceiling (float32, 2048x2048x2048, best of 10): %.1f GFLOP/s%n", ceiling);
-            System.out.printf("model: hidden %d, %d layers, %d heads, intermediate %d, vocab %d (tied): "
-                    + "%.2fM layer params + %.2fM embedding/head%n", hidden, layers, heads, intermediate, vocab,
+            System.out.printf("model: %s (tied): %.2fM layer params + %.2fM embedding/head%n", shape.describe(),
                     linParams / 1e6, headParams / 1e6);
             System.out.printf("forward+backward, %d tokens/sample, %d samples: mean %.3fs, median %.3fs -> %.0f tokens/s%n",
                     tokens, samples, mean, median, tokens / mean);
@@ -149,38 +139,6 @@ final class EngineBench implements Callable<Integer> {
             }
             return best;
         }
-    }
-
-    /** A random LLaMA checkpoint (Gaussian-ish weights scaled by 1/sqrt(fan-in), unit norms). */
-    static Checkpoint randomCheckpoint(LlamaConfig c, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, TensorData> m = new LinkedHashMap<>();
-        for (String name : Checkpoints.expectedNames(c)) {
-            long[] shape = shapeOf(c, name);
-            float[] v = new float[(int) (shape.length == 1 ? shape[0] : shape[0] * shape[1])];
-            if (shape.length == 1) {
-                Arrays.fill(v, 1f);
-            } else {
-                float scale = (float) (Math.sqrt(3.0 / shape[1]));
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
-                }
-            }
-            m.put(name, TensorData.fromFloats(name, DType.F32, shape, v));
-        }
-        return new Checkpoint(c, m, null, Checkpoint.Format.HF_SAFETENSORS);
-    }
-
-    private static long[] shapeOf(LlamaConfig c, String name) {
-        if (name.equals(Checkpoints.EMBED) || name.equals(Checkpoints.LM_HEAD)) {
-            return new long[] {c.vocabSize(), c.hiddenSize()};
-        }
-        for (LinearKind k : LinearKind.values()) {
-            if (name.endsWith("." + k.weightName(0).substring("model.layers.0.".length()))) {
-                return Checkpoints.linearShape(c, k);
-            }
-        }
-        return new long[] {c.hiddenSize()};
     }
 
     /** Reads fields of /proc/self/status (kB); 0 where unavailable. */

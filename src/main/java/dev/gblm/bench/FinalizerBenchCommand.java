@@ -12,11 +12,11 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class FinalizerBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--in", defaultValue = "4096", description = "columns of the module (default 4096, LLaMA-7B up_proj)")
+    @Option(names = "--in", defaultValue = "4096", description = "columns of the module (default ${DEFAULT-VALUE}, LLaMA-7B up_proj)")
     int in;
-    @Option(names = "--slices", defaultValue = "16", description = "per-slice records summed per block")
+    @Option(names = "--slices", defaultValue = "16", description = "per-slice records summed per block (default ${DEFAULT-VALUE})")
     int slices;
-    @Option(names = "--seconds", defaultValue = "5")
+    @Option(names = "--seconds", defaultValue = "5", description = "measuring time in seconds, merge and copy rounds alternating (default ${DEFAULT-VALUE})")
     double seconds;
 
     @Override

@@ -27,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -35,6 +34,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -57,11 +57,8 @@ final class PipelineBench implements Callable<Integer> {
     @Option(names = "--method", defaultValue = "gblm", description = "wanda | gradient | gblm (default ${DEFAULT-VALUE})")
     String method;
 
-    @Option(names = "--hidden", defaultValue = "512") int hidden;
-    @Option(names = "--layers", defaultValue = "8") int layers;
-    @Option(names = "--heads", defaultValue = "8") int heads;
-    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
-    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+    @Mixin
+    RandomModelOptions shape = new RandomModelOptions();
 
     @Option(names = "--work-dir", description = "where the model, broker data and outputs go (default: a temporary "
             + "directory, deleted at the end)")
@@ -74,18 +71,16 @@ final class PipelineBench implements Callable<Integer> {
         boolean temp = workDir == null;
         Path dir = temp ? Files.createTempDirectory("gblm-bench-pipeline") : Files.createDirectories(workDir);
         try {
-            LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, Math.max(seqLen, 512),
-                    1e-5, 10000, true, 1, 2, "float32");
+            LlamaConfig cfg = shape.config(Math.max(seqLen, 512));
             Path modelDir = dir.resolve("model");
-            Checkpoint random = EngineBench.randomCheckpoint(cfg, 1234);
+            Checkpoint random = RandomCheckpoints.uniform(cfg, 1234);
             Checkpoints.saveHf(random, modelDir);
             long linear = random.config().numLayers() * linearParamsPerLayer(cfg);
-            List<int[]> docs = randomDocuments(samples, seqLen, vocab, 99);
+            List<int[]> docs = RandomCheckpoints.documents(new SplittableRandom(99), samples, seqLen, cfg.vocabSize());
             Path calib = dir.resolve("calib.jsonl");
             writeJsonl(calib, docs);
-            out.printf("model: random LLaMA hidden %d, %d layers, %d heads, intermediate %d, vocab %d (%.1fM linear "
-                    + "params); %d samples x %d tokens; method %s 50%% unstructured, one-shot%n", hidden, layers, heads,
-                    intermediate, vocab, linear / 1e6, samples, seqLen, m.cliName());
+            out.printf("model: random LLaMA %s (%.1fM linear params); %d samples x %d tokens; method %s 50%% "
+                    + "unstructured, one-shot%n", shape.describe(), linear / 1e6, samples, seqLen, m.cliName());
 
             double batchSeconds = batch(modelDir, docs, m, dir.resolve("batch-out"), out);
             double pipelineSeconds = pipeline(modelDir, calib, m, dir, out);
@@ -163,21 +158,6 @@ final class PipelineBench implements Callable<Integer> {
         long h = c.hiddenSize();
         long kv = (long) c.numKvHeads() * (h / c.numHeads());
         return h * h * 2 + h * kv * 2 + 3 * h * c.intermediateSize();
-    }
-
-    /** Random token documents of exactly {@code len} tokens, BOS first. */
-    static List<int[]> randomDocuments(int n, int len, int vocab, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        List<int[]> docs = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int[] t = new int[len];
-            t[0] = 1;
-            for (int j = 1; j < len; j++) {
-                t[j] = 3 + r.nextInt(vocab - 3);
-            }
-            docs.add(t);
-        }
-        return docs;
     }
 
     private static void writeJsonl(Path file, List<int[]> docs) throws IOException {

@@ -11,13 +11,13 @@ import dev.gblm.prune.PruneMode;
 import dev.gblm.prune.PruneProgress;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** End-to-end batch prune time per method on a generated random LLaMA (no I/O: model built in memory). */
@@ -30,42 +30,28 @@ final class PruneBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
     int tokens;
 
-    @Option(names = "--methods", defaultValue = "magnitude,wanda,gradient,gblm,sparsegpt", split = ",")
+    @Option(names = "--methods", defaultValue = "magnitude,wanda,gradient,gblm,sparsegpt", split = ",",
+            description = "methods to time, comma-separated (default ${DEFAULT-VALUE})")
     List<String> methods;
 
-    @Option(names = "--modes", defaultValue = "sequential,one-shot", split = ",")
+    @Option(names = "--modes", defaultValue = "sequential,one-shot", split = ",",
+            description = "prune modes to time, comma-separated (default ${DEFAULT-VALUE})")
     List<String> modes;
 
-    @Option(names = "--hidden", defaultValue = "512") int hidden;
-    @Option(names = "--layers", defaultValue = "8") int layers;
-    @Option(names = "--heads", defaultValue = "8") int heads;
-    @Option(names = "--intermediate", defaultValue = "1376") int intermediate;
-    @Option(names = "--vocab", defaultValue = "32000") int vocab;
+    @Mixin
+    RandomModelOptions shape = new RandomModelOptions();
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (default: PyTorch's)")
-    Integer threads;
+    @Mixin
+    ComputeThreadsOption threads = new ComputeThreadsOption();
 
     @Override
     public Integer call() {
-        if (threads != null) {
-            LlamaModel.setComputeThreads(threads);
-        }
-        LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, Math.max(tokens, 512),
-                1e-5, 10000, true, 1, 2, "float32");
-        Checkpoint ck = EngineBench.randomCheckpoint(cfg, 1234);
-        SplittableRandom rnd = new SplittableRandom(11);
-        List<int[]> cal = new ArrayList<>();
-        for (int i = 0; i < samples; i++) {
-            int[] t = new int[tokens];
-            t[0] = 1;
-            for (int j = 1; j < tokens; j++) {
-                t[j] = 3 + rnd.nextInt(vocab - 3);
-            }
-            cal.add(t);
-        }
-        System.out.printf(Locale.ROOT, "random LLaMA: hidden %d, %d layers, %d heads, intermediate %d, vocab %d; "
-                + "%d samples x %d tokens; %d cores%n", hidden, layers, heads, intermediate, vocab, samples, tokens,
-                Runtime.getRuntime().availableProcessors());
+        threads.apply();
+        LlamaConfig cfg = shape.config(Math.max(tokens, 512));
+        Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
+        List<int[]> cal = RandomCheckpoints.documents(new SplittableRandom(11), samples, tokens, cfg.vocabSize());
+        System.out.printf(Locale.ROOT, "random LLaMA: %s; %d samples x %d tokens; %d cores%n", shape.describe(), samples,
+                tokens, Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%-10s %-10s %9s  %s%n", "method", "mode", "total s", "phases (s)");
         for (String mode : modes) {
             for (String name : methods) {

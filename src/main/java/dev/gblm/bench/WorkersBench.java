@@ -44,6 +44,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -77,20 +78,18 @@ final class WorkersBench implements Callable<Integer> {
             description = "worker counts to measure (default ${DEFAULT-VALUE})")
     List<Integer> workerCounts;
 
-    @Option(names = "--partitions", defaultValue = "4", description = "partitions of the calibration topic")
+    @Option(names = "--partitions", defaultValue = "4", description = "partitions of the calibration topic (default ${DEFAULT-VALUE})")
     int partitions;
 
-    @Option(names = "--samples-per-slice", defaultValue = "12") int samplesPerSlice;
-    @Option(names = "--hidden", defaultValue = "384") int hidden;
-    @Option(names = "--layers", defaultValue = "4") int layers;
-    @Option(names = "--heads", defaultValue = "6") int heads;
-    @Option(names = "--intermediate", defaultValue = "1024") int intermediate;
-    @Option(names = "--vocab", defaultValue = "8000") int vocab;
+    @Option(names = "--samples-per-slice", defaultValue = "12", description = "samples per statistics slice (default ${DEFAULT-VALUE})") int samplesPerSlice;
+    // smaller than the other benchmarks: two worker JVMs and a broker share the machine
+    @Mixin
+    RandomModelOptions shape = new RandomModelOptions(384, 4, 6, 1024, 8000);
 
-    @Option(names = "--worker-heap-mb", defaultValue = "1024", description = "heap of each worker JVM")
+    @Option(names = "--worker-heap-mb", defaultValue = "1024", description = "heap of each worker JVM in MiB (default ${DEFAULT-VALUE})")
     int workerHeapMb;
 
-    @Option(names = "--timeout-seconds", defaultValue = "900", description = "give up after this long per run")
+    @Option(names = "--timeout-seconds", defaultValue = "900", description = "give up after this many seconds per run (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Spec
@@ -119,14 +118,12 @@ final class WorkersBench implements Callable<Integer> {
             throw new GblmException("need --samples >= 1, --seq-len >= 2 and 1 <= every --workers <= --partitions");
         }
         PrintWriter out = spec.commandLine().getOut();
-        LlamaConfig cfg = new LlamaConfig(hidden, intermediate, layers, heads, heads, vocab, seqLen, 1e-5, 10000, true,
-                1, 2, "float32");
+        LlamaConfig cfg = shape.config(seqLen);
         Path tmp = Files.createTempDirectory("gblm-bench-workers-");
         try {
             Path modelDir = tmp.resolve("model");
-            Checkpoints.saveHf(EngineBench.randomCheckpoint(cfg, 1234), modelDir);
-            out.printf("model: random LLaMA hidden %d, %d layers, %d heads, intermediate %d, vocab %d; %d tokens/sample%n",
-                    hidden, layers, heads, intermediate, vocab, seqLen);
+            Checkpoints.saveHf(RandomCheckpoints.uniform(cfg, 1234), modelDir);
+            out.printf("model: random LLaMA %s; %d tokens/sample%n", shape.describe(), seqLen);
             out.printf("input: %d warm-up + %d measured samples per run, %d partitions, %d samples per slice%n",
                     warmup, samples, partitions, samplesPerSlice);
             out.flush();
@@ -292,18 +289,8 @@ final class WorkersBench implements Callable<Integer> {
         return c;
     }
 
-    /** Random documents of exactly {@code seqLen} tokens (BOS first), so every sample costs the same. */
     private List<int[]> docs(SplittableRandom rnd, int n) {
-        List<int[]> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int[] t = new int[seqLen];
-            t[0] = 1;
-            for (int j = 1; j < seqLen; j++) {
-                t[j] = 3 + rnd.nextInt(vocab - 3);
-            }
-            out.add(t);
-        }
-        return out;
+        return RandomCheckpoints.documents(rnd, n, seqLen, shape.vocab);
     }
 
     /** Round-robin over the partitions, so every worker gets the same share. */

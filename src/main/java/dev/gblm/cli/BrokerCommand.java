@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,19 +24,18 @@ final class BrokerCommand implements Callable<Integer> {
             description = "keep the broker's data here between runs (default: a temporary folder deleted on exit)")
     Path dataDir;
 
-    @Option(names = "--port", defaultValue = "0", description = "client port on 127.0.0.1 (default: a free one)")
+    @Option(names = "--port", defaultValue = "0", description = "client port on 127.0.0.1; 0 = any free port (default: ${DEFAULT-VALUE})")
     int port;
 
-    @Option(names = "--topics", paramLabel = "DIR",
-            description = "topic definitions to create (default: the copy packaged in the jar)")
-    Path topicsDir;
+    @Mixin
+    TopicsCommand.CatalogOption topics = new TopicsCommand.CatalogOption();
 
     @Option(names = "--no-topics", description = "do not create gblm's topics")
     boolean noTopics;
 
     @Override
     public Integer call() throws InterruptedException {
-        TopicCatalog catalog = noTopics ? null : TopicCatalog.loadOrDefault(topicsDir);
+        TopicCatalog catalog = noTopics ? null : topics.catalog();
         EmbeddedKafka kafka = EmbeddedKafka.builder().dataDir(dataDir).port(port).build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -47,13 +47,13 @@ final class DemoCommand implements Callable<Integer> {
     CommandSpec spec;
     @Option(names = "--samples", defaultValue = "128", description = "calibration documents to generate (default: ${DEFAULT-VALUE})")
     int samples;
-    @Option(names = "--model", paramLabel = "PATH", description = "default: models/stories260K/stories260K.bin next to the jar or in the working directory")
+    @Option(names = "--model", paramLabel = "PATH", description = "model to prune (default: models/stories260K/stories260K.bin in the working directory or next to the jar)")
     Path model;
     @Option(names = "--out", paramLabel = "DIR", description = "where to keep the export (default: a temporary directory)")
     Path out;
-    @Option(names = "--seed", defaultValue = "1234")
+    @Option(names = "--seed", defaultValue = "1234", description = "seed of the generated calibration text (default ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--max-tokens", defaultValue = "64", description = "tokens generated per document")
+    @Option(names = "--max-tokens", defaultValue = "64", description = "tokens generated per document (default ${DEFAULT-VALUE})")
     int maxTokens;
 
     @Override

@@ -5,25 +5,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.eval.Perplexity;
-import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaModel;
 import dev.gblm.model.LossResult;
 import dev.gblm.tokenizer.Tokenizer;
-import dev.gblm.tokenizer.Tokenizers;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Perplexity of a model on a text (chunk protocol or WikiText-2 protocol).")
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
-    Path model;
-
-    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
-    Path tokenizer;
+    @Mixin
+    ModelOptions model = new ModelOptions();
 
     @Option(names = "--text", required = true, description = "evaluation text (UTF-8)")
     Path text;
@@ -34,16 +30,16 @@ final class EvalCommand implements Callable<Integer> {
     String protocol;
 
     @Option(names = "--max-chunks", defaultValue = "" + Integer.MAX_VALUE,
-            description = "evaluate at most this many chunks/windows")
+            description = "evaluate at most this many chunks/windows (default: all)")
     int maxChunks;
 
-    @Option(names = "--chunk-offset", defaultValue = "0", description = "skip this many chunks/windows first")
+    @Option(names = "--chunk-offset", defaultValue = "0", description = "skip this many chunks/windows first (default ${DEFAULT-VALUE})")
     int chunkOffset;
 
     @Option(names = "--seq-len", description = "context (chunks) or window length (wikitext); default: the model's")
     Integer seqLen;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "print one JSON object instead of a line of text")
     boolean json;
 
     @Override
@@ -53,8 +49,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         String body = CliFiles.readText(text);
         long start = System.nanoTime();
-        try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
-            Tokenizer tok = Tokenizers.load(model, tokenizer);
+        try (LlamaModel m = model.load()) {
+            Tokenizer tok = model.tokenizer();
             int context = m.config().maxPositionEmbeddings();
             int len = seqLen == null ? context : seqLen;
             if (len < 1) {
@@ -78,7 +74,7 @@ final class EvalCommand implements Callable<Integer> {
             double seconds = (System.nanoTime() - start) / 1e9;
             if (json) {
                 ObjectNode o = new ObjectMapper().createObjectNode();
-                o.put("model", model.toString());
+                o.put("model", model.model.toString());
                 o.put("protocol", protocol);
                 o.put("sequences", seqs.size());
                 o.put("tokens", r.count());

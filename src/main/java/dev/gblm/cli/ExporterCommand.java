@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -20,25 +21,26 @@ import picocli.CommandLine.Spec;
 final class ExporterCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-    String bootstrapServers;
-    @Option(names = "--model", required = true, paramLabel = "PATH")
+    @Mixin
+    KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "dense model the masks apply to: HF directory, llama2.c .bin, or a directory holding one")
     Path model;
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer copied into the outputs (default: the model's)")
     Path tokenizer;
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
     Path out;
-    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group (one exporter per group)")
+    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Override
     public Integer call() throws InterruptedException {
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("exporter");
-                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
-                Exporter e = new Exporter(new Exporter.Config(bootstrapServers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
+                MetricsServer server = metricsEndpoint.serve(metrics);
+                Exporter e = new Exporter(new Exporter.Config(kafka.servers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
             e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
                     + (m.written() ? "" : " (already there)")));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,25 +21,28 @@ import picocli.CommandLine.Model.CommandSpec;
 final class FinalizerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-    String bootstrapServers;
-    @Option(names = "--model", required = true, paramLabel = "PATH")
+    @Mixin
+    KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "dense model (for its fingerprint and weights): HF directory, llama2.c .bin, or a directory holding one")
     Path model;
-    @Option(names = "--state-dir", defaultValue = "gblm-finalizer-state", paramLabel = "DIR")
+    @Option(names = "--state-dir", defaultValue = "gblm-finalizer-state", paramLabel = "DIR",
+            description = "Kafka Streams state directory (default ${DEFAULT-VALUE})")
     Path stateDir;
-    @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID)
+    @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID,
+            description = "Kafka Streams application id (default ${DEFAULT-VALUE})")
     String applicationId;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Override
     public Integer call() throws InterruptedException {
         CheckpointWeightSource weights = ProfileFromModel.weights(model);
         String fingerprint = weights.checkpoint().fingerprint();
-        FinalizerSettings settings = FinalizerSettings.defaults(bootstrapServers, stateDir, fingerprint).withApplicationId(applicationId);
+        FinalizerSettings settings = FinalizerSettings.defaults(kafka.servers, stateDir, fingerprint).withApplicationId(applicationId);
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("finalizer");
-                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                MetricsServer server = metricsEndpoint.serve(metrics);
                 Finalizer f = new Finalizer(settings, weights, metrics)) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "gblm-finalizer-stop"));
             f.start(Duration.ofMinutes(5));

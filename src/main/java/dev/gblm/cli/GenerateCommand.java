@@ -2,22 +2,17 @@ package dev.gblm.cli;
 
 import dev.gblm.GblmException;
 import dev.gblm.eval.Generator;
-import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaModel;
 import dev.gblm.tokenizer.Tokenizer;
-import dev.gblm.tokenizer.Tokenizers;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate text from a prompt.")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
-    Path model;
-
-    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
-    Path tokenizer;
+    @Mixin
+    ModelOptions model = new ModelOptions();
 
     @Option(names = "--prompt", defaultValue = "", description = "prompt text (default: empty, start from BOS)")
     String prompt;
@@ -39,8 +34,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (temperature < 0 || Double.isNaN(temperature)) {
             throw new GblmException("--temperature must be >= 0");
         }
-        try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
-            Tokenizer tok = Tokenizers.load(model, tokenizer);
+        try (LlamaModel m = model.load()) {
+            Tokenizer tok = model.tokenizer();
             if (tok.vocabSize() > m.config().vocabSize()) {
                 throw new GblmException("tokenizer has " + tok.vocabSize() + " tokens, model " + m.config().vocabSize());
             }

@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -43,16 +44,14 @@ final class IngestCommand implements Callable<Integer> {
                     + " (default: jsonl for *.jsonl files, else text)")
     String format;
 
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-    String bootstrapServers;
+    @Mixin
+    KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
-    @Option(names = "--topics", paramLabel = "DIR",
-            description = "topic definitions (default: the copy packaged in the jar)")
-    Path topicsDir;
+    @Mixin
+    TopicsCommand.CatalogOption topics = new TopicsCommand.CatalogOption();
 
-    @Option(names = "--metrics-port", defaultValue = "-1",
-            description = "serve /metrics and /health on 127.0.0.1:PORT while ingesting (0 = any free port; default off)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Override
     public Integer call() throws IOException {
@@ -63,8 +62,8 @@ final class IngestCommand implements Callable<Integer> {
         if (file != null && !file.toString().equals("-") && !Files.isRegularFile(file)) {
             throw new GblmException("input file not found: " + file);
         }
-        TopicCatalog catalog = TopicCatalog.loadOrDefault(topicsDir);
-        try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+        TopicCatalog catalog = topics.catalog();
+        try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
             TopicReport r = admin.ensure(catalog.calibrationTopic(stream));
             if (r.status() == TopicReport.Status.MISMATCH) {
                 // the topic works, it is just not as defined: tell the operator, do not refuse to ingest
@@ -74,8 +73,8 @@ final class IngestCommand implements Callable<Integer> {
             }
         }
         try (GblmMetrics metrics = new GblmMetrics("ingest");
-                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(bootstrapServers));
-                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka.servers));
+                MetricsServer server = metricsEndpoint.serve(metrics);
                 InputStream in = open()) {
             metrics.bind(producer);
             metrics.healthCheck("ingest", () -> Health.up("publishing to " + topic));

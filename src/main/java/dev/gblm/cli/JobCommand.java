@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,38 +25,39 @@ final class JobCommand {
     static final class Submit implements Callable<Integer> {
         @Spec
         CommandSpec spec;
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-        String bootstrapServers;
-        @Option(names = "--id", required = true)
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+        @Option(names = "--id", required = true, description = "job id; submitting an existing id replaces that job")
         String id;
         @Option(names = "--profile", paramLabel = "ID", description = "profile id of the statistics (16 hex digits, as the worker logs it)")
         String profile;
-        @Option(names = "--model", paramLabel = "PATH", description = "derive the profile from the model (with --seq-len, --grad-scale)")
+        @Option(names = "--model", paramLabel = "PATH", description = "derive the profile from this model instead (with --seq-len, --grad-scale, --max-record-bytes)")
         Path model;
-        @Option(names = "--seq-len", paramLabel = "N")
+        @Option(names = "--seq-len", paramLabel = "N", description = "with --model: the workers' tokens per sample (default: the model's context)")
         Integer seqLen;
-        @Option(names = "--grad-scale", defaultValue = "100")
+        @Option(names = "--grad-scale", defaultValue = "100", description = "with --model: the workers' gradient scale s (default ${DEFAULT-VALUE})")
         float gradScale;
         @Option(names = "--max-record-bytes", defaultValue = "1048576", paramLabel = "BYTES",
-                description = "the workers' --max-record-bytes (row-block layout; part of the profile)")
+                description = "with --model: the workers' --max-record-bytes (row-block layout; part of the profile; default ${DEFAULT-VALUE})")
         long maxRecordBytes;
-        @Option(names = "--streams", required = true, split = ",", paramLabel = "a,b")
+        @Option(names = "--streams", required = true, split = ",", paramLabel = "a,b", description = "calibration streams whose samples the job uses, comma-separated")
         List<String> streams;
-        @Option(names = "--method", required = true, paramLabel = "magnitude|wanda|gradient|gblm")
+        @Option(names = "--method", required = true, paramLabel = "magnitude|wanda|gradient|gblm", description = "pruning score")
         String method;
-        @Option(names = "--sparsity")
+        @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted there)")
         Double sparsity;
-        @Option(names = "--pattern", defaultValue = "unstructured", paramLabel = "unstructured|N:M")
+        @Option(names = "--pattern", defaultValue = "unstructured", paramLabel = "unstructured|N:M", description = "sparsity pattern (default ${DEFAULT-VALUE})")
         String pattern;
-        @Option(names = "--tail-rule", paramLabel = "proportional|reference")
+        @Option(names = "--tail-rule", paramLabel = "proportional|reference", description = "N:M trailing partial group rule (default: proportional)")
         String tailRule;
-        @Option(names = "--grad-norm", defaultValue = "l1", paramLabel = "l1|l2")
+        @Option(names = "--grad-norm", defaultValue = "l1", paramLabel = "l1|l2", description = "gradient norm of the gblm/gradient score (default ${DEFAULT-VALUE})")
         String gradNorm;
-        @Option(names = "--min-samples", defaultValue = "128")
+        @Option(names = "--min-samples", defaultValue = "128", description = "samples the job waits for before its first epoch (default ${DEFAULT-VALUE})")
         int minSamples;
-        @Option(names = "--refresh-every", defaultValue = "0", description = "0 = one epoch (re-pruning epochs are planned, not yet declared)")
+        @Option(names = "--refresh-every", defaultValue = "0", description = "N = a new epoch each time N new samples arrived; 0 = one epoch only (re-pruning epochs are planned, "
+                        + "not yet declared; default ${DEFAULT-VALUE})")
         long refreshEvery;
-        @Option(names = "--window", defaultValue = "0")
+        @Option(names = "--window", defaultValue = "0", description = "with --refresh-every: N = prune on the last N samples; 0 = all samples (default ${DEFAULT-VALUE})")
         long window;
 
         @Override
@@ -63,7 +65,7 @@ final class JobCommand {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
                     refreshEvery, window);
-            JobClient.Submitted s = new JobClient(bootstrapServers).submit(job);
+            JobClient.Submitted s = new JobClient(kafka.servers).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
                         + " yet; the job waits until samples are ingested there");
@@ -91,12 +93,12 @@ final class JobCommand {
     static final class ListJobs implements Callable<Integer> {
         @Spec
         CommandSpec spec;
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
         @Override
         public Integer call() {
-            Map<String, Object> jobs = new JobClient(bootstrapServers).list();
+            Map<String, Object> jobs = new JobClient(kafka.servers).list();
             if (jobs.isEmpty()) {
                 spec.commandLine().getOut().println("no jobs");
             }

@@ -3,7 +3,6 @@ package dev.gblm.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
-import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaModel;
 import dev.gblm.prune.BatchPruner;
 import dev.gblm.prune.CalibrationSet;
@@ -17,12 +16,12 @@ import dev.gblm.prune.PrunedModelWriter;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import dev.gblm.tokenizer.Tokenizer;
-import dev.gblm.tokenizer.Tokenizers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,11 +30,8 @@ import picocli.CommandLine.Spec;
         description = "Prune a model (GBLM-Pruner, Wanda, SparseGPT, gradient or magnitude) and write a Hugging Face "
                 + "checkpoint, masks.bin and report.json.")
 final class PruneCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
-    Path model;
-
-    @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model)")
-    Path tokenizer;
+    @Mixin
+    ModelOptions model = new ModelOptions();
 
     @Option(names = "--calibration", description = "calibration text: documents separated by blank lines, or JSON "
             + "Lines with a \"text\" field (.jsonl or first character '{'). Not needed for magnitude.")
@@ -47,10 +43,10 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--seq-len", description = "tokens per sample, BOS included (default: the model's context)")
     Integer seqLen;
 
-    @Option(names = "--method", required = true, description = "magnitude, wanda, gradient, gblm or sparsegpt")
+    @Option(names = "--method", required = true, description = "pruning method: magnitude, wanda, gradient, gblm or sparsegpt")
     String method;
 
-    @Option(names = "--grad-norm", defaultValue = "l1", description = "l1 (default, the paper's) or l2")
+    @Option(names = "--grad-norm", defaultValue = "l1", description = "gradient norm of the gradient/gblm score: l1 (the paper's) or l2 (default: ${DEFAULT-VALUE})")
     String gradNorm;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
@@ -59,24 +55,24 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted)")
     Double sparsity;
 
-    @Option(names = "--pattern", defaultValue = "unstructured", description = "unstructured (default), 2:4 or 4:8")
+    @Option(names = "--pattern", defaultValue = "unstructured", description = "sparsity pattern: unstructured, 2:4 or 4:8 (default: ${DEFAULT-VALUE})")
     String pattern;
 
     @Option(names = "--tail-rule", defaultValue = "proportional",
-            description = "N:M trailing partial group: proportional (default, floor(N*width/M)) or reference (N)")
+            description = "N:M trailing partial group: proportional (floor(N*width/M)) or reference (N) (default: ${DEFAULT-VALUE})")
     String tailRule;
 
     @Option(names = "--mode", defaultValue = "sequential",
-            description = "sequential (default, the paper's) or one-shot (all statistics from the dense model)")
+            description = "sequential (the paper's) or one-shot (all statistics from the dense model) (default: ${DEFAULT-VALUE})")
     String mode;
 
-    @Option(names = "--out", required = true, description = "output directory (must not exist unless --force)")
+    @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")
     Path out;
 
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
-    @Option(names = "--json", description = "print the report as one JSON object")
+    @Option(names = "--json", description = "print the report as one JSON object instead of a line of text")
     boolean json;
 
     @Spec
@@ -101,7 +97,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         String text = calibration == null ? null : CliFiles.readText(calibration);
 
-        Checkpoint ckpt = Checkpoints.load(model);
+        Checkpoint ckpt = model.checkpoint();
         int context = ckpt.config().maxPositionEmbeddings();
         int len = seqLen == null ? context : seqLen;
         if (len < 2 || len > context) {
@@ -109,7 +105,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         CalibrationSet cal = null;
         if (text != null) {
-            Tokenizer tok = Tokenizers.load(model, tokenizer);
+            Tokenizer tok = model.tokenizer();
             boolean jsonl = CalibrationSet.isJsonLines(calibration.getFileName().toString(), text);
             cal = CalibrationSet.build(CalibrationSet.documents(text, jsonl), tok, samples, len);
             if (cal.samples().isEmpty()) {
@@ -128,7 +124,7 @@ final class PruneCommand implements Callable<Integer> {
             double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode partial = PruneReport.batch(options, result, calibration == null ? null : calibration.toString(),
                     cal, len, seconds);
-            report = PrunedModelWriter.write(out, force, m, result, partial, tokenizer);
+            report = PrunedModelWriter.write(out, force, m, result, partial, model.tokenizer);
         }
         if (json) {
             spec.commandLine().getOut().println(report.toString());

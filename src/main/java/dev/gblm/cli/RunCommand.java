@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -23,41 +24,45 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--model", required = true, paramLabel = "PATH")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "dense model: HF directory, llama2.c .bin, or a directory holding one")
     Path model;
-    @Option(names = "--tokenizer", paramLabel = "PATH")
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer file (default: found next to the model)")
     Path tokenizer;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "exports go to DIR/<job>/epoch-<n>/")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
     Path out;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "broker data and finalizer state, kept between runs (default: temporary)")
     Path dataDir;
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this cluster instead of an embedded broker")
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this Kafka cluster instead of an embedded broker (default: start an embedded one)")
     String bootstrapServers;
-    @Option(names = "--metrics-port", defaultValue = "-1", description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port)")
-    int metricsPort;
-    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample (default: the model's context)")
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
+    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
-    @Option(names = "--samples-per-slice", defaultValue = "32")
+    @Option(names = "--samples-per-slice", defaultValue = "32", description = "samples per statistics slice (default ${DEFAULT-VALUE})")
     int samplesPerSlice;
-    @Option(names = "--workers", defaultValue = "1")
+    @Option(names = "--workers", defaultValue = "1", description = "worker threads computing statistics (default ${DEFAULT-VALUE})")
     int workers;
-    @Option(names = "--instance", defaultValue = "run", description = "suffix of group/application/transactional ids")
+    @Option(names = "--instance", defaultValue = "run", description = "suffix of group/application/transactional ids (default ${DEFAULT-VALUE})")
     String instance;
     @ArgGroup(exclusive = false, multiplicity = "0..*")
     List<IngestArg> ingests = new ArrayList<>();
-    @Option(names = "--job", paramLabel = "id=..,streams=a+b,method=..,sparsity=..,pattern=..,min-samples=..")
+    @Option(names = "--job", paramLabel = "id=..,streams=a+b,method=..,sparsity=..,pattern=..,min-samples=..",
+            description = "submit this job at start, once the pipeline is up (repeatable; same keys as gblm job submit)")
     List<String> jobs = new ArrayList<>();
-    @Option(names = "--until-exported", description = "exit once epoch 1 of every submitted job is exported")
+    @Option(names = "--until-exported", description = "exit once epoch 1 of every submitted job is exported (default: run until Ctrl-C)")
     boolean untilExported;
-    @Option(names = "--timeout-seconds", defaultValue = "3600", description = "with --until-exported: give up after this long")
+    @Option(names = "--timeout-seconds", defaultValue = "3600", description = "with --until-exported: give up after this many seconds (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
     static final class IngestArg {
-        @Option(names = "--ingest", required = true, paramLabel = "FILE")
+        @Option(names = "--ingest", required = true, paramLabel = "FILE",
+                description = "calibration file to ingest at start (repeatable, each with its --stream)")
         Path file;
-        @Option(names = "--stream", required = true, paramLabel = "NAME")
+        @Option(names = "--stream", required = true, paramLabel = "NAME", description = "stream (topic calib.NAME) the preceding --ingest file goes to")
         String stream;
-        @Option(names = "--format", paramLabel = "text|jsonl")
+        @Option(names = "--format", paramLabel = "text|jsonl",
+                description = "format of the preceding --ingest file (default: jsonl for *.jsonl, else text)")
         String format;
     }
 
@@ -68,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
             throw new GblmException("--until-exported needs at least one --job");
         }
         Pipeline.Options o = Pipeline.Options.of(model, out).withTokenizer(tokenizer).withDataDir(dataDir)
-                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsPort).withSeqLen(seqLen)
+                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsEndpoint.port).withSeqLen(seqLen)
                 .withSlices(samplesPerSlice, Duration.ofSeconds(5)).withWorkers(workers).withInstance(instance)
                 .withProgress(System.err);
         CountDownLatch finished = new CountDownLatch(1);

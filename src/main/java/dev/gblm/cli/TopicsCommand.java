@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,7 +47,7 @@ final class TopicsCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         CatalogOption catalog = new CatalogOption();
 
         @Option(names = "--out", paramLabel = "FILE", description = "output file (default: standard output)")
@@ -77,43 +78,42 @@ final class TopicsCommand implements Runnable {
         }
     }
 
-    @Command(name = "apply", mixinStandardHelpOptions = true,
-            description = "Creates missing topics and checks existing ones; never alters an existing topic.")
-    static final class Apply implements Callable<Integer> {
+    /** A command that connects to the cluster and reports on every topic of the catalog. */
+    abstract static class ClusterAction implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         CatalogOption catalog = new CatalogOption();
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-        String bootstrapServers;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+
+        abstract List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog);
 
         @Override
         public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
-                return report(spec, admin.apply(catalog.catalog()));
+            try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
+                return report(spec, act(admin, catalog.catalog()));
             }
+        }
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+            description = "Creates missing topics and checks existing ones; never alters an existing topic.")
+    static final class Apply extends ClusterAction {
+        @Override
+        List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog) {
+            return admin.apply(catalog);
         }
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = "Checks that every topic exists and matches its definition; changes nothing.")
-    static final class Check implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @picocli.CommandLine.Mixin
-        CatalogOption catalog = new CatalogOption();
-
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-        String bootstrapServers;
-
+    static final class Check extends ClusterAction {
         @Override
-        public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
-                return report(spec, admin.check(catalog.catalog()));
-            }
+        List<TopicReport> act(TopicAdmin admin, TopicCatalog catalog) {
+            return admin.check(catalog);
         }
     }
 

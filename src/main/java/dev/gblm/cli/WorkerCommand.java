@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,10 +39,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "tokenizer file (default: found next to the model; none: token-id samples only)")
     Path tokenizer;
 
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT")
-    String bootstrapServers;
+    @Mixin
+    KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
 
-    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default: the model's context)")
+    @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default: ${DEFAULT-VALUE})")
@@ -52,19 +53,18 @@ final class WorkerCommand implements Callable<Integer> {
     int samplesPerSlice;
 
     @Option(names = "--max-slice-seconds", defaultValue = "30",
-            description = "close a slice this long after its first record (default: ${DEFAULT-VALUE})")
+            description = "close a slice this many seconds after its first record (default: ${DEFAULT-VALUE})")
     double maxSliceSeconds;
 
     @Option(names = "--max-record-bytes", defaultValue = "1048576",
-            description = "largest statistics record value (default: ${DEFAULT-VALUE})")
+            description = "largest statistics record value in bytes; sets the row-block layout, part of the profile (default: ${DEFAULT-VALUE})")
     long maxRecordBytes;
 
-    @Option(names = "--threads", defaultValue = "0", description = "PyTorch compute threads (default: PyTorch's)")
+    @Option(names = "--threads", defaultValue = "0", description = "PyTorch intra-op compute threads; 0 = PyTorch's default (default: ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--metrics-port", defaultValue = "-1",
-            description = "serve /metrics and /health on 127.0.0.1:PORT (0 = any free port; default off)")
-    int metricsPort;
+    @Mixin
+    KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Option(names = "--worker-id", description = "stable worker id; a restart with the same id fences the old instance"
             + " (default: the host name)")
@@ -77,15 +77,15 @@ final class WorkerCommand implements Callable<Integer> {
             description = "topics to consume, as a regular expression (default: every calib.<stream> topic)")
     String streams;
 
-    @Option(names = "--topics", paramLabel = "DIR", description = "topic definitions (default: the copy packaged in the jar)")
-    Path topicsDir;
+    @Mixin
+    TopicsCommand.CatalogOption topics = new TopicsCommand.CatalogOption();
 
     /** The worker's settings from the options (validated; no I/O). */
     WorkerConfig config() {
         if (maxSliceSeconds <= 0) {
             throw new GblmException("--max-slice-seconds must be > 0");
         }
-        return new WorkerConfig(bootstrapServers, workerId != null ? workerId : defaultWorkerId(), seqLen,
+        return new WorkerConfig(kafka.servers, workerId != null ? workerId : defaultWorkerId(), seqLen,
                 gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
                 group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
     }
@@ -98,8 +98,8 @@ final class WorkerCommand implements Callable<Integer> {
         }
         Checkpoint ckpt = Checkpoints.load(model);
         Tokenizer tok = loadTokenizer();
-        TopicCatalog catalog = TopicCatalog.loadOrDefault(topicsDir);
-        try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+        TopicCatalog catalog = topics.catalog();
+        try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
             for (String t : new String[] {Worker.STATS_TOPIC, Worker.SLICES_TOPIC, Worker.DLQ_TOPIC}) {
                 TopicReport r = admin.ensure(catalog.get(t));
                 if (!r.healthy() || r.status() == TopicReport.Status.CREATED) {
@@ -109,7 +109,7 @@ final class WorkerCommand implements Callable<Integer> {
         }
         CountDownLatch done = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("worker");
-                MetricsServer server = metricsPort >= 0 ? new MetricsServer(metrics, metricsPort).start() : null;
+                MetricsServer server = metricsEndpoint.serve(metrics);
                 Worker worker = new Worker(cfg, ckpt, tok, metrics)) {
             if (server != null) {
                 spec.commandLine().getErr().println("metrics: " + server.url() + "/metrics");

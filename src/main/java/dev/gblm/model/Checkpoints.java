@@ -137,6 +137,20 @@ public final class Checkpoints {
         };
     }
 
+    /** The shape of the tensor {@code name} (one of {@link #expectedNames}) under config {@code c}. */
+    public static long[] expectedShape(LlamaConfig c, String name) {
+        if (name.equals(EMBED) || name.equals(LM_HEAD)) {
+            return new long[] {c.vocabSize(), c.hiddenSize()};
+        }
+        for (LinearKind k : LinearKind.values()) {
+            // ".self_attn.q_proj.weight" etc.: the name without its layer prefix
+            if (name.endsWith(k.weightName(0).substring("model.layers.0".length()))) {
+                return linearShape(c, k);
+            }
+        }
+        return new long[] {c.hiddenSize()};
+    }
+
     private static void validateShapes(LlamaConfig c, Map<String, TensorData> t, Path src) {
         long v = c.vocabSize();
         long d = c.hiddenSize();

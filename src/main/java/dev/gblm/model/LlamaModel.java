@@ -108,6 +108,16 @@ public final class LlamaModel implements AutoCloseable {
         return manager.create(t.toFloats(), new Shape(s));
     }
 
+    /** Embedding and every decoder layer: the hidden states [tokens, hidden] before the final norm, in {@code m}. */
+    private NDArray hidden(int[] tokens, NDManager m, ActivationObserver acts) {
+        NDArray h = embed(tokens, m);
+        NDArray[] pos = positions(m, tokens.length);
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            h = layer(l, h, acts, pos);
+        }
+        return h;
+    }
+
     // ------------------------------------------------------------------ public API
 
     /** Summed next-token NLL over {@code tokens} (labels = inputs shifted by one), no gradients. */
@@ -115,11 +125,7 @@ public final class LlamaModel implements AutoCloseable {
         requireTokens(tokens, 2);
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
-                NDArray h = embed(tokens, m);
-                NDArray[] pos = positions(m, tokens.length);
-                for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null, pos);
-                }
+                NDArray h = hidden(tokens, m, null);
                 return headLoss(h, tokens);
             }
         });
@@ -130,11 +136,7 @@ public final class LlamaModel implements AutoCloseable {
         requireTokens(tokens, 1);
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
-                NDArray h = embed(tokens, m);
-                NDArray[] pos = positions(m, tokens.length);
-                for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null, pos);
-                }
+                NDArray h = hidden(tokens, m, null);
                 NDArray last = h.get(tokens.length - 1).reshape(1, cfg.hiddenSize());
                 return Linear.linear(rmsNorm(last, finalNorm), lmHead).singletonOrThrow().toFloatArray();
             }
@@ -146,11 +148,7 @@ public final class LlamaModel implements AutoCloseable {
         requireTokens(tokens, 1);
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
-                NDArray h = embed(tokens, m);
-                NDArray[] pos = positions(m, tokens.length);
-                for (int l = 0; l < cfg.numLayers(); l++) {
-                    h = layer(l, h, null, pos);
-                }
+                NDArray h = hidden(tokens, m, null);
                 return Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow().toFloatArray();
             }
         });
@@ -173,11 +171,7 @@ public final class LlamaModel implements AutoCloseable {
         LossResult result;
         try (NDManager m = manager.newSubManager();
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray h = embed(tokens, m);
-            NDArray[] pos = positions(m, tokens.length);
-            for (int l = 0; l < cfg.numLayers(); l++) {
-                h = layer(l, h, acts, pos);
-            }
+            NDArray h = hidden(tokens, m, acts);
             NDArray nll = tokenNll(h, tokens);
             NDArray meanLoss = nll.mean();
             double sum = nll.sum().getFloat() ;

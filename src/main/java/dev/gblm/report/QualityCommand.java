@@ -71,7 +71,7 @@ final class QualityCommand implements Callable<Integer> {
     List<String> sweep;
 
     @Option(names = "--tail-rule", defaultValue = "proportional",
-            description = "N:M trailing partial group: proportional (default) or reference")
+            description = "N:M trailing partial group: proportional or reference (default ${DEFAULT-VALUE})")
     String tailRule;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")

@@ -125,19 +125,7 @@ public final class Exporter implements AutoCloseable {
 
     public void stop() {
         running = false;
-        Thread t = thread;
-        if (t == null) {
-            return;
-        }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        PollingThreads.wakeAndJoin(thread, consumer);
     }
 
     @Override

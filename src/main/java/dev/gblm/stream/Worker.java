@@ -222,19 +222,7 @@ public final class Worker implements AutoCloseable {
     }
 
     private void join() {
-        Thread t = thread;
-        if (t == null) {
-            return;
-        }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        PollingThreads.wakeAndJoin(thread, consumer);
     }
 
     @Override

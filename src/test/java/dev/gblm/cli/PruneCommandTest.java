@@ -1,12 +1,13 @@
 package dev.gblm.cli;
 
+import static dev.gblm.testing.GblmCli.gblm;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.testing.GblmCli.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,15 +26,6 @@ class PruneCommandTest {
 
     Path calib;
     Path out;
-
-    record Run(int exit, String out, String err) {}
-
-    static Run gblm(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @BeforeEach
     void files() throws IOException {

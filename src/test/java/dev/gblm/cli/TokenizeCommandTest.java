@@ -1,12 +1,13 @@
 package dev.gblm.cli;
 
+import static dev.gblm.testing.GblmCli.gblm;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.testing.TestData;
 import dev.gblm.tokenizer.TinyTokenizerJson;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,16 +18,6 @@ class TokenizeCommandTest {
 
     @TempDir
     Path dir;
-
-    /** Result of one CLI run: exit code and captured streams. */
-    record Run(int exit, String out, String err) {}
-
-    static Run gblm(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @Test
     void printsLlamaIdsOnOneLine() {

@@ -2,33 +2,14 @@ package dev.gblm.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.testing.CharTokenizer;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class EvalProtocolsTest {
     /** One token per character, BOS 1: makes window arithmetic visible. */
-    static final Tokenizer CHARS = new Tokenizer() {
-        public int[] encode(String text) {
-            return text.chars().map(c -> c + 10).toArray();
-        }
-
-        public String decode(int[] ids) {
-            return "";
-        }
-
-        public int bosId() {
-            return 1;
-        }
-
-        public int eosId() {
-            return 2;
-        }
-
-        public int vocabSize() {
-            return 1000;
-        }
-    };
+    static final Tokenizer CHARS = new CharTokenizer(c -> c + 10, 1000);
 
     @Test
     void chunksSplitOnBlankLinesStripAndDropEmpty() {

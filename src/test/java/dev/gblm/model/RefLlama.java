@@ -25,7 +25,7 @@ final class RefLlama {
         RefLlama r = new RefLlama(c, interleavedRope);
         Random rnd = new Random(seed);
         for (String n : Checkpoints.expectedNames(c)) {
-            long[] shape = shapeOf(c, n);
+            long[] shape = Checkpoints.expectedShape(c, n);
             double[] v = new double[(int) TensorData.numel(shape)];
             boolean norm = shape.length == 1;
             double scale = norm ? 0.2 : 1.0 / Math.sqrt(shape[1]);
@@ -37,18 +37,6 @@ final class RefLlama {
         return r;
     }
 
-    static long[] shapeOf(LlamaConfig c, String name) {
-        if (name.equals(Checkpoints.EMBED) || name.equals(Checkpoints.LM_HEAD)) {
-            return new long[] {c.vocabSize(), c.hiddenSize()};
-        }
-        for (LinearKind k : LinearKind.values()) {
-            if (name.endsWith(k.weightName(0).substring("model.layers.0".length()))) {
-                return Checkpoints.linearShape(c, k);
-            }
-        }
-        return new long[] {c.hiddenSize()};
-    }
-
     /** The weights as a checkpoint in {@code dtype} (HF layout; only valid when not interleaved). */
     Checkpoint toCheckpoint(DType dtype) {
         Map<String, TensorData> m = new java.util.LinkedHashMap<>();
@@ -58,7 +46,7 @@ final class RefLlama {
             for (int i = 0; i < v.length; i++) {
                 f[i] = (float) v[i];
             }
-            m.put(n, TensorData.fromFloats(n, dtype, shapeOf(c, n), f));
+            m.put(n, TensorData.fromFloats(n, dtype, Checkpoints.expectedShape(c, n), f));
         }
         return new Checkpoint(c.withTorchDtype(dtype.torchName()), m, null, Checkpoint.Format.HF_SAFETENSORS);
     }

@@ -4,38 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
+import dev.gblm.testing.CharTokenizer;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CalibrationSetTest {
     /** One token per character (id = char), BOS 1. */
-    static final Tokenizer CHARS = new Tokenizer() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().toArray();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            return "";
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public int vocabSize() {
-            return 256;
-        }
-    };
+    static final Tokenizer CHARS = new CharTokenizer(c -> c, 256);
 
     @Test
     void detectsJsonLinesByExtensionOrFirstCharacter() {

@@ -1,12 +1,11 @@
 package dev.gblm.report;
 
+import static dev.gblm.testing.GblmCli.gblm;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gblm.cli.Main;
+import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.testing.TestData;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,15 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 class QualityCommandTest {
     @TempDir
     Path dir;
-
-    record Run(int exit, String out, String err) {}
-
-    static Run gblm(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @Test
     void magnitudeOnlyReportMatchesTheIndependentReferenceFigures() throws Exception {

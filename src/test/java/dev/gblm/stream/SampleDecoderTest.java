@@ -2,6 +2,7 @@ package dev.gblm.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.testing.CharTokenizer;
 import dev.gblm.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -10,32 +11,7 @@ class SampleDecoderTest {
     static final int VOCAB = 64;
 
     /** One id per character (3 + code % 60), BOS 1: enough to see BOS, order and truncation. */
-    static final Tokenizer CHARS = new Tokenizer() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> 3 + c % 60).toArray();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public int vocabSize() {
-            return VOCAB;
-        }
-    };
+    static final Tokenizer CHARS = new CharTokenizer(c -> 3 + c % 60, VOCAB);
 
     final SampleDecoder decoder = new SampleDecoder(CHARS, VOCAB, 5);
 

@@ -3,6 +3,7 @@ package dev.gblm.stream;
 import static dev.gblm.stream.WorkerTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.bench.RandomCheckpoints;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
@@ -195,7 +196,7 @@ class WorkerIntegrationTest {
     void statisticsOfLargeMatricesAreSplitSoNoRecordExceedsTheLimit() throws Exception {
         // down_proj [256, 1024]: gradient sums alone are 2 x 1 MiB, twice the limit
         LlamaConfig c = new LlamaConfig(256, 1024, 1, 4, 4, 128, 64, 1e-5, 10000, true, 1, 2, "float32");
-        Checkpoint big = randomCheckpoint(c, 7);
+        Checkpoint big = RandomCheckpoints.uniform(c, 7);
         long limit = 1L << 20;
         createTopic(admin, "calib.big", 1);
         List<int[]> docs = randomDocs(5, 128, 30, 4);

@@ -3,12 +3,7 @@ package dev.gblm.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.Checkpoint;
-import dev.gblm.model.Checkpoints;
-import dev.gblm.model.DType;
-import dev.gblm.model.LinearKind;
-import dev.gblm.model.LlamaConfig;
 import dev.gblm.model.LlamaModel;
-import dev.gblm.model.TensorData;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
@@ -292,37 +287,5 @@ final class WorkerTestSupport {
         Map<TopicPartition, Long> m = new LinkedHashMap<>();
         admin.listOffsets(q).all().get().forEach((tp, info) -> m.put(tp, info.offset()));
         return m;
-    }
-
-    /** A random LLaMA (uniform weights scaled by 1/sqrt(fan-in), unit norms) for size tests. */
-    static Checkpoint randomCheckpoint(LlamaConfig c, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, TensorData> m = new LinkedHashMap<>();
-        for (String name : Checkpoints.expectedNames(c)) {
-            long[] shape = shapeOf(c, name);
-            float[] v = new float[(int) (shape.length == 1 ? shape[0] : shape[0] * shape[1])];
-            if (shape.length == 1) {
-                Arrays.fill(v, 1f);
-            } else {
-                float scale = (float) Math.sqrt(3.0 / shape[1]);
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
-                }
-            }
-            m.put(name, TensorData.fromFloats(name, DType.F32, shape, v));
-        }
-        return new Checkpoint(c, m, null, Checkpoint.Format.HF_SAFETENSORS);
-    }
-
-    private static long[] shapeOf(LlamaConfig c, String name) {
-        if (name.equals(Checkpoints.EMBED) || name.equals(Checkpoints.LM_HEAD)) {
-            return new long[] {c.vocabSize(), c.hiddenSize()};
-        }
-        for (LinearKind k : LinearKind.values()) {
-            if (name.endsWith("." + k.weightName(0).substring("model.layers.0.".length()))) {
-                return Checkpoints.linearShape(c, k);
-            }
-        }
-        return new long[] {c.hiddenSize()};
     }
 }
