@@ -11,6 +11,8 @@ import java.util.List;
  *       the mask with the job's method and pattern, emit the mask block for {@code job}/{@code epoch}.
  *   <li>{@code RETIRE}: no epoch will need these slices' blocks any more: delete them (after any pending
  *       FINALIZE of the block that still needs them).
+ *   <li>{@code CLAIM}: the planner accepted these slices: their blocks are live and exempt from the orphan sweep
+ *       until RETIRE (blocks of slices never claimed are deleted after the finalizer's {@code orphanRetention}).
  * </ul>
  *
  * @param rowEnd             end of the block's rows (the layout's; checked against every slice's record)
@@ -19,7 +21,7 @@ import java.util.List;
  */
 public record BlockCommand(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
         Float magnitudeThreshold) {
-    public enum Type { FINALIZE, RETIRE }
+    public enum Type { FINALIZE, RETIRE, CLAIM }
 
     public BlockCommand {
         sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
@@ -27,5 +29,9 @@ public record BlockCommand(Type type, String job, int epoch, JobSpec spec, int r
 
     public static BlockCommand retire(List<String> sliceIds) {
         return new BlockCommand(Type.RETIRE, null, 0, null, 0, 0, sliceIds, null);
+    }
+
+    public static BlockCommand claim(List<String> sliceIds) {
+        return new BlockCommand(Type.CLAIM, null, 0, null, 0, 0, sliceIds, null);
     }
 }

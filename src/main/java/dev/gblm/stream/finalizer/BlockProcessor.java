@@ -12,13 +12,17 @@ import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.WeightSource;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -32,20 +36,31 @@ import org.slf4j.LoggerFactory;
  * same key bytes, same partition count). Stores each slice's statistics block under {@code blockKey|sliceId};
  * a FINALIZE command sums exactly the epoch's slices — or waits in the pending store until they are all present,
  * re-checked whenever a statistics block arrives — then emits the mask block and an ack to the planner. RETIRE
- * deletes the named slices' blocks.
+ * deletes the named slices' blocks; CLAIM marks them live.
+ *
+ * <p>Bounded state: a wall-clock punctuator deletes blocks older than {@code orphanRetention} whose slice the planner
+ * never claimed and no pending FINALIZE lists (statistics without an accepted slice record). A rejected statistics
+ * record of a valid block key and slice id also tells the planner (a {@link Topics#HEADER_BAD_SLICE} notice on
+ * gblm.finalize-acks) so that it never plans that slice into an epoch.
  */
 final class BlockProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(BlockProcessor.class);
 
+    /** Block-times value of a claimed block: exempt from the orphan sweep. */
+    static final byte[] CLAIMED = new byte[0];
+
     private final WeightSource weights;
+    private final FinalizerSettings settings;
     private final FinalizerMetrics metrics;
     private ProcessorContext<String, byte[]> ctx;
     private KeyValueStore<String, byte[]> blocks;
     private KeyValueStore<String, byte[]> pending;
+    private KeyValueStore<String, byte[]> times;
     private long myPending;
 
-    BlockProcessor(WeightSource weights, FinalizerMetrics metrics) {
+    BlockProcessor(WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
         this.weights = weights;
+        this.settings = settings;
         this.metrics = metrics;
     }
 
@@ -54,6 +69,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         ctx = context;
         blocks = context.getStateStore(FinalizerTopology.BLOCKS_STORE);
         pending = context.getStateStore(FinalizerTopology.PENDING_STORE);
+        times = context.getStateStore(FinalizerTopology.BLOCK_TIMES_STORE);
+        context.schedule(settings.orphanSweepInterval(), PunctuationType.WALL_CLOCK_TIME, this::sweepOrphans);
         try (KeyValueIterator<String, byte[]> it = pending.all()) {
             while (it.hasNext()) {
                 it.next();
@@ -102,6 +119,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         }
         if (s.layer() != key.layer() || s.module() != key.module() || s.rowStart() != key.rowStart()) {
             DeadLetters.send(ctx, metrics, rec, "key-mismatch", "key " + key + " holds " + s.describe());
+            notifyBadSlice(key, slice, "key-mismatch", rec.timestamp());
             return;
         }
         if (key.layer() >= weights.numLayers()) {
@@ -111,9 +129,14 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         int[] shape = weights.shape(key.layer(), key.module());
         if (s.in() != shape[1] || s.rowEnd() > shape[0]) {
             DeadLetters.send(ctx, metrics, rec, "wrong-shape", s.describe() + " does not fit the model's [" + shape[0] + "," + shape[1] + "] weight");
+            notifyBadSlice(key, slice, "wrong-shape", rec.timestamp());
             return;
         }
-        blocks.put(key + "|" + slice, rec.value());
+        String storeKey = key + "|" + slice;
+        blocks.put(storeKey, rec.value());
+        if (times.get(storeKey) == null) { // a CLAIM may have come first
+            times.put(storeKey, encodeTime(System.currentTimeMillis()));
+        }
         metrics.statsStored.increment();
         List<KeyValue<String, byte[]>> waiting = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = pending.prefixScan(key + "|", new StringSerializer())) {
@@ -142,6 +165,13 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         if (c.type() == BlockCommand.Type.RETIRE) {
             for (String id : c.sliceIds()) {
                 blocks.delete(key + "|" + id);
+                times.delete(key + "|" + id);
+            }
+            return;
+        }
+        if (c.type() == BlockCommand.Type.CLAIM) {
+            for (String id : c.sliceIds()) {
+                times.put(key + "|" + id, CLAIMED);
             }
             return;
         }
@@ -162,13 +192,10 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             }
             records.add(b);
         }
-        ModuleStats sum = records.isEmpty() ? null : BlockAggregation.sum(records);
-        if (sum != null && (sum.rowEnd() != c.rowEnd() || sum.in() != c.in())) {
-            LOG.error("block {} of job {} epoch {}: statistics cover {} but the layout says rows [{},{}) in {}; emitting no mask",
-                    key, c.job(), c.epoch(), sum.describe(), key.rowStart(), c.rowEnd(), c.in());
-            metrics.dlq("layout-mismatch");
+        if (layoutMismatch(key, c, records, timestamp)) {
             return true;
         }
+        ModuleStats sum = records.isEmpty() ? null : BlockAggregation.sum(records);
         long bytes = 0;
         for (byte[] r : records) {
             bytes += r.length;
@@ -186,5 +213,81 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         metrics.bytesMerged.increment(bytes);
         metrics.maskBlocks.increment();
         return true;
+    }
+
+    /**
+     * Every listed slice's record must cover exactly the layout's rows and columns. The stored blocks already fit the
+     * model (checked on arrival), so a mismatch means a worker used another row-block layout than the epoch's: each
+     * offending record goes to the DLQ ({@code layout-mismatch}) and the planner is told its slice is bad. No mask is
+     * emitted — the epoch cannot be completed from these statistics, and an error names it.
+     */
+    private boolean layoutMismatch(BlockKey key, BlockCommand c, List<byte[]> records, long timestamp) {
+        boolean bad = false;
+        for (int i = 0; i < records.size(); i++) {
+            ModuleStats s = StatsCodec.decode(records.get(i));
+            if (s.rowEnd() == c.rowEnd() && s.in() == c.in()) {
+                continue;
+            }
+            bad = true;
+            String slice = c.sliceIds().get(i);
+            RecordHeaders h = new RecordHeaders();
+            h.add(Topics.HEADER_SLICE, slice.getBytes(StandardCharsets.UTF_8));
+            DeadLetters.send(ctx, metrics, new Record<>(key.toString(), records.get(i), timestamp, h), "layout-mismatch",
+                    "slice " + slice + " block " + s.describe() + " but the layout of job " + c.job() + " epoch " + c.epoch()
+                            + " says rows [" + key.rowStart() + "," + c.rowEnd() + ") in " + c.in());
+            notifyBadSlice(key, slice, "layout-mismatch", timestamp);
+        }
+        if (bad) {
+            LOG.error("block {} of job {} epoch {}: statistics disagree with the layout; emitting no mask, the epoch stays incomplete",
+                    key, c.job(), c.epoch());
+        }
+        return bad;
+    }
+
+    /** Tells the planner (co-partitioned with gblm.slices by profile) that {@code slice} must never be planned. */
+    private void notifyBadSlice(BlockKey key, String slice, String reason, long timestamp) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(Topics.HEADER_BAD_SLICE, slice.getBytes(StandardCharsets.UTF_8));
+        h.add(Topics.HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8));
+        ctx.forward(new Record<>(key.profile(), Json.write(new Ack(null, 0, key.toString())), timestamp, h),
+                FinalizerTopology.ACKS_SINK);
+    }
+
+    /** Punctuator: deletes unclaimed blocks past orphanRetention that no pending FINALIZE lists. */
+    private void sweepOrphans(long now) {
+        long cutoff = now - settings.orphanRetention().toMillis();
+        Set<String> referenced = new HashSet<>();
+        try (KeyValueIterator<String, byte[]> it = pending.all()) {
+            while (it.hasNext()) {
+                referenced.addAll(Json.read(it.next().value, BlockCommand.class).sliceIds());
+            }
+        }
+        List<String> expired = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = times.all()) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> kv = it.next();
+                if (kv.value.length == Long.BYTES && decodeTime(kv.value) < cutoff
+                        && !referenced.contains(kv.key.substring(kv.key.lastIndexOf('|') + 1))) {
+                    expired.add(kv.key);
+                }
+            }
+        }
+        for (String k : expired) {
+            blocks.delete(k);
+            times.delete(k);
+        }
+        if (!expired.isEmpty()) {
+            metrics.orphansDeleted.increment(expired.size());
+            LOG.warn("orphan sweep: deleted {} statistics blocks older than {} whose slice was never accepted (e.g. {})",
+                    expired.size(), settings.orphanRetention(), expired.get(0));
+        }
+    }
+
+    static byte[] encodeTime(long millis) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(millis).array();
+    }
+
+    static long decodeTime(byte[] b) {
+        return ByteBuffer.wrap(b).getLong();
     }
 }

@@ -16,6 +16,8 @@ public final class FinalizerMetrics {
     final Counter statsStored;
     final Counter slicesAccepted;
     final Counter slicesRetired;
+    final Counter orphansDeleted;
+    final Counter slicesBad;
     final AtomicLong pendingBlocks = new AtomicLong();
 
     public FinalizerMetrics(MeterRegistry registry) {
@@ -28,6 +30,10 @@ public final class FinalizerMetrics {
         statsStored = Counter.builder("gblm.finalizer.stats.stored").description("statistics records accepted into the block store").register(registry);
         slicesAccepted = Counter.builder("gblm.finalizer.slices.accepted").description("slice records accepted by the planner").register(registry);
         slicesRetired = Counter.builder("gblm.finalizer.slices.retired").description("slices dropped from state (no epoch needs them)").register(registry);
+        orphansDeleted = Counter.builder("gblm.finalizer.orphans.deleted")
+                .description("statistics blocks of never-accepted slices deleted by the orphan sweep").register(registry);
+        slicesBad = Counter.builder("gblm.finalizer.slices.bad")
+                .description("slices excluded from epochs because one of their statistics blocks was rejected").register(registry);
         Gauge.builder("gblm.finalizer.blocks.pending", pendingBlocks, AtomicLong::get)
                 .description("finalize commands waiting for statistics blocks").register(registry);
     }

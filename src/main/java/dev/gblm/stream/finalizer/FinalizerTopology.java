@@ -15,9 +15,9 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  *  gblm.jobs ───────────────► [global store gblm-jobs]  (read by the planner)
  *  gblm.slices ─────────┐
- *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs} ─► gblm.epochs, gblm.finalize, gblm.dlq
+ *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs, gblm-planner-bad-slices} ─► gblm.epochs, gblm.finalize, gblm.dlq
  *  gblm.stats ──────────┐
- *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending}              ─► gblm.masks, gblm.finalize-acks, gblm.dlq
+ *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending, gblm-block-times} ─► gblm.masks, gblm.finalize-acks, gblm.dlq
  * </pre>
  *
  * Every source uses String keys and raw byte values, so no record can fail deserialization; parsing happens in
@@ -29,6 +29,10 @@ public final class FinalizerTopology {
     public static final String PROGRESS_STORE = "gblm-planner-jobs";
     public static final String BLOCKS_STORE = "gblm-blocks";
     public static final String PENDING_STORE = "gblm-pending";
+    /** blockKey|sliceId → arrival time (8 bytes, wall clock ms) or {@link BlockProcessor#CLAIMED}: the orphan sweep's input. */
+    public static final String BLOCK_TIMES_STORE = "gblm-block-times";
+    /** profile|sliceId → reason: slices with a rejected block, never planned into an epoch. */
+    public static final String BAD_SLICES_STORE = "gblm-planner-bad-slices";
 
     static final String PLANNER = "planner";
     static final String BLOCKS = "blocks";
@@ -56,12 +60,14 @@ public final class FinalizerTopology {
         t.addProcessor(PLANNER, () -> new PlannerProcessor(weights, settings, metrics), "slices-source", "acks-source");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROGRESS_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BAD_SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
 
         t.addSource("stats-source", kd, vd, Topics.STATS);
         t.addSource("finalize-source", kd, vd, Topics.FINALIZE);
-        t.addProcessor(BLOCKS, () -> new BlockProcessor(weights, metrics), "stats-source", "finalize-source");
+        t.addProcessor(BLOCKS, () -> new BlockProcessor(weights, settings, metrics), "stats-source", "finalize-source");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCKS_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCK_TIMES_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
 
         // no StreamPartitioner: the default one hashes the key bytes like the workers' producers do
         t.addSink(EPOCHS_SINK, Topics.EPOCHS, ks, vs, PLANNER);

@@ -15,6 +15,7 @@ import dev.gblm.stream.Profile;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.WeightSource;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -42,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store), fans
  * out one FINALIZE command per block, counts acks to know when the epoch is finalized, and then retires the slices
  * no job needs any more.
+ *
+ * <p>A slice is planned only if it is accepted (valid, this model, block count of the layout) and no block task has
+ * reported one of its statistics blocks as rejected ({@link Topics#HEADER_BAD_SLICE} notices on gblm.finalize-acks,
+ * kept in {@code gblm-planner-bad-slices}): a bad slice is dropped and never enters an epoch. Accepting a slice
+ * CLAIMs its blocks so the block tasks' orphan sweep keeps them.
  */
 final class PlannerProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(PlannerProcessor.class);
@@ -54,6 +61,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     private ProcessorContext<String, byte[]> ctx;
     private KeyValueStore<String, byte[]> slices;
     private KeyValueStore<String, byte[]> progress;
+    private KeyValueStore<String, byte[]> bad;
     private ReadOnlyKeyValueStore<String, byte[]> jobs;
 
     PlannerProcessor(WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
@@ -67,6 +75,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         ctx = context;
         slices = context.getStateStore(FinalizerTopology.SLICES_STORE);
         progress = context.getStateStore(FinalizerTopology.PROGRESS_STORE);
+        bad = context.getStateStore(FinalizerTopology.BAD_SLICES_STORE);
         jobs = context.getStateStore(FinalizerTopology.JOBS_STORE);
         context.schedule(settings.plannerInterval(), PunctuationType.WALL_CLOCK_TIME, this::evaluateAll);
     }
@@ -115,12 +124,26 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         if (slices.get(key) != null) {
             return; // the same slice twice (a replayed producer): idempotent
         }
+        if (bad.get(key) != null) {
+            // its blocks stay unclaimed: the orphan sweep deletes them
+            LOG.warn("slice {} of profile {} has a rejected statistics block ({}): not planned", s.sliceId(), s.profile(),
+                    new String(bad.get(key), StandardCharsets.UTF_8));
+            return;
+        }
         slices.put(key, rec.value());
         metrics.slicesAccepted.increment();
+        sendToBlocks(layout, s.profile(), Json.write(BlockCommand.claim(List.of(s.sliceId()))), rec.timestamp());
         evaluate(s.profile(), rec.timestamp());
     }
 
     private void onAck(Record<String, byte[]> rec) {
+        Header notice = rec.headers().lastHeader(Topics.HEADER_BAD_SLICE);
+        if (notice != null) {
+            Header reason = rec.headers().lastHeader(Topics.HEADER_REASON);
+            onBadSlice(rec.key(), new String(notice.value(), StandardCharsets.UTF_8),
+                    reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8), rec.timestamp());
+            return;
+        }
         Ack a;
         try {
             a = Json.read(rec.value(), Ack.class);
@@ -145,6 +168,48 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
     }
 
+    /**
+     * A block task rejected one of the slice's statistics blocks. Remember it (the slice record may come later), and
+     * drop the slice unless an epoch in flight already uses it — that epoch cannot complete, which is logged.
+     */
+    private void onBadSlice(String profile, String sliceId, String reason, long timestamp) {
+        String key = profile + "|" + sliceId;
+        if (bad.get(key) != null) {
+            return;
+        }
+        bad.put(key, reason.getBytes(StandardCharsets.UTF_8));
+        metrics.slicesBad.increment();
+        byte[] raw = slices.get(key);
+        if (raw == null) {
+            LOG.warn("slice {} of profile {} has a rejected statistics block ({}): it will not be planned", sliceId, profile, reason);
+            return;
+        }
+        try (KeyValueIterator<String, byte[]> it = progress.all()) {
+            while (it.hasNext()) {
+                JobProgress p = Json.read(it.next().value, JobProgress.class);
+                if (!p.finalized() && p.sliceIds().contains(sliceId)) {
+                    LOG.error("slice {} has a rejected statistics block ({}) but job {} epoch {} already uses it: "
+                            + "that epoch cannot complete", sliceId, reason, p.job(), p.epoch());
+                    return;
+                }
+            }
+        }
+        SliceRecord s = Json.read(raw, SliceRecord.class);
+        slices.delete(key);
+        sendToBlocks(layout(s.profileSpec()), profile, Json.write(BlockCommand.retire(List.of(sliceId))), timestamp);
+        LOG.warn("slice {} of profile {} dropped: a statistics block was rejected ({})", sliceId, profile, reason);
+    }
+
+    /** One command per block of the layout, keyed like the statistics so the owning block task receives it. */
+    private void sendToBlocks(List<ModuleLayout> layout, String profile, byte[] cmd, long timestamp) {
+        for (ModuleLayout m : layout) {
+            for (int start : m.rowStarts()) {
+                ctx.forward(new Record<>(new BlockKey(profile, m.layer(), m.kind(), start).toString(), cmd, timestamp),
+                        FinalizerTopology.FINALIZE_SINK);
+            }
+        }
+    }
+
     private List<ModuleLayout> layout(Profile profile) {
         return layouts.computeIfAbsent(profile.id(), id -> ModuleLayout.of(weights, profile));
     }
@@ -161,7 +226,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     }
 
     private void evaluate(String profile, long timestamp) {
-        List<SliceRecord> available = slicesOf(profile);
+        List<SliceRecord> available = new ArrayList<>(slicesOf(profile));
+        available.removeIf(s -> bad.get(profile + "|" + s.sliceId()) != null); // bad yet kept: used by an epoch in flight
         if (available.isEmpty()) {
             return; // another task owns this profile, or nothing has arrived yet
         }
@@ -248,13 +314,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             return;
         }
         List<String> ids = new ArrayList<>(new java.util.TreeSet<>(gone));
-        byte[] cmd = Json.write(BlockCommand.retire(ids));
-        for (ModuleLayout m : layout(all.get(0).profileSpec())) {
-            for (int start : m.rowStarts()) {
-                ctx.forward(new Record<>(new BlockKey(profile, m.layer(), m.kind(), start).toString(), cmd, timestamp),
-                        FinalizerTopology.FINALIZE_SINK);
-            }
-        }
+        sendToBlocks(layout(all.get(0).profileSpec()), profile, Json.write(BlockCommand.retire(ids)), timestamp);
         for (String id : ids) {
             slices.delete(profile + "|" + id);
         }

@@ -17,6 +17,8 @@ public final class Topics {
     public static final String HEADER_EPOCH = "gblm.epoch";
     public static final String HEADER_REASON = "gblm.reason";
     public static final String HEADER_SOURCE = "gblm.source";
+    /** On a gblm.finalize-acks record: not an ack but a notice that this slice has a rejected statistics block. */
+    public static final String HEADER_BAD_SLICE = "gblm.bad-slice";
 
     private Topics() {}
 }
