@@ -65,6 +65,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FinalizerIntegrationTest {
     static EmbeddedKafka kafka;
+    static final Duration ORPHAN_RETENTION = Duration.ofSeconds(15);
+    static final String ORPHAN = "orphan-1";
     static final InMemoryWeightSource WEIGHTS = InMemoryWeightSource.randomLlama(2, 16, 40, 7);
     // 1000-byte records: q/k/v/o get 3 row blocks, gate/up 7, down 8 (68 blocks per slice)
     static final Profile PROFILE = new Profile("test-model-fp", 64, 100f, StatKinds.of(StatKind.GRAD, StatKind.ACT).bits(), 1000);
@@ -85,7 +87,7 @@ class FinalizerIntegrationTest {
     void epochsEqualInMemoryMergeAcrossARestartAndBadRecordsGoToTheDlq(@TempDir Path tmp) throws Exception {
         String bs = kafka.bootstrapServers();
         FinalizerSettings settings = new FinalizerSettings(bs, "fin-it", tmp.resolve("state1"), PROFILE.model(),
-                Duration.ofMillis(300), Duration.ofDays(7));
+                Duration.ofMillis(300), Duration.ofDays(7), ORPHAN_RETENTION);
         GblmMetrics metrics = new GblmMetrics("finalizer");
         Finalizer f1 = new Finalizer(settings, WEIGHTS, metrics).start(Duration.ofSeconds(120));
 
@@ -101,6 +103,10 @@ class FinalizerIntegrationTest {
         assertThat(jobs.list()).containsKeys("gblm-u50", "wanda-24", "mag-u50", "grad-48-l2");
 
         try (SyntheticWorker w = new SyntheticWorker(bs, "w1", WEIGHTS, PROFILE, 11)) {
+            // a bad slice first (one block with the wrong `in`): it must never be planned. Were it planned, phase 1
+            // would reach 64 samples of a+b and declare gblm-u50 with an epoch that can never complete.
+            w.writeSlice("b", 3, 0, 16, true);
+            awaitCount(metrics, "gblm.finalizer.slices.bad", 1);
             // phase 1: 48 samples (a:32, b:16) -> only mag-u50 (32 of stream a) can be declared
             w.writeSlice("a", 0, 0, 16);
             w.writeSlice("b", 1, 0, 16);
@@ -111,12 +117,14 @@ class FinalizerIntegrationTest {
             // restart with a WIPED state dir: everything must come back from the changelogs
             f1.close();
             Finalizer f2 = new Finalizer(new FinalizerSettings(bs, "fin-it", tmp.resolve("state2"), PROFILE.model(),
-                    Duration.ofMillis(300), Duration.ofDays(7)), WEIGHTS, metrics).start(Duration.ofSeconds(120));
+                    Duration.ofMillis(300), Duration.ofDays(7), ORPHAN_RETENTION), WEIGHTS, metrics).start(Duration.ofSeconds(120));
             try {
                 injectBadRecords(bs);
                 w.writeSlice("b", 0, 0, 16);  // 64 samples now: gblm-u50 and wanda-24
                 w.writeSlice("b", 2, 0, 24);  // 56 in b: grad-48-l2 (minSamples 40)
                 w.writeSlice("a", 2, 0, 16);  // arrives after every job is declared: used by none
+                long liveWrittenAt = System.currentTimeMillis();
+                awaitStore(f2, keys -> keys.stream().anyMatch(k -> k.endsWith("|" + ORPHAN)));
 
                 List<EpochRecord> epochs = awaitEpochs(4);
                 Map<String, EpochRecord> byJob = new HashMap<>();
@@ -141,6 +149,13 @@ class FinalizerIntegrationTest {
                 byJob.values().forEach(e -> used.addAll(e.sliceIds()));
                 String unused = w.records.keySet().stream().filter(id -> !used.contains(id)).findFirst().orElseThrow();
                 awaitStore(f2, keys -> keys.stream().noneMatch(k -> used.contains(k.substring(k.indexOf('|') + 1))));
+                // orphan sweep: the orphan block goes; the unused but accepted (claimed) slice outlives the retention
+                awaitStore(f2, keys -> keys.stream().noneMatch(k -> k.endsWith("|" + ORPHAN)));
+                long pastRetention = liveWrittenAt + ORPHAN_RETENTION.toMillis() * 2;
+                while (System.currentTimeMillis() < pastRetention) {
+                    Thread.sleep(200);
+                }
+                assertThat(metrics.registry().get("gblm.finalizer.orphans.deleted").counter().count()).isGreaterThanOrEqualTo(1);
                 List<String> left = storeKeys(f2);
                 assertThat(left).allMatch(k -> k.endsWith("|" + unused));
                 assertThat(left).hasSize(68);
@@ -149,6 +164,8 @@ class FinalizerIntegrationTest {
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("corrupt-stats: ") && r.contains("CRC"));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("corrupt-stats: ") && r.contains("bytes, header implies"));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("wrong-shape: "));
+                String badSlice = w.badRecords.keySet().iterator().next();
+                assertThat(byJob.values()).allSatisfy(e -> assertThat(e.sliceIds()).doesNotContain(badSlice));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("unknown-block: "));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-slice: "));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("wrong-profile: "));
@@ -219,6 +236,7 @@ class FinalizerIntegrationTest {
             send(prod, Topics.STATS, key, truncated, "bad-2");
             send(prod, Topics.STATS, key, StatsCodec.encode(wide), "bad-3");
             send(prod, Topics.STATS, "not-a-block-key", enc, "bad-4");
+            send(prod, Topics.STATS, key, enc, ORPHAN); // valid, but no slice record will ever name it
             send(prod, Topics.SLICES, PROFILE.id(), "{not json".getBytes(StandardCharsets.UTF_8), null);
             Profile other = new Profile("another-model", 64, 100f, PROFILE.stats(), 1000);
             SliceRecord foreign = new SliceRecord("x-a-0", other.id(), other, "a", List.of(new OffsetRange("calib.a", 0, 0, 1)),
@@ -296,6 +314,14 @@ class FinalizerIntegrationTest {
             it.forEachRemaining(kv -> keys.add(kv.key));
         }
         return keys;
+    }
+
+    private static void awaitCount(GblmMetrics metrics, String counter, double atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && metrics.registry().get(counter).counter().count() < atLeast) {
+            Thread.sleep(100);
+        }
+        assertThat(metrics.registry().get(counter).counter().count()).as(counter).isGreaterThanOrEqualTo(atLeast);
     }
 
     private static void awaitStore(Finalizer f, Predicate<List<String>> cond) throws InterruptedException {

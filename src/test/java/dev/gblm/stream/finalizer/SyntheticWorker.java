@@ -32,6 +32,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 final class SyntheticWorker implements AutoCloseable {
     final Map<String, Map<ModuleKey, ModuleStats>> slices = new LinkedHashMap<>();
     final Map<String, SliceRecord> records = new LinkedHashMap<>();
+    final Map<String, SliceRecord> badRecords = new LinkedHashMap<>();
     private final KafkaProducer<String, byte[]> producer;
     private final WeightSource weights;
     private final Profile profile;
@@ -54,6 +55,14 @@ final class SyntheticWorker implements AutoCloseable {
 
     /** Writes one slice of {@code samples} samples from {@code stream}, partition {@code partition}, offsets starting at {@code from}. */
     SliceRecord writeSlice(String stream, int partition, long from, int samples) {
+        return writeSlice(stream, partition, from, samples, false);
+    }
+
+    /**
+     * With {@code oneBlockWrongIn}, the slice's first statistics block claims one column more than the model has: a
+     * bad slice, remembered only in {@link #badRecords} (no reference merge may use it).
+     */
+    SliceRecord writeSlice(String stream, int partition, long from, int samples, boolean oneBlockWrongIn) {
         String sliceId = workerId + "-" + stream + "-" + (seq++);
         long tokens = samples * 50L;
         Map<ModuleKey, ModuleStats> whole = new LinkedHashMap<>();
@@ -69,8 +78,13 @@ final class SyntheticWorker implements AutoCloseable {
                 m.addCounts(samples, tokens);
                 whole.put(new ModuleKey(l, k), m);
                 for (RowRange r : RowBlockPlanner.plan(s[0], s[1], profile.kinds(), profile.blockBytes())) {
+                    ModuleStats block = m.rowBlock(r.start(), r.end());
+                    if (oneBlockWrongIn && blocks == 0) {
+                        block = ModuleStats.zeros(l, k, r.start(), r.end(), s[1] + 1, profile.kinds());
+                        block.addCounts(samples, tokens);
+                    }
                     ProducerRecord<String, byte[]> rec = new ProducerRecord<>(Topics.STATS,
-                            new BlockKey(profile.id(), l, k, r.start()).toString(), StatsCodec.encode(m.rowBlock(r.start(), r.end())));
+                            new BlockKey(profile.id(), l, k, r.start()).toString(), StatsCodec.encode(block));
                     rec.headers().add(Topics.HEADER_SLICE, sliceId.getBytes(StandardCharsets.UTF_8));
                     producer.send(rec);
                     blocks++;
@@ -82,6 +96,10 @@ final class SyntheticWorker implements AutoCloseable {
                 System.currentTimeMillis());
         producer.send(new ProducerRecord<>(Topics.SLICES, profile.id(), Json.write(sr)));
         producer.commitTransaction();
+        if (oneBlockWrongIn) {
+            badRecords.put(sliceId, sr);
+            return sr;
+        }
         slices.put(sliceId, whole);
         records.put(sliceId, sr);
         return sr;
