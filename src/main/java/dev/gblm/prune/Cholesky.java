@@ -70,13 +70,35 @@ final class Cholesky {
         }
     }
 
-    /** {@code A[i, i:] -= sum_k P[k, i] · P[k, i:]} over the panel rows, four at a time, on a private copy of the row. */
+    /** {@code A[i, i:] -= sum_k P[k, i] · P[k, i:]} over the panel rows, eight at a time, on a private copy of the row. */
     private static void trailingRow(double[] a, int n, int i, double[] p, int width, int k1) {
         int len = n - i;
         double[] row = new double[len];
         int ri = i * n + i;
         System.arraycopy(a, ri, row, 0, len);
         int k = 0;
+        for (; k + 7 < width; k += 8) {
+            int o0 = k * n + i;
+            int o1 = o0 + n;
+            int o2 = o1 + n;
+            int o3 = o2 + n;
+            int o4 = o3 + n;
+            int o5 = o4 + n;
+            int o6 = o5 + n;
+            int o7 = o6 + n;
+            double f0 = p[o0];
+            double f1 = p[o1];
+            double f2 = p[o2];
+            double f3 = p[o3];
+            double f4 = p[o4];
+            double f5 = p[o5];
+            double f6 = p[o6];
+            double f7 = p[o7];
+            for (int j = 0; j < len; j++) {
+                row[j] -= (f0 * p[o0 + j] + f1 * p[o1 + j] + f2 * p[o2 + j] + f3 * p[o3 + j])
+                        + (f4 * p[o4 + j] + f5 * p[o5 + j] + f6 * p[o6 + j] + f7 * p[o7 + j]);
+            }
+        }
         for (; k + 3 < width; k += 4) {
             int o0 = k * n + i;
             int o1 = o0 + n;
@@ -131,6 +153,28 @@ final class Cholesky {
             }
             int ri = i * n;
             int k = i + 1;
+            for (; k + 7 < j1; k += 8) {
+                double f0 = r[ri + k];
+                double f1 = r[ri + k + 1];
+                double f2 = r[ri + k + 2];
+                double f3 = r[ri + k + 3];
+                double f4 = r[ri + k + 4];
+                double f5 = r[ri + k + 5];
+                double f6 = r[ri + k + 6];
+                double f7 = r[ri + k + 7];
+                int o0 = k * cw;
+                int o1 = o0 + cw;
+                int o2 = o1 + cw;
+                int o3 = o2 + cw;
+                int o4 = o3 + cw;
+                int o5 = o4 + cw;
+                int o6 = o5 + cw;
+                int o7 = o6 + cw;
+                for (int c = 0; c < cw; c++) {
+                    acc[c] -= (f0 * x[o0 + c] + f1 * x[o1 + c] + f2 * x[o2 + c] + f3 * x[o3 + c])
+                            + (f4 * x[o4 + c] + f5 * x[o5 + c] + f6 * x[o6 + c] + f7 * x[o7 + c]);
+                }
+            }
             for (; k + 3 < j1; k += 4) {
                 double f0 = r[ri + k];
                 double f1 = r[ri + k + 1];

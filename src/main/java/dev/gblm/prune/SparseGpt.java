@@ -72,9 +72,7 @@ public final class SparseGpt {
         if (blockSize <= 0 || (pattern.isNm() && blockSize % pattern.m() != 0)) {
             throw new IllegalArgumentException("block size " + blockSize + " must be positive and a multiple of M");
         }
-        long tA = System.nanoTime();
         float[] u = upperCholeskyOfInverse(dampedHessian(w, rows, cols, hessianSum, sampleCount, percDamp), cols);
-        System.err.printf("TRACE factor %.2f s%n", (System.nanoTime() - tA) / 1e9);
         Mask mask = new Mask(rows, cols);
         float[] diag = new float[cols];
         for (int i = 0; i < cols; i++) {
@@ -146,9 +144,7 @@ public final class SparseGpt {
                 rev[a * n + b] = h[ra + n - 1 - b];
             }
         }
-        long tA = System.nanoTime();
         Cholesky.upperInPlace(rev, n);
-        System.err.printf("TRACE chol %.2f s%n", (System.nanoTime() - tA) / 1e9);
         return Cholesky.reversedTransposedInverse(rev, n);
     }
 
