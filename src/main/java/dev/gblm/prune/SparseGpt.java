@@ -132,93 +132,20 @@ public final class SparseGpt {
         return h;
     }
 
-    /** Upper triangular {@code U} (float32, row-major) with {@code U^T U = H^-1}, via {@code U = J chol(JHJ)^-1 J}. */
+    /**
+     * Upper triangular {@code U} (float32, row-major) with {@code U^T U = H^-1}, via {@code U = J chol(JHJ)^-1 J}:
+     * {@code JHJ = R^T R} (upper {@code R}, i.e. lower factor {@code M = R^T}) and {@code U = J (R^-1)^T J}.
+     */
     static float[] upperCholeskyOfInverse(double[] h, int n) {
         double[] rev = new double[n * n];
         for (int a = 0; a < n; a++) {
             int ra = (n - 1 - a) * n;
-            for (int b = 0; b < n; b++) {
+            for (int b = a; b < n; b++) { // only the upper triangle is read by the factorisation
                 rev[a * n + b] = h[ra + n - 1 - b];
             }
         }
-        choleskyLowerInPlace(rev, n);
-        double[] inv = invertLower(rev, n);
-        float[] u = new float[n * n];
-        for (int a = 0; a < n; a++) {
-            int ra = (n - 1 - a) * n;
-            for (int b = a; b < n; b++) {
-                u[a * n + b] = (float) inv[ra + n - 1 - b];
-            }
-        }
-        return u;
-    }
-
-    /** Lower Cholesky factor in place (strict upper part zeroed); column-oriented so each column's rows run in parallel. */
-    static void choleskyLowerInPlace(double[] a, int n) {
-        for (int j = 0; j < n; j++) {
-            int rj = j * n;
-            double s = a[rj + j] - dot(a, rj, a, rj, j);
-            if (!(s > 0)) {
-                throw new GblmException("SparseGPT: Hessian is not positive definite (pivot " + j + " = " + s
-                        + "); more calibration samples or more dampening needed");
-            }
-            double ljj = Math.sqrt(s);
-            a[rj + j] = ljj;
-            final int jj = j;
-            IntStream below = IntStream.range(j + 1, n);
-            if ((long) (n - j) * j > 1 << 15) {
-                below = below.parallel();
-            }
-            below.forEach(i -> {
-                int ri = i * n;
-                a[ri + jj] = (a[ri + jj] - dot(a, ri, a, rj, jj)) / ljj;
-            });
-        }
-        for (int i = 0; i < n; i++) {
-            for (int j = i + 1; j < n; j++) {
-                a[i * n + j] = 0;
-            }
-        }
-    }
-
-    /** Inverse of a lower triangular matrix; each column is an independent forward substitution. */
-    static double[] invertLower(double[] l, int n) {
-        double[] inv = new double[n * n];
-        IntStream cols = IntStream.range(0, n);
-        if ((long) n * n * n > 1 << 18) {
-            cols = cols.parallel();
-        }
-        cols.forEach(c -> {
-            double[] x = new double[n];
-            x[c] = 1.0 / l[c * n + c];
-            for (int i = c + 1; i < n; i++) {
-                int ri = i * n;
-                x[i] = -dot(l, ri + c, x, c, i - c) / l[ri + i];
-            }
-            for (int i = c; i < n; i++) {
-                inv[i * n + c] = x[i];
-            }
-        });
-        return inv;
-    }
-
-    /** {@code sum_k a[ao+k]*b[bo+k]}, four accumulators so the loop pipelines. */
-    static double dot(double[] a, int ao, double[] b, int bo, int len) {
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        int k = 0;
-        for (; k + 3 < len; k += 4) {
-            s0 += a[ao + k] * b[bo + k];
-            s1 += a[ao + k + 1] * b[bo + k + 1];
-            s2 += a[ao + k + 2] * b[bo + k + 2];
-            s3 += a[ao + k + 3] * b[bo + k + 3];
-        }
-        for (; k < len; k++) {
-            s0 += a[ao + k] * b[bo + k];
-        }
-        return (s0 + s1) + (s2 + s3);
+        Cholesky.upperInPlace(rev, n);
+        return Cholesky.reversedTransposedInverse(rev, n);
     }
 
     /** Unstructured mask of one column block: one threshold over all its {@code rows × count} saliencies. */
