@@ -118,7 +118,7 @@ final class PruneCommand implements Callable<Integer> {
 
         BatchPruner.Options options = new BatchPruner.Options(config, pruneMode, gradScale, false);
         ObjectNode report;
-        try (LlamaModel m = LlamaModel.load(ckpt)) {
+        try (LlamaModel m = model.load(ckpt)) {
             BatchPruner.Result result = BatchPruner.prune(m, cal == null ? java.util.List.of() : cal.samples(),
                     options, new ConsoleProgress(err));
             double seconds = (System.nanoTime() - start) / 1e9;

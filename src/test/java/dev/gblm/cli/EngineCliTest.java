@@ -73,6 +73,28 @@ class EngineCliTest {
     }
 
     @Test
+    void evalWithOneThreadGivesTheSameNumbers() throws Exception {
+        Path text = dir.resolve("t.txt");
+        Files.writeString(text, "Once upon a time there was a cat.\n\nThe cat liked milk. It was happy.\n\n");
+        String model = modelDir().toString();
+        Run r = run("eval", "--model", model, "--text", text.toString(), "--json", "--threads", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        Run d = run("eval", "--model", model, "--text", text.toString(), "--json");
+        double nll1 = new ObjectMapper().readTree(r.out().strip()).get("nll").asDouble();
+        double nll = new ObjectMapper().readTree(d.out().strip()).get("nll").asDouble();
+        assertThat(nll1).isCloseTo(nll, org.assertj.core.api.Assertions.within(1e-5));
+    }
+
+    @Test
+    void threadsMustBePositive() throws Exception {
+        Path text = dir.resolve("t.txt");
+        Files.writeString(text, "Once upon a time there was a cat.");
+        Run r = run("eval", "--model", modelDir().toString(), "--text", text.toString(), "--threads", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).isEqualTo("gblm: --threads must be at least 1, got 0");
+    }
+
+    @Test
     void missingModelFile() throws Exception {
         Path text = dir.resolve("t.txt");
         Files.writeString(text, "hello world");
