@@ -1,6 +1,6 @@
 package dev.gblm.bench;
 
-import dev.gblm.model.LlamaModel;
+import dev.gblm.engine.LlamaModel;
 import picocli.CommandLine.Option;
 
 /** {@code --threads} of the in-process benchmarks ({@code @Mixin}). */

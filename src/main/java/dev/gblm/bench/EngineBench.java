@@ -8,7 +8,7 @@ import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
-import dev.gblm.model.LlamaModel;
+import dev.gblm.engine.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

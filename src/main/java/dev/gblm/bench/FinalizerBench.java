@@ -7,7 +7,7 @@ import dev.gblm.stats.RowRange;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
 import dev.gblm.stats.StatsCodec;
-import dev.gblm.stream.BlockAggregation;
+import dev.gblm.stream.finalizer.BlockAggregation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -1,25 +1,26 @@
 package dev.gblm.bench;
 
+import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaConfig;
-import dev.gblm.model.LlamaModel;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
-import dev.gblm.prune.BatchPruner;
+import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneConfig;
-import dev.gblm.prune.PruneMode;
-import dev.gblm.prune.PrunedModelWriter;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.PruneMode;
+import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
-import dev.gblm.stream.DocumentReader;
-import dev.gblm.stream.Exporter;
+import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.stream.exporter.Exporter;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
-import dev.gblm.stream.Pipeline;
+import dev.gblm.stream.pipeline.Pipeline;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -102,7 +103,7 @@ final class PipelineBench implements Callable<Integer> {
         try (LlamaModel model = LlamaModel.load(Checkpoints.load(modelDir))) {
             double load = (System.nanoTime() - t0) / 1e9;
             BatchPruner.Options opts = BatchPruner.Options.of(
-                    new PruneConfig(m, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL),
+                    new PruneSettings(m, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL),
                     PruneMode.ONE_SHOT);
             // untimed warm-up (engine start, JIT): the pipeline side runs later, on a warm JVM
             BatchPruner.prune(model, docs.subList(0, 1), opts, null);
@@ -139,7 +140,7 @@ final class PipelineBench implements Callable<Integer> {
                 throw new IllegalStateException("the epoch was not exported within 2 h");
             }
             double total = (System.nanoTime() - t0) / 1e9;
-            Exporter.ModelReady r = p.exported().get("bench/1");
+            ModelReady r = p.exported().get("bench/1");
             double sampleSeconds = p.metrics().meters().get("gblm.worker.sample").timer()
                     .totalTime(java.util.concurrent.TimeUnit.NANOSECONDS) / 1e9;
             double flush = p.metrics().meters().get("gblm.worker.slice.flush").timer()

@@ -2,13 +2,13 @@ package dev.gblm.bench;
 
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LlamaConfig;
-import dev.gblm.model.LlamaModel;
-import dev.gblm.prune.BatchPruner;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneConfig;
-import dev.gblm.prune.PruneMode;
-import dev.gblm.prune.PruneProgress;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.PruneMode;
+import dev.gblm.prune.batch.PruneProgress;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import java.util.List;
@@ -60,7 +60,7 @@ final class PruneBench implements Callable<Integer> {
                 if (pm == PruneMode.ONE_SHOT && (method == Method.MAGNITUDE || method == Method.GRADIENT)) {
                     continue; // mode-independent: same work as sequential
                 }
-                PruneConfig pc = new PruneConfig(method, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL);
+                PruneSettings pc = new PruneSettings(method, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL);
                 try (LlamaModel model = LlamaModel.load(ck)) {
                     long t0 = System.nanoTime();
                     BatchPruner.Result r = BatchPruner.prune(model, cal, BatchPruner.Options.of(pc, pm), PruneProgress.NONE);

@@ -1,16 +1,17 @@
 package dev.gblm.bench;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.ops.EmbeddedKafka;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
-import dev.gblm.stream.Ingestor;
+import dev.gblm.stream.ingest.Ingestor;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.SampleRecord;
 import dev.gblm.stream.SliceRecord;
-import dev.gblm.stream.Worker;
+import dev.gblm.stream.worker.Worker;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -132,7 +133,7 @@ final class WorkersBench implements Callable<Integer> {
                 String bs = kafka.bootstrapServers();
                 TopicCatalog catalog = TopicCatalog.loadOrDefault(null);
                 try (TopicAdmin ta = TopicAdmin.connect(bs)) {
-                    for (String t : List.of(Worker.STATS_TOPIC, Worker.SLICES_TOPIC, Worker.DLQ_TOPIC)) {
+                    for (String t : List.of(Topics.STATS.name(), Topics.SLICES.name(), Topics.DLQ.name())) {
                         ta.ensure(catalog.get(t));
                     }
                 }
@@ -280,8 +281,8 @@ final class WorkersBench implements Callable<Integer> {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
-        List<TopicPartition> tps = c.partitionsFor(Worker.SLICES_TOPIC).stream()
-                .map(i -> new TopicPartition(Worker.SLICES_TOPIC, i.partition())).toList();
+        List<TopicPartition> tps = c.partitionsFor(Topics.SLICES.name()).stream()
+                .map(i -> new TopicPartition(Topics.SLICES.name(), i.partition())).toList();
         c.assign(tps);
         // earlier runs' slices belong to other streams: start at the end
         c.seekToEnd(tps);
@@ -299,7 +300,7 @@ final class WorkersBench implements Callable<Integer> {
             for (int i = 0; i < docs.size(); i++) {
                 SampleRecord s = SampleRecord.ofTokens(docs.get(i));
                 ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, i % partitions, s.key(), s.value());
-                r.headers().add(new RecordHeader(SampleRecord.FORMAT_HEADER, s.format().getBytes(StandardCharsets.UTF_8)));
+                r.headers().add(new RecordHeader(Topics.HEADER_FORMAT, s.format().getBytes(StandardCharsets.UTF_8)));
                 p.send(r);
             }
             p.flush();

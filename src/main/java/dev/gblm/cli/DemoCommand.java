@@ -1,16 +1,17 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.GblmException;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.eval.Generator;
 import dev.gblm.eval.Perplexity;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.model.LlamaModel;
-import dev.gblm.stream.DocumentReader;
-import dev.gblm.stream.Exporter;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.stream.exporter.Exporter;
 import dev.gblm.stream.JobSpec;
-import dev.gblm.stream.Pipeline;
+import dev.gblm.stream.pipeline.Pipeline;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import java.io.BufferedWriter;
@@ -82,7 +83,7 @@ final class DemoCommand implements Callable<Integer> {
         phases.put("generate calibration text", secs(t0));
         System.err.println("generated " + samples + " calibration documents (seed " + seed + ")");
 
-        Exporter.ModelReady ready;
+        ModelReady ready;
         long t1 = System.nanoTime();
         Pipeline.Options po = Pipeline.Options.of(modelPath, outDir).withSlices(16, Duration.ofSeconds(2)).withInstance("demo");
         try (Pipeline p = new Pipeline(po)) {

@@ -4,7 +4,7 @@ import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.MetricsServer;
-import dev.gblm.stream.Exporter;
+import dev.gblm.stream.exporter.Exporter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

@@ -2,7 +2,7 @@ package dev.gblm.cli;
 
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.MetricsServer;
-import dev.gblm.stream.CheckpointWeightSource;
+import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.finalizer.Finalizer;
 import dev.gblm.stream.finalizer.FinalizerSettings;
 import java.nio.file.Path;
@@ -37,7 +37,7 @@ final class FinalizerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        CheckpointWeightSource weights = ProfileFromModel.weights(model);
+        CheckpointWeights weights = ProfileFromModel.weights(model);
         String fingerprint = weights.checkpoint().fingerprint();
         FinalizerSettings settings = FinalizerSettings.defaults(kafka.servers, stateDir, fingerprint).withApplicationId(applicationId);
         CountDownLatch stop = new CountDownLatch(1);

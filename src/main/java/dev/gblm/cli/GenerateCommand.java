@@ -2,7 +2,7 @@ package dev.gblm.cli;
 
 import dev.gblm.GblmException;
 import dev.gblm.eval.Generator;
-import dev.gblm.model.LlamaModel;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
@@ -7,9 +8,9 @@ import dev.gblm.ops.MetricsServer;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
-import dev.gblm.stream.DocumentReader;
-import dev.gblm.stream.IngestSummary;
-import dev.gblm.stream.Ingestor;
+import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.stream.ingest.IngestSummary;
+import dev.gblm.stream.ingest.Ingestor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ final class IngestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        String topic = TopicCatalog.calibrationTopicName(stream);
+        String topic = Topics.calibrationTopic(stream);
         DocumentReader.Format fmt = format != null ? DocumentReader.Format.parse(format)
                 : file != null && file.toString().endsWith(".jsonl") ? DocumentReader.Format.JSONL
                 : DocumentReader.Format.TEXT;

@@ -1,7 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.stream.JobClient;
+import dev.gblm.stream.job.JobClient;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.Profile;

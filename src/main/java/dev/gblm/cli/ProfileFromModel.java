@@ -1,7 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.model.Checkpoints;
-import dev.gblm.stream.CheckpointWeightSource;
+import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.Profile;
 import java.nio.file.Path;
 
@@ -15,7 +15,7 @@ final class ProfileFromModel {
     }
 
     /** Dense weights of the checkpoint, memory-mapped where the format allows. */
-    static CheckpointWeightSource weights(Path model) {
-        return new CheckpointWeightSource(Checkpoints.load(model));
+    static CheckpointWeights weights(Path model) {
+        return new CheckpointWeights(Checkpoints.load(model));
     }
 }

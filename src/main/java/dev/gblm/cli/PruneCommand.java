@@ -3,16 +3,16 @@ package dev.gblm.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
-import dev.gblm.model.LlamaModel;
-import dev.gblm.prune.BatchPruner;
-import dev.gblm.prune.CalibrationSet;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneConfig;
-import dev.gblm.prune.PruneMode;
-import dev.gblm.prune.PruneProgress;
-import dev.gblm.prune.PruneReport;
-import dev.gblm.prune.PrunedModelWriter;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.PruneMode;
+import dev.gblm.prune.batch.PruneProgress;
+import dev.gblm.prune.batch.PruneReport;
+import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import dev.gblm.tokenizer.Tokenizer;
@@ -82,7 +82,7 @@ final class PruneCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
-        PruneConfig config = parseConfig();
+        PruneSettings config = parseConfig();
         PruneMode pruneMode = PruneMode.parse(mode);
         if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
             throw new GblmException("--grad-scale must be a positive number, got " + gradScale);
@@ -138,7 +138,7 @@ final class PruneCommand implements Callable<Integer> {
         return 0;
     }
 
-    private PruneConfig parseConfig() {
+    private PruneSettings parseConfig() {
         Method m = Method.parse(method);
         if (sparsity != null && !(sparsity > 0 && sparsity < 1)) {
             throw new GblmException("--sparsity must be in (0, 1), got " + sparsity);
@@ -150,7 +150,7 @@ final class PruneCommand implements Callable<Integer> {
             case "reference" -> TailRule.REFERENCE;
             default -> throw new GblmException("unknown --tail-rule '" + tailRule + "' (proportional or reference)");
         };
-        return new PruneConfig(m, norm, p, tail);
+        return new PruneSettings(m, norm, p, tail);
     }
 
     /** Progress on stderr: one rewritten line per phase, a line per pruned layer. */

@@ -1,9 +1,9 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.stream.DocumentReader;
+import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.JobSpec;
-import dev.gblm.stream.Pipeline;
+import dev.gblm.stream.pipeline.Pipeline;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
@@ -8,8 +9,8 @@ import dev.gblm.ops.MetricsServer;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
-import dev.gblm.stream.Worker;
-import dev.gblm.stream.WorkerConfig;
+import dev.gblm.stream.worker.Worker;
+import dev.gblm.stream.worker.WorkerSettings;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import java.net.InetAddress;
@@ -81,26 +82,26 @@ final class WorkerCommand implements Callable<Integer> {
     TopicsCommand.CatalogOption topics = new TopicsCommand.CatalogOption();
 
     /** The worker's settings from the options (validated; no I/O). */
-    WorkerConfig config() {
+    WorkerSettings config() {
         if (maxSliceSeconds <= 0) {
             throw new GblmException("--max-slice-seconds must be > 0");
         }
-        return new WorkerConfig(kafka.servers, workerId != null ? workerId : defaultWorkerId(), seqLen,
+        return new WorkerSettings(kafka.servers, workerId != null ? workerId : defaultWorkerId(), seqLen,
                 gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
                 group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
     }
 
     @Override
     public Integer call() throws Exception {
-        WorkerConfig cfg = config();
+        WorkerSettings cfg = config();
         if (threads > 0) {
-            dev.gblm.model.LlamaModel.setComputeThreads(threads);
+            dev.gblm.engine.LlamaModel.setComputeThreads(threads);
         }
         Checkpoint ckpt = Checkpoints.load(model);
         Tokenizer tok = loadTokenizer();
         TopicCatalog catalog = topics.catalog();
         try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
-            for (String t : new String[] {Worker.STATS_TOPIC, Worker.SLICES_TOPIC, Worker.DLQ_TOPIC}) {
+            for (String t : new String[] {Topics.STATS.name(), Topics.SLICES.name(), Topics.DLQ.name()}) {
                 TopicReport r = admin.ensure(catalog.get(t));
                 if (!r.healthy() || r.status() == TopicReport.Status.CREATED) {
                     spec.commandLine().getErr().println(r.describe());

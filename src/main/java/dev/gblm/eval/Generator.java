@@ -1,6 +1,6 @@
 package dev.gblm.eval;
 
-import dev.gblm.model.LlamaModel;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.Random;

@@ -1,7 +1,7 @@
 package dev.gblm.eval;
 
-import dev.gblm.model.LlamaModel;
-import dev.gblm.model.LossResult;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.LossResult;
 import java.io.PrintStream;
 import java.util.List;
 

@@ -131,7 +131,7 @@ public final class TensorData {
         return (short) ((bits + rounding) >>> 16);
     }
 
-    static long numel(long[] shape) {
+    public static long numel(long[] shape) {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {

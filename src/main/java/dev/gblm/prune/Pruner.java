@@ -15,7 +15,7 @@ public final class Pruner {
      * ({@code rowStart == 0}, all rows): magnitude unstructured (one threshold per matrix) and SparseGPT
      * (use {@link #pruneInPlace}, it also updates the weights).
      */
-    public static Mask mask(PruneConfig cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats) {
+    public static Mask mask(PruneSettings cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats) {
         Method m = cfg.method();
         int rows = rowEnd - rowStart;
         if (m == Method.SPARSEGPT) {
@@ -32,7 +32,7 @@ public final class Pruner {
      * Prunes the whole matrix {@code [out, in]} in place (pruned entries set to exactly zero; SparseGPT also
      * reconstructs the kept ones) and returns the mask.
      */
-    public static Mask pruneInPlace(PruneConfig cfg, float[] weights, int out, int in, ModuleStats stats) {
+    public static Mask pruneInPlace(PruneSettings cfg, float[] weights, int out, int in, ModuleStats stats) {
         if (cfg.method() == Method.SPARSEGPT) {
             return SparseGpt.prune(weights, out, in, stats, cfg.pattern(), cfg.tailRule());
         }

@@ -2,9 +2,9 @@ package dev.gblm.report;
 
 import dev.gblm.eval.Perplexity;
 import dev.gblm.model.LinearKind;
-import dev.gblm.model.LlamaModel;
-import dev.gblm.model.LossResult;
-import dev.gblm.prune.BatchPruner;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.LossResult;
+import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.TailRule;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package dev.gblm.report;
 
-import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,7 +1,7 @@
 package dev.gblm.report;
 
-import dev.gblm.prune.PruneConfig;
-import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import java.util.Locale;
@@ -25,8 +25,8 @@ public record RunSpec(MethodVariant variant, SparsityPattern pattern, PruneMode 
         return new RunSpec(variant, pattern, variant.modeIndependent() ? null : mode);
     }
 
-    public PruneConfig config(TailRule tailRule) {
-        return new PruneConfig(variant.method(), variant.gradNorm(), pattern, tailRule);
+    public PruneSettings config(TailRule tailRule) {
+        return new PruneSettings(variant.method(), variant.gradNorm(), pattern, tailRule);
     }
 
     /** The mode to hand the pruner (any mode gives the same result when {@code mode} is null). */

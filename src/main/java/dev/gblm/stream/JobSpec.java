@@ -49,7 +49,7 @@ public record JobSpec(String id, String profile, List<String> streams, String me
             throw new GblmException("job " + id + " names no stream");
         }
         for (String s : streams) {
-            TopicCatalog.calibrationTopicName(s); // throws on a bad name
+            Topics.calibrationTopic(s); // throws on a bad name
         }
         if (new LinkedHashSet<>(streams).size() != streams.size()) {
             throw new GblmException("job " + id + " names a stream twice: " + streams);

@@ -1,5 +1,6 @@
 package dev.gblm.stream;
 
+import dev.gblm.stream.finalizer.DenseWeights;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.RowBlockPlanner;
@@ -27,7 +28,7 @@ public record ModuleLayout(int layer, String module, int out, int in, List<Integ
     }
 
     /** The layout of every module of the model for a profile: what each worker's RowBlockPlanner produces. */
-    public static List<ModuleLayout> of(WeightSource weights, Profile profile) {
+    public static List<ModuleLayout> of(DenseWeights weights, Profile profile) {
         StatKinds kinds = profile.kinds();
         List<ModuleLayout> out = new ArrayList<>();
         for (int l = 0; l < weights.numLayers(); l++) {

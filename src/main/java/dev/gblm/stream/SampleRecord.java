@@ -189,7 +189,7 @@ public final class SampleRecord {
     }
 
     /** Strict UTF-8 decoding: malformed bytes are an error, never silently replaced. */
-    static String utf8(byte[] bytes, String what) throws InvalidSampleException {
+    public static String utf8(byte[] bytes, String what) throws InvalidSampleException {
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)

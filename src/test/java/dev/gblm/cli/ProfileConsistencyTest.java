@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
-import dev.gblm.stream.Pipeline;
+import dev.gblm.stream.pipeline.Pipeline;
 import dev.gblm.stream.Profile;
-import dev.gblm.stream.Worker;
-import dev.gblm.stream.WorkerConfig;
+import dev.gblm.stream.worker.Worker;
+import dev.gblm.stream.worker.WorkerSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,7 +66,7 @@ class ProfileConsistencyTest {
         args.addAll(List.of(extra));
         WorkerCommand cmd = new WorkerCommand();
         new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
-        WorkerConfig cfg = cmd.config();
+        WorkerSettings cfg = cmd.config();
         Checkpoint ckpt = Checkpoints.load(TINY);
         try (GblmMetrics m = new GblmMetrics("worker"); Worker w = new Worker(cfg, ckpt, null, m)) {
             return w.profile().id();

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.gblm.model.Checkpoints;
-import dev.gblm.model.LlamaModel;
-import dev.gblm.model.LossResult;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.LossResult;
 import dev.gblm.testing.TestData;
 import dev.gblm.tokenizer.Llama2cTokenizer;
 import dev.gblm.tokenizer.Tokenizer;

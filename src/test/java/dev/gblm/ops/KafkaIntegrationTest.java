@@ -1,13 +1,14 @@
 package dev.gblm.ops;
 
+import dev.gblm.stream.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.cli.Main;
-import dev.gblm.stream.DocumentReader;
-import dev.gblm.stream.IngestSummary;
-import dev.gblm.stream.Ingestor;
+import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.stream.ingest.IngestSummary;
+import dev.gblm.stream.ingest.Ingestor;
 import dev.gblm.stream.SampleRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -131,7 +132,7 @@ class KafkaIntegrationTest {
         assertThat(got).hasSize(docs.size());
         Map<String, String> actual = new TreeMap<>();
         for (ConsumerRecord<byte[], byte[]> r : got) {
-            String format = new String(r.headers().lastHeader(SampleRecord.FORMAT_HEADER).value(), StandardCharsets.UTF_8);
+            String format = new String(r.headers().lastHeader(Topics.HEADER_FORMAT).value(), StandardCharsets.UTF_8);
             SampleRecord s = SampleRecord.decode(r.key(), r.value(), format);
             assertThat(actual.put(s.id(), s.text())).as("duplicate " + s.id()).isNull();
         }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
-import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import java.util.HashSet;
 import java.util.List;

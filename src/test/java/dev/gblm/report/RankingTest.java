@@ -2,7 +2,7 @@ package dev.gblm.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gblm.prune.PruneMode;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import java.util.HashMap;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.gblm.stream;
 
+import dev.gblm.prune.MagnitudeThreshold;
+import dev.gblm.stream.finalizer.EpochPlanner;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,7 +1,7 @@
 package dev.gblm.testing;
 
 import dev.gblm.eval.EvalProtocols;
-import dev.gblm.prune.CalibrationSet;
+import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.tokenizer.Llama2cTokenizer;
 import dev.gblm.tokenizer.Tokenizer;
 import java.io.IOException;

@@ -1,12 +1,13 @@
 package dev.gblm.stream.exporter;
 
+import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.Mask;
-import dev.gblm.prune.PrunedModelWriter;
+import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.stream.Exporter.ModelReady;
+import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.RecordFormatException;
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The exporter's state and file work, without Kafka: epochs being assembled, epochs done, the output directories.
- * {@link dev.gblm.stream.Exporter} feeds it records and commits what it says is safe.
+ * {@link dev.gblm.stream.exporter.Exporter} feeds it records and commits what it says is safe.
  */
 public final class EpochExports {
     private static final Logger LOG = LoggerFactory.getLogger(EpochExports.class);
@@ -165,7 +166,7 @@ public final class EpochExports {
         } else {
             Path prev = e.epoch() > 1 ? epochDir(outDir, e.job(), e.epoch() - 1).resolve(PrunedModelWriter.MASKS_FILE) : null;
             Double drift = ExportReport.drift(prev, masks);
-            report = PrunedModelWriter.write(dir, false, model, masks, PrunedModelWriter.WeightSource.NONE,
+            report = PrunedModelWriter.write(dir, false, model, masks, PrunedModelWriter.UpdatedWeights.NONE,
                     ExportReport.of(e, drift, System.currentTimeMillis()), tokenizer);
             sync(dir);
             written = true;

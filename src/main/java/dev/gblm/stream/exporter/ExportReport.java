@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.prune.Mask;
-import dev.gblm.prune.MaskFile;
+import dev.gblm.prune.batch.MaskFile;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * The streaming part of an epoch's {@code report.json}: the batch report's fields ({@code method}, {@code options},
  * {@code mode}, {@code calibration}) filled from the epoch record, plus job, epoch, streams, slices, timestamps and
- * drift. {@link dev.gblm.prune.PrunedModelWriter} adds source and sparsity, exactly as for a batch run.
+ * drift. {@link dev.gblm.prune.batch.PrunedModelWriter} adds source and sparsity, exactly as for a batch run.
  */
 final class ExportReport {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -1,17 +1,16 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.prune.Mask;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stats.StatsFormatException;
-import dev.gblm.stream.Ack;
-import dev.gblm.stream.BlockAggregation;
-import dev.gblm.stream.BlockCommand;
+import dev.gblm.stream.BlockAck;
+import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.RecordFormatException;
-import dev.gblm.stream.WeightSource;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -49,7 +48,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
     /** Block-times value of a claimed block: exempt from the orphan sweep. */
     static final byte[] CLAIMED = new byte[0];
 
-    private final WeightSource weights;
+    private final DenseWeights weights;
     private final FinalizerSettings settings;
     private final FinalizerMetrics metrics;
     private ProcessorContext<String, byte[]> ctx;
@@ -58,7 +57,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
     private KeyValueStore<String, byte[]> times;
     private long myPending;
 
-    BlockProcessor(WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+    BlockProcessor(DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
         this.weights = weights;
         this.settings = settings;
         this.metrics = metrics;
@@ -88,8 +87,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
 
     @Override
     public void process(Record<String, byte[]> rec) {
-        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS);
-        if (topic.equals(Topics.FINALIZE)) {
+        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS.name());
+        if (topic.equals(Topics.FINALIZE.name())) {
             onCommand(rec);
         } else {
             onStats(rec);
@@ -143,7 +142,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             it.forEachRemaining(waiting::add);
         }
         for (KeyValue<String, byte[]> w : waiting) {
-            BlockCommand c = Json.read(w.value, BlockCommand.class);
+            BlockInstruction c = Json.read(w.value, BlockInstruction.class);
             if (c.sliceIds().contains(slice) && tryFinalize(key, c, rec.timestamp())) {
                 pending.delete(w.key);
                 myPending--;
@@ -154,22 +153,22 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
 
     private void onCommand(Record<String, byte[]> rec) {
         BlockKey key;
-        BlockCommand c;
+        BlockInstruction c;
         try {
             key = BlockKey.parse(rec.key());
-            c = Json.read(rec.value(), BlockCommand.class);
+            c = Json.read(rec.value(), BlockInstruction.class);
         } catch (RecordFormatException e) {
             DeadLetters.send(ctx, metrics, rec, "invalid-command", e.getMessage());
             return;
         }
-        if (c.type() == BlockCommand.Type.RETIRE) {
+        if (c.type() == BlockInstruction.Type.RETIRE) {
             for (String id : c.sliceIds()) {
                 blocks.delete(key + "|" + id);
                 times.delete(key + "|" + id);
             }
             return;
         }
-        if (c.type() == BlockCommand.Type.CLAIM) {
+        if (c.type() == BlockInstruction.Type.CLAIM) {
             for (String id : c.sliceIds()) {
                 times.put(key + "|" + id, CLAIMED);
             }
@@ -183,7 +182,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
     }
 
     /** Emits the block's mask when every listed slice's block is here; false (and nothing emitted) otherwise. */
-    private boolean tryFinalize(BlockKey key, BlockCommand c, long timestamp) {
+    private boolean tryFinalize(BlockKey key, BlockInstruction c, long timestamp) {
         List<byte[]> records = new ArrayList<>(c.sliceIds().size());
         for (String id : c.sliceIds()) {
             byte[] b = blocks.get(key + "|" + id);
@@ -207,7 +206,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));
         ctx.forward(new Record<>(MaskBlock.key(c.job(), c.epoch(), key.layer(), key.module(), key.rowStart()), mb.encode(),
                 timestamp, h), FinalizerTopology.MASKS_SINK);
-        ctx.forward(new Record<>(key.profile(), Json.write(new Ack(c.job(), c.epoch(), key.toString())), timestamp),
+        ctx.forward(new Record<>(key.profile(), Json.write(new BlockAck(c.job(), c.epoch(), key.toString())), timestamp),
                 FinalizerTopology.ACKS_SINK);
         metrics.statsMerged.increment(records.size());
         metrics.bytesMerged.increment(bytes);
@@ -221,7 +220,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
      * offending record goes to the DLQ ({@code layout-mismatch}) and the planner is told its slice is bad. No mask is
      * emitted — the epoch cannot be completed from these statistics, and an error names it.
      */
-    private boolean layoutMismatch(BlockKey key, BlockCommand c, List<byte[]> records, long timestamp) {
+    private boolean layoutMismatch(BlockKey key, BlockInstruction c, List<byte[]> records, long timestamp) {
         boolean bad = false;
         for (int i = 0; i < records.size(); i++) {
             ModuleStats s = StatsCodec.decode(records.get(i));
@@ -249,7 +248,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         RecordHeaders h = new RecordHeaders();
         h.add(Topics.HEADER_BAD_SLICE, slice.getBytes(StandardCharsets.UTF_8));
         h.add(Topics.HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8));
-        ctx.forward(new Record<>(key.profile(), Json.write(new Ack(null, 0, key.toString())), timestamp, h),
+        ctx.forward(new Record<>(key.profile(), Json.write(new BlockAck(null, 0, key.toString())), timestamp, h),
                 FinalizerTopology.ACKS_SINK);
     }
 
@@ -259,7 +258,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         Set<String> referenced = new HashSet<>();
         try (KeyValueIterator<String, byte[]> it = pending.all()) {
             while (it.hasNext()) {
-                referenced.addAll(Json.read(it.next().value, BlockCommand.class).sliceIds());
+                referenced.addAll(Json.read(it.next().value, BlockInstruction.class).sliceIds());
             }
         }
         List<String> expired = new ArrayList<>();

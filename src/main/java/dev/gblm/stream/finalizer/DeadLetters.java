@@ -1,5 +1,6 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.ProcessorContext;

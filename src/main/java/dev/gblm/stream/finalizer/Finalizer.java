@@ -1,12 +1,12 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
-import dev.gblm.stream.WeightSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,12 +34,12 @@ public final class Finalizer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Finalizer.class);
 
     private final FinalizerSettings settings;
-    private final WeightSource weights;
+    private final DenseWeights weights;
     private final GblmMetrics metrics;
     private final FinalizerMetrics meters;
     private KafkaStreams streams;
 
-    public Finalizer(FinalizerSettings settings, WeightSource weights, GblmMetrics metrics) {
+    public Finalizer(FinalizerSettings settings, DenseWeights weights, GblmMetrics metrics) {
         this.settings = settings;
         this.weights = weights;
         this.metrics = metrics;
@@ -119,7 +119,7 @@ public final class Finalizer implements AutoCloseable {
             // just-created topics take a moment to reach the metadata cache: retry briefly
             for (int attempt = 0; attempt < 50 && d == null; attempt++) {
                 try {
-                    d = admin.describeTopics(List.of(Topics.STATS, Topics.FINALIZE, Topics.SLICES, Topics.ACKS))
+                    d = admin.describeTopics(List.of(Topics.STATS.name(), Topics.FINALIZE.name(), Topics.SLICES.name(), Topics.ACKS.name()))
                             .allTopicNames().get(30, TimeUnit.SECONDS);
                 } catch (java.util.concurrent.ExecutionException e) {
                     last = e;
@@ -130,8 +130,8 @@ public final class Finalizer implements AutoCloseable {
                 throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": "
                         + (last == null ? "" : last.getCause().getMessage()));
             }
-            requireSame(d, Topics.STATS, Topics.FINALIZE);
-            requireSame(d, Topics.SLICES, Topics.ACKS);
+            requireSame(d, Topics.STATS.name(), Topics.FINALIZE.name());
+            requireSame(d, Topics.SLICES.name(), Topics.ACKS.name());
         } catch (GblmException e) {
             throw e;
         } catch (Exception e) {

@@ -1,6 +1,6 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.stream.WeightSource;
+import dev.gblm.stream.Topics;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -45,7 +45,7 @@ public final class FinalizerTopology {
     private FinalizerTopology() {}
 
     /** Adds the finalizer's nodes and stores to {@code t} and returns it. */
-    public static Topology build(Topology t, WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+    public static Topology build(Topology t, DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
         StringDeserializer kd = new StringDeserializer();
         ByteArrayDeserializer vd = new ByteArrayDeserializer();
         StringSerializer ks = new StringSerializer();
@@ -53,28 +53,28 @@ public final class FinalizerTopology {
 
         t.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(JOBS_STORE), Serdes.String(), Serdes.ByteArray())
                         .withLoggingDisabled(), // a global store is restored from its source topic
-                "jobs-source", kd, vd, Topics.JOBS, "jobs-store", JobsStoreProcessor::new);
+                "jobs-source", kd, vd, Topics.JOBS.name(), "jobs-store", JobsStoreProcessor::new);
 
-        t.addSource("slices-source", kd, vd, Topics.SLICES);
-        t.addSource("acks-source", kd, vd, Topics.ACKS);
+        t.addSource("slices-source", kd, vd, Topics.SLICES.name());
+        t.addSource("acks-source", kd, vd, Topics.ACKS.name());
         t.addProcessor(PLANNER, () -> new PlannerProcessor(weights, settings, metrics), "slices-source", "acks-source");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROGRESS_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BAD_SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
 
-        t.addSource("stats-source", kd, vd, Topics.STATS);
-        t.addSource("finalize-source", kd, vd, Topics.FINALIZE);
+        t.addSource("stats-source", kd, vd, Topics.STATS.name());
+        t.addSource("finalize-source", kd, vd, Topics.FINALIZE.name());
         t.addProcessor(BLOCKS, () -> new BlockProcessor(weights, settings, metrics), "stats-source", "finalize-source");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCKS_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCK_TIMES_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
 
         // no StreamPartitioner: the default one hashes the key bytes like the workers' producers do
-        t.addSink(EPOCHS_SINK, Topics.EPOCHS, ks, vs, PLANNER);
-        t.addSink(FINALIZE_SINK, Topics.FINALIZE, ks, vs, PLANNER);
-        t.addSink(MASKS_SINK, Topics.MASKS, ks, vs, BLOCKS);
-        t.addSink(ACKS_SINK, Topics.ACKS, ks, vs, BLOCKS);
-        t.addSink(DLQ_SINK, Topics.DLQ, ks, vs, PLANNER, BLOCKS);
+        t.addSink(EPOCHS_SINK, Topics.EPOCHS.name(), ks, vs, PLANNER);
+        t.addSink(FINALIZE_SINK, Topics.FINALIZE.name(), ks, vs, PLANNER);
+        t.addSink(MASKS_SINK, Topics.MASKS.name(), ks, vs, BLOCKS);
+        t.addSink(ACKS_SINK, Topics.ACKS.name(), ks, vs, BLOCKS);
+        t.addSink(DLQ_SINK, Topics.DLQ.name(), ks, vs, PLANNER, BLOCKS);
         return t;
     }
 }

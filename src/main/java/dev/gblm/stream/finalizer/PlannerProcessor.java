@@ -1,20 +1,19 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.LinearKind;
-import dev.gblm.stream.Ack;
-import dev.gblm.stream.BlockCommand;
+import dev.gblm.stream.BlockAck;
+import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
-import dev.gblm.stream.EpochPlanner;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
-import dev.gblm.stream.MagnitudeThreshold;
+import dev.gblm.prune.MagnitudeThreshold;
 import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.SliceRecord;
-import dev.gblm.stream.WeightSource;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -53,7 +52,7 @@ import org.slf4j.LoggerFactory;
 final class PlannerProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(PlannerProcessor.class);
 
-    private final WeightSource weights;
+    private final DenseWeights weights;
     private final FinalizerSettings settings;
     private final FinalizerMetrics metrics;
     private final Map<String, List<ModuleLayout>> layouts = new HashMap<>();
@@ -64,7 +63,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     private KeyValueStore<String, byte[]> bad;
     private ReadOnlyKeyValueStore<String, byte[]> jobs;
 
-    PlannerProcessor(WeightSource weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+    PlannerProcessor(DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
         this.weights = weights;
         this.settings = settings;
         this.metrics = metrics;
@@ -82,8 +81,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
 
     @Override
     public void process(Record<String, byte[]> rec) {
-        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.SLICES);
-        if (topic.equals(Topics.ACKS)) {
+        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.SLICES.name());
+        if (topic.equals(Topics.ACKS.name())) {
             onAck(rec);
         } else {
             onSlice(rec);
@@ -132,7 +131,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
         slices.put(key, rec.value());
         metrics.slicesAccepted.increment();
-        sendToBlocks(layout, s.profile(), Json.write(BlockCommand.claim(List.of(s.sliceId()))), rec.timestamp());
+        sendToBlocks(layout, s.profile(), Json.write(BlockInstruction.claim(List.of(s.sliceId()))), rec.timestamp());
         evaluate(s.profile(), rec.timestamp());
     }
 
@@ -144,9 +143,9 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                     reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8), rec.timestamp());
             return;
         }
-        Ack a;
+        BlockAck a;
         try {
-            a = Json.read(rec.value(), Ack.class);
+            a = Json.read(rec.value(), BlockAck.class);
         } catch (RecordFormatException e) {
             DeadLetters.send(ctx, metrics, rec, "invalid-ack", e.getMessage());
             return;
@@ -196,7 +195,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
         SliceRecord s = Json.read(raw, SliceRecord.class);
         slices.delete(key);
-        sendToBlocks(layout(s.profileSpec()), profile, Json.write(BlockCommand.retire(List.of(sliceId))), timestamp);
+        sendToBlocks(layout(s.profileSpec()), profile, Json.write(BlockInstruction.retire(List.of(sliceId))), timestamp);
         LOG.warn("slice {} of profile {} dropped: a statistics block was rejected ({})", sliceId, profile, reason);
     }
 
@@ -269,7 +268,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             for (int b = 0; b < m.rowStarts().size(); b++) {
                 int start = m.rowStarts().get(b);
                 Float t = thresholds == null ? null : thresholds.get(m.layer() + "/" + m.module());
-                BlockCommand c = new BlockCommand(BlockCommand.Type.FINALIZE, job.id(), epoch, job, m.rowEnd(b), m.in(),
+                BlockInstruction c = new BlockInstruction(BlockInstruction.Type.FINALIZE, job.id(), epoch, job, m.rowEnd(b), m.in(),
                         sel.sliceIds(), t);
                 String key = new BlockKey(profile.id(), m.layer(), m.kind(), start).toString();
                 ctx.forward(new Record<>(key, Json.write(c), timestamp), FinalizerTopology.FINALIZE_SINK);
@@ -314,7 +313,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             return;
         }
         List<String> ids = new ArrayList<>(new java.util.TreeSet<>(gone));
-        sendToBlocks(layout(all.get(0).profileSpec()), profile, Json.write(BlockCommand.retire(ids)), timestamp);
+        sendToBlocks(layout(all.get(0).profileSpec()), profile, Json.write(BlockInstruction.retire(ids)), timestamp);
         for (String id : ids) {
             slices.delete(profile + "|" + id);
         }

@@ -1,17 +1,18 @@
 package dev.gblm.stream.exporter;
 
+import dev.gblm.stream.ModelReady;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.prune.Mask;
-import dev.gblm.prune.MaskFile;
-import dev.gblm.prune.PrunedModelWriter;
+import dev.gblm.prune.batch.MaskFile;
+import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
-import dev.gblm.stream.CheckpointWeightSource;
+import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.stream.Exporter.ModelReady;
+import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
@@ -46,7 +47,7 @@ class ExporterPiecesTest {
     static void load() {
         ckpt = Checkpoints.load(TINY);
         profile = Profile.forCheckpoint(ckpt, 0, 100f, 4096);
-        layout = ModuleLayout.of(new CheckpointWeightSource(ckpt), profile);
+        layout = ModuleLayout.of(new CheckpointWeights(ckpt), profile);
     }
 
     @Test

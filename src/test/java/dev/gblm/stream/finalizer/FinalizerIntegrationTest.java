@@ -1,5 +1,6 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.LinearKind;
@@ -16,8 +17,8 @@ import dev.gblm.stats.StatKinds;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.stream.InMemoryWeightSource;
-import dev.gblm.stream.JobClient;
+import dev.gblm.testing.InMemoryWeights;
+import dev.gblm.stream.job.JobClient;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
@@ -67,7 +68,7 @@ class FinalizerIntegrationTest {
     static EmbeddedKafka kafka;
     static final Duration ORPHAN_RETENTION = Duration.ofSeconds(15);
     static final String ORPHAN = "orphan-1";
-    static final InMemoryWeightSource WEIGHTS = InMemoryWeightSource.randomLlama(2, 16, 40, 7);
+    static final InMemoryWeights WEIGHTS = InMemoryWeights.randomLlama(2, 16, 40, 7);
     // 1000-byte records: q/k/v/o get 3 row blocks, gate/up 7, down 8 (68 blocks per slice)
     static final Profile PROFILE = new Profile("test-model-fp", 64, 100f, StatKinds.of(StatKind.GRAD, StatKind.ACT).bits(), 1000);
 
@@ -232,16 +233,16 @@ class FinalizerIntegrationTest {
             flipped[60] ^= 1;
             byte[] truncated = java.util.Arrays.copyOf(enc, enc.length - 8);
             ModuleStats wide = ModuleStats.zeros(0, LinearKind.Q_PROJ, 0, 5, 17, PROFILE.kinds());
-            send(prod, Topics.STATS, key, flipped, "bad-1");
-            send(prod, Topics.STATS, key, truncated, "bad-2");
-            send(prod, Topics.STATS, key, StatsCodec.encode(wide), "bad-3");
-            send(prod, Topics.STATS, "not-a-block-key", enc, "bad-4");
-            send(prod, Topics.STATS, key, enc, ORPHAN); // valid, but no slice record will ever name it
-            send(prod, Topics.SLICES, PROFILE.id(), "{not json".getBytes(StandardCharsets.UTF_8), null);
+            send(prod, Topics.STATS.name(), key, flipped, "bad-1");
+            send(prod, Topics.STATS.name(), key, truncated, "bad-2");
+            send(prod, Topics.STATS.name(), key, StatsCodec.encode(wide), "bad-3");
+            send(prod, Topics.STATS.name(), "not-a-block-key", enc, "bad-4");
+            send(prod, Topics.STATS.name(), key, enc, ORPHAN); // valid, but no slice record will ever name it
+            send(prod, Topics.SLICES.name(), PROFILE.id(), "{not json".getBytes(StandardCharsets.UTF_8), null);
             Profile other = new Profile("another-model", 64, 100f, PROFILE.stats(), 1000);
             SliceRecord foreign = new SliceRecord("x-a-0", other.id(), other, "a", List.of(new OffsetRange("calib.a", 0, 0, 1)),
                     1, 1, 0, 68, 0);
-            send(prod, Topics.SLICES, other.id(), Json.write(foreign), null);
+            send(prod, Topics.SLICES.name(), other.id(), Json.write(foreign), null);
             prod.flush();
         }
     }
@@ -284,13 +285,13 @@ class FinalizerIntegrationTest {
     }
 
     private static List<EpochRecord> awaitEpochs(int n) {
-        return readUntil(Topics.EPOCHS, l -> l.size() >= n).stream().map(r -> Json.read(r.value(), EpochRecord.class)).toList();
+        return readUntil(Topics.EPOCHS.name(), l -> l.size() >= n).stream().map(r -> Json.read(r.value(), EpochRecord.class)).toList();
     }
 
     private static Map<String, List<ConsumerRecord<String, byte[]>>> awaitMasks(Map<String, EpochRecord> epochs) {
         int expected = epochs.values().stream().mapToInt(EpochRecord::blockCount).sum();
         Map<String, List<ConsumerRecord<String, byte[]>>> out = new HashMap<>();
-        for (ConsumerRecord<String, byte[]> r : readUntil(Topics.MASKS, l -> l.size() >= expected)) {
+        for (ConsumerRecord<String, byte[]> r : readUntil(Topics.MASKS.name(), l -> l.size() >= expected)) {
             out.computeIfAbsent(r.key().substring(0, r.key().indexOf('/')), k -> new ArrayList<>()).add(r);
         }
         return out;
@@ -299,7 +300,7 @@ class FinalizerIntegrationTest {
     private static Map<String, String> readDlqReasons(String bs, int n) {
         Map<String, String> out = new HashMap<>();
         int i = 0;
-        for (ConsumerRecord<String, byte[]> r : readUntil(Topics.DLQ, l -> l.size() >= n)) {
+        for (ConsumerRecord<String, byte[]> r : readUntil(Topics.DLQ.name(), l -> l.size() >= n)) {
             Header h = r.headers().lastHeader(Topics.HEADER_REASON);
             out.put((i++) + ":" + r.key(), h == null ? "" : new String(h.value(), StandardCharsets.UTF_8));
         }

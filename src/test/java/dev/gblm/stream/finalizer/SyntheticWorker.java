@@ -1,5 +1,6 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
@@ -11,7 +12,6 @@ import dev.gblm.stream.Json;
 import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.SliceRecord;
-import dev.gblm.stream.WeightSource;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,13 +34,13 @@ final class SyntheticWorker implements AutoCloseable {
     final Map<String, SliceRecord> records = new LinkedHashMap<>();
     final Map<String, SliceRecord> badRecords = new LinkedHashMap<>();
     private final KafkaProducer<String, byte[]> producer;
-    private final WeightSource weights;
+    private final DenseWeights weights;
     private final Profile profile;
     private final String workerId;
     private final Random rnd;
     private int seq;
 
-    SyntheticWorker(String bootstrap, String workerId, WeightSource weights, Profile profile, long seed) {
+    SyntheticWorker(String bootstrap, String workerId, DenseWeights weights, Profile profile, long seed) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "synthetic-" + workerId);
@@ -83,7 +83,7 @@ final class SyntheticWorker implements AutoCloseable {
                         block = ModuleStats.zeros(l, k, r.start(), r.end(), s[1] + 1, profile.kinds());
                         block.addCounts(samples, tokens);
                     }
-                    ProducerRecord<String, byte[]> rec = new ProducerRecord<>(Topics.STATS,
+                    ProducerRecord<String, byte[]> rec = new ProducerRecord<>(Topics.STATS.name(),
                             new BlockKey(profile.id(), l, k, r.start()).toString(), StatsCodec.encode(block));
                     rec.headers().add(Topics.HEADER_SLICE, sliceId.getBytes(StandardCharsets.UTF_8));
                     producer.send(rec);
@@ -94,7 +94,7 @@ final class SyntheticWorker implements AutoCloseable {
         SliceRecord sr = new SliceRecord(sliceId, profile.id(), profile, stream,
                 List.of(new OffsetRange("calib." + stream, partition, from, from + samples)), samples, tokens, 0, blocks,
                 System.currentTimeMillis());
-        producer.send(new ProducerRecord<>(Topics.SLICES, profile.id(), Json.write(sr)));
+        producer.send(new ProducerRecord<>(Topics.SLICES.name(), profile.id(), Json.write(sr)));
         producer.commitTransaction();
         if (oneBlockWrongIn) {
             badRecords.put(sliceId, sr);

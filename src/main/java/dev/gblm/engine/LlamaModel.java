@@ -1,0 +1,447 @@
+package dev.gblm.engine;
+
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.LinearKind;
+import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.TensorData;
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.gblm.GblmException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A LLaMA-family decoder on DJL NDArrays (PyTorch engine, float32 compute; GPU when DJL finds one).
+ * Rotary embeddings use the Hugging Face {@code rotate_half} layout only: llama2.c checkpoints are
+ * permuted on load (see {@link Checkpoints}).
+ *
+ * <p>Memory discipline: weights live in this model's manager; every per-call intermediate is created
+ * in a sub-manager closed at the end of the call. Every op's result joins the manager of its first
+ * operand, so computations always start from an activation, never from a weight. Never use DJL's
+ * {@code op(Number)} overloads on a tensor that is differentiated: see {@link #scalar}.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig cfg;
+    private final Checkpoint source;
+    private final NDManager manager;
+    private final NDArray embed;
+    private final NDArray lmHead;
+    private final NDArray finalNorm;
+    private final NDArray[] inNorm;
+    private final NDArray[] postNorm;
+    private final NDArray[][] linear;
+    private final float[] ropeInvFreq;
+    private final float normEps;
+
+    /**
+     * DJL's PyTorch {@link GradientCollector} is process-wide: a second one opened while one is collecting throws
+     * ("Only one can be collecting at a time"). {@link #forwardBackward} is the only place gblm opens one, so it
+     * takes this lock: several models (workers sharing a process, tests) may then differentiate from any threads,
+     * one at a time. Loading, forward-only calls and closing need no lock (DJL's managers are thread-safe and no
+     * collector is involved).
+     */
+    private static final Object GRADIENT_LOCK = new Object();
+
+    private LlamaModel(Checkpoint ckpt) {
+        Engines.init();
+        this.cfg = ckpt.config();
+        this.source = ckpt;
+        Device device = Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        this.manager = NDManager.newBaseManager(device, "PyTorch");
+        int L = cfg.numLayers();
+        try {
+            embed = load(ckpt.tensor(Checkpoints.EMBED));
+            lmHead = cfg.tieWordEmbeddings() ? embed : load(ckpt.tensor(Checkpoints.LM_HEAD));
+            finalNorm = load(ckpt.tensor(Checkpoints.FINAL_NORM));
+            inNorm = new NDArray[L];
+            postNorm = new NDArray[L];
+            linear = new NDArray[L][LinearKind.values().length];
+            for (int l = 0; l < L; l++) {
+                inNorm[l] = load(ckpt.tensor(Checkpoints.inputNorm(l)));
+                postNorm[l] = load(ckpt.tensor(Checkpoints.postAttentionNorm(l)));
+                for (LinearKind k : LinearKind.values()) {
+                    NDArray w = load(ckpt.tensor(k.weightName(l)));
+                    w.setRequiresGradient(true);
+                    linear[l][k.ordinal()] = w;
+                }
+            }
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        int half = cfg.headDim() / 2;
+        ropeInvFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            // as Hugging Face: 1 / theta^(2i/d), computed in float32
+            ropeInvFreq[i] = (float) (1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / cfg.headDim()));
+        }
+        normEps = (float) cfg.rmsNormEps();
+    }
+
+    public static LlamaModel load(Checkpoint ckpt) {
+        return new LlamaModel(ckpt);
+    }
+
+    public LlamaConfig config() {
+        return cfg;
+    }
+
+    public Checkpoint source() {
+        return source;
+    }
+
+    /** Sets PyTorch's intra-op thread count (process-wide). */
+    public static void setComputeThreads(int n) {
+        Engines.init();
+        JniUtils.setNumThreads(n);
+    }
+
+    private NDArray load(TensorData t) {
+        long[] s = t.shape();
+        return manager.create(t.toFloats(), new Shape(s));
+    }
+
+    /** Embedding and every decoder layer: the hidden states [tokens, hidden] before the final norm, in {@code m}. */
+    private NDArray hidden(int[] tokens, NDManager m, ActivationObserver acts) {
+        NDArray h = embed(tokens, m);
+        NDArray[] pos = positions(m, tokens.length);
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            h = layer(l, h, acts, pos);
+        }
+        return h;
+    }
+
+    // ------------------------------------------------------------------ public API
+
+    /** Summed next-token NLL over {@code tokens} (labels = inputs shifted by one), no gradients. */
+    public LossResult loss(int[] tokens) {
+        requireTokens(tokens, 2);
+        return noGrad(() -> {
+            try (NDManager m = manager.newSubManager()) {
+                NDArray h = hidden(tokens, m, null);
+                return headLoss(h, tokens);
+            }
+        });
+    }
+
+    /** Logits [vocab] for the token following {@code tokens}. */
+    public float[] nextTokenLogits(int[] tokens) {
+        requireTokens(tokens, 1);
+        return noGrad(() -> {
+            try (NDManager m = manager.newSubManager()) {
+                NDArray h = hidden(tokens, m, null);
+                NDArray last = h.get(tokens.length - 1).reshape(1, cfg.hiddenSize());
+                return Linear.linear(rmsNorm(last, finalNorm), lmHead).singletonOrThrow().toFloatArray();
+            }
+        });
+    }
+
+    /** Logits [tokens, vocab] (row-major) for every position; for tests and tools. */
+    public float[] logits(int[] tokens) {
+        requireTokens(tokens, 1);
+        return noGrad(() -> {
+            try (NDManager m = manager.newSubManager()) {
+                NDArray h = hidden(tokens, m, null);
+                return Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow().toFloatArray();
+            }
+        });
+    }
+
+    /**
+     * Forward with gradients on the seven linear weights of every layer, mean cross-entropy, backward.
+     * {@code acts} sees each module's input during the forward, {@code grads} each dL/dW after the
+     * backward; both may be null. Gradients are zeroed before returning.
+     */
+    public LossResult forwardBackward(int[] tokens, ActivationObserver acts, GradientObserver grads) {
+        requireTokens(tokens, 2);
+        synchronized (GRADIENT_LOCK) {
+            return forwardBackwardLocked(tokens, acts, grads);
+        }
+    }
+
+    private LossResult forwardBackwardLocked(int[] tokens, ActivationObserver acts, GradientObserver grads) {
+        zeroGradients();
+        LossResult result;
+        try (NDManager m = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray h = hidden(tokens, m, acts);
+            NDArray nll = tokenNll(h, tokens);
+            NDArray meanLoss = nll.mean();
+            double sum = nll.sum().getFloat() ;
+            result = new LossResult(sum, tokens.length - 1);
+            gc.backward(meanLoss);
+            if (grads != null) {
+                for (int l = 0; l < cfg.numLayers(); l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        // in the call's manager, so whatever the observer derives from g is freed with it
+                        NDArray g = linear[l][k.ordinal()].getGradient();
+                        g.attach(m);
+                        grads.onGradient(l, k, g);
+                    }
+                }
+            }
+        } finally {
+            zeroGradients();
+        }
+        return result;
+    }
+
+    /** Token embeddings [tokens, hidden], owned by {@code m}. */
+    public NDArray embed(int[] tokens, NDManager m) {
+        NDArray ids = m.create(toLongs(tokens));
+        return Embedding.embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** One decoder layer without gradients; the result joins {@code hidden}'s manager. */
+    public NDArray layerForward(int layer, NDArray hidden, ActivationObserver acts) {
+        return noGrad(() -> {
+            NDArray[] pos = positions(hidden.getManager(), (int) hidden.getShape().get(0));
+            NDArray out = layer(layer, hidden, acts, pos);
+            for (NDArray p : pos) {
+                p.close();
+            }
+            return out;
+        });
+    }
+
+    /** Final norm, lm_head and summed next-token NLL of a last hidden state [tokens, hidden]. */
+    public LossResult headLoss(NDArray hidden, int[] tokens) {
+        return noGrad(() -> {
+            NDArray nll = tokenNll(hidden, tokens);
+            return new LossResult(nll.sum().getFloat(), tokens.length - 1);
+        });
+    }
+
+    public int[] weightShape(int layer, LinearKind k) {
+        long[] s = linear[layer][k.ordinal()].getShape().getShape();
+        return new int[] {(int) s[0], (int) s[1]};
+    }
+
+    /** The weight [out, in] of a linear module, row-major. */
+    public float[] weight(int layer, LinearKind k) {
+        return linear[layer][k.ordinal()].toFloatArray();
+    }
+
+    /** Replaces the weight [out, in] of a linear module (row-major). */
+    public void setWeight(int layer, LinearKind k, float[] rowMajor) {
+        NDArray old = linear[layer][k.ordinal()];
+        if (rowMajor.length != old.getShape().size()) {
+            throw new IllegalArgumentException(k.weightName(layer) + ": " + rowMajor.length + " values for "
+                    + old.getShape());
+        }
+        NDArray w = manager.create(rowMajor, old.getShape());
+        w.setRequiresGradient(true);
+        linear[layer][k.ordinal()] = w;
+        old.close();
+    }
+
+    /**
+     * The current weights as tensors in the source checkpoint's order and dtypes: linear weights are
+     * re-encoded from the engine (so edits show), every other tensor is the source's, bit for bit.
+     */
+    public Map<String, TensorData> exportTensors() {
+        Map<String, TensorData> out = new LinkedHashMap<>();
+        for (Map.Entry<String, TensorData> e : source.tensors().entrySet()) {
+            out.put(e.getKey(), e.getValue());
+        }
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            for (LinearKind k : LinearKind.values()) {
+                TensorData src = source.tensor(k.weightName(l));
+                out.put(src.name(), TensorData.fromFloats(src.name(), src.dtype(), src.shape(), weight(l, k)));
+            }
+        }
+        return out;
+    }
+
+    /** A checkpoint holding the current weights (see {@link #exportTensors()}). */
+    public Checkpoint toCheckpoint() {
+        return new Checkpoint(cfg, exportTensors(), source.source(), source.format());
+    }
+
+    /** Number of arrays owned by the weight manager (tests use it to prove nothing leaks into it). */
+    int managedArrayCount() {
+        return ((ai.djl.ndarray.BaseNDManager) manager).getManagedArrays().size();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    // ------------------------------------------------------------------ the math
+
+    private NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos) {
+        int T = (int) x.getShape().get(0);
+        int H = cfg.numHeads();
+        int KV = cfg.numKvHeads();
+        int hd = cfg.headDim();
+        int rep = H / KV;
+        NDArray[] w = linear[l];
+
+        NDArray h = rmsNorm(x, inNorm[l]);
+        observe(acts, l, h, LinearKind.Q_PROJ, LinearKind.K_PROJ, LinearKind.V_PROJ);
+        NDArray q = Linear.linear(h, w[LinearKind.Q_PROJ.ordinal()]).singletonOrThrow()
+                .reshape(T, H, hd).transpose(1, 0, 2);
+        NDArray k = Linear.linear(h, w[LinearKind.K_PROJ.ordinal()]).singletonOrThrow()
+                .reshape(T, KV, hd).transpose(1, 0, 2);
+        NDArray v = Linear.linear(h, w[LinearKind.V_PROJ.ordinal()]).singletonOrThrow()
+                .reshape(T, KV, hd).transpose(1, 0, 2);
+        q = rotate(q, pos[0], pos[1]).mul(scalar(x.getManager(), (float) (1.0 / Math.sqrt(hd))));
+        k = rotate(k, pos[0], pos[1]);
+        // grouped-query attention without copying k/v: query heads g*rep..g*rep+rep-1 share kv head g
+        NDArray scores = q.reshape(KV, rep * T, hd).matMul(k.transpose(0, 2, 1)).reshape(KV, rep, T, T)
+                .add(pos[2]);
+        NDArray p = scores.softmax(-1).reshape(KV, rep * T, T);
+        NDArray o = p.matMul(v).reshape(H, T, hd).transpose(1, 0, 2).reshape(T, (long) H * hd);
+        observe(acts, l, o, LinearKind.O_PROJ);
+        x = x.add(Linear.linear(o, w[LinearKind.O_PROJ.ordinal()]).singletonOrThrow());
+
+        NDArray h2 = rmsNorm(x, postNorm[l]);
+        observe(acts, l, h2, LinearKind.GATE_PROJ, LinearKind.UP_PROJ);
+        NDArray g = Linear.linear(h2, w[LinearKind.GATE_PROJ.ordinal()]).singletonOrThrow();
+        NDArray u = Linear.linear(h2, w[LinearKind.UP_PROJ.ordinal()]).singletonOrThrow();
+        NDArray a = Activation.sigmoid(g).mul(g).mul(u);
+        observe(acts, l, a, LinearKind.DOWN_PROJ);
+        return x.add(Linear.linear(a, w[LinearKind.DOWN_PROJ.ordinal()]).singletonOrThrow());
+    }
+
+    private static void observe(ActivationObserver acts, int l, NDArray x, LinearKind... kinds) {
+        if (acts == null) {
+            return;
+        }
+        try (NDArray detached = x.stopGradient()) {
+            for (LinearKind k : kinds) {
+                acts.onInput(l, k, detached);
+            }
+        }
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray ms = x.square().mean(new int[] {-1}, true);
+        return x.div(ms.add(scalar(ms.getManager(), normEps)).sqrt()).mul(weight);
+    }
+
+    /**
+     * A float32 scalar tensor whose memory PyTorch owns, living in {@code m} (the call's scope).
+     *
+     * <p>Why not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over a Java direct buffer and closes
+     * that tensor right after the forward op. Autograd keeps the tensor for the backward (d(a*s)/da = s), but
+     * nothing keeps the Java buffer: a garbage collection between forward and backward frees it, and the gradients
+     * upstream of the multiplication come out wrong (see {@code GradientGcStabilityTest}). Every constant that a
+     * differentiated op may save must therefore be PyTorch-owned or stay in the call's manager until it closes.
+     */
+    private static NDArray scalar(NDManager m, float value) {
+        return m.full(new Shape(), value);
+    }
+
+    /** x*cos + rotate_half(x)*sin with rotate_half(x) = [-x2, x1]. */
+    private static NDArray rotate(NDArray x, NDArray cos, NDArray sin) {
+        long hd = x.getShape().get(2);
+        long half = hd / 2;
+        NDArray x1 = x.get(":, :, :" + half);
+        NDArray x2 = x.get(":, :, " + half + ":");
+        NDArray rot = x2.neg().concat(x1, 2);
+        return x.mul(cos).add(rot.mul(sin));
+    }
+
+    /**
+     * Per-call positional constants, made once per forward and shared by all layers: cos and sin
+     * [T, headDim] for positions 0..T-1 (frequencies duplicated as Hugging Face does) and the causal mask.
+     */
+    private NDArray[] positions(NDManager m, int T) {
+        int half = ropeInvFreq.length;
+        int hd = 2 * half;
+        float[] cos = new float[T * hd];
+        float[] sin = new float[T * hd];
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < half; i++) {
+                float angle = t * ropeInvFreq[i];
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                cos[t * hd + i] = c;
+                cos[t * hd + half + i] = c;
+                sin[t * hd + i] = s;
+                sin[t * hd + half + i] = s;
+            }
+        }
+        return new NDArray[] {m.create(cos, new Shape(T, hd)), m.create(sin, new Shape(T, hd)), causalMask(m, T)};
+    }
+
+    private static NDArray causalMask(NDManager m, int T) {
+        float[] mask = new float[T * T];
+        for (int i = 0; i < T; i++) {
+            java.util.Arrays.fill(mask, i * T + i + 1, (i + 1) * T, Float.NEGATIVE_INFINITY);
+        }
+        return m.create(mask, new Shape(T, T));
+    }
+
+    /** Per-position NLL [T-1] of the next token. */
+    private NDArray tokenNll(NDArray hidden, int[] tokens) {
+        int T = tokens.length;
+        NDArray hs = hidden.get("0:" + (T - 1));
+        NDArray logp = Linear.linear(rmsNorm(hs, finalNorm), lmHead).singletonOrThrow().logSoftmax(-1);
+        long[] labels = new long[T - 1];
+        for (int i = 0; i < T - 1; i++) {
+            labels[i] = tokens[i + 1];
+        }
+        NDArray idx = hidden.getManager().create(labels, new Shape(T - 1, 1));
+        return logp.gather(idx, 1).neg().reshape(T - 1);
+    }
+
+    private void zeroGradients() {
+        for (NDArray[] layer : linear) {
+            for (NDArray w : layer) {
+                JniUtils.zeroGrad((PtNDArray) w);
+            }
+        }
+    }
+
+    private void requireTokens(int[] tokens, int min) {
+        if (tokens.length < min) {
+            throw new GblmException("need at least " + min + " tokens, got " + tokens.length);
+        }
+        if (tokens.length > cfg.maxPositionEmbeddings()) {
+            throw new GblmException(tokens.length + " tokens exceed the model's context of "
+                    + cfg.maxPositionEmbeddings());
+        }
+        for (int t : tokens) {
+            if (t < 0 || t >= cfg.vocabSize()) {
+                throw new GblmException("token id " + t + " outside the vocabulary of " + cfg.vocabSize());
+            }
+        }
+    }
+
+    private static long[] toLongs(int[] a) {
+        long[] r = new long[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i];
+        }
+        return r;
+    }
+
+    private static <T> T noGrad(java.util.function.Supplier<T> f) {
+        boolean prev = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return f.get();
+        } finally {
+            JniUtils.setGradMode(prev);
+        }
+    }
+
+    static DataType computeType() {
+        return DataType.FLOAT32;
+    }
+}

@@ -1,0 +1,79 @@
+package dev.gblm.engine;
+
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.StatKinds;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.gblm.model.LinearKind;
+
+/**
+ * Runs the dense model over calibration samples, one at a time, and accumulates their statistics.
+ * Memory is bounded: per sample only the engine's per-call scope is allocated, and the sums have the
+ * size of the model's linear weights (twice, with gradients).
+ */
+public final class StatsCollector implements AutoCloseable {
+    private final LlamaModel model;
+    private final StatsAccumulator acc;
+    private final int[][][] shapes;
+
+    public StatsCollector(LlamaModel model, StatKinds kinds, float gradScale) {
+        this.model = model;
+        this.acc = new StatsAccumulator(model.config().numLayers(), kinds, gradScale);
+        this.shapes = shapesOf(model);
+    }
+
+    /** Adds one sample (token ids, BOS included) and returns its loss. */
+    public LossResult add(int[] tokens) {
+        LossResult loss;
+        if (acc.wantsGradients()) {
+            loss = model.forwardBackward(tokens, acc.wantsActivations() ? acc : null, acc);
+        } else {
+            loss = forwardObserving(tokens);
+        }
+        acc.countSample(tokens.length);
+        return loss;
+    }
+
+    private LossResult forwardObserving(int[] tokens) {
+        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+            NDArray h = model.embed(tokens, m);
+            for (int l = 0; l < model.config().numLayers(); l++) {
+                h = model.layerForward(l, h, acc);
+            }
+            return model.headLoss(h, tokens);
+        }
+    }
+
+    public long samples() {
+        return acc.samples();
+    }
+
+    public long tokens() {
+        return acc.tokens();
+    }
+
+    public CalibrationStats snapshot() {
+        return acc.snapshot(shapes);
+    }
+
+    public void reset() {
+        acc.reset();
+    }
+
+    @Override
+    public void close() {
+        acc.close();
+    }
+
+    /** {@code shapes[layer][kind] = {out, in}} of every linear module. */
+    public static int[][][] shapesOf(LlamaModel model) {
+        int layers = model.config().numLayers();
+        int[][][] s = new int[layers][LinearKind.values().length][];
+        for (int l = 0; l < layers; l++) {
+            for (LinearKind k : LinearKind.values()) {
+                s[l][k.ordinal()] = model.weightShape(l, k);
+            }
+        }
+        return s;
+    }
+}

@@ -1,0 +1,294 @@
+package dev.gblm.prune.batch;
+
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.Pruner;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.gblm.GblmException;
+import dev.gblm.model.LinearKind;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.ModuleKey;
+import dev.gblm.stats.ModuleStats;
+import dev.gblm.stats.StatKind;
+import dev.gblm.stats.StatKinds;
+import dev.gblm.engine.StatsAccumulator;
+import dev.gblm.engine.StatsCollector;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Prunes a model in memory, exactly as DESIGN.md section 1 and tools/reference/README.md describe:
+ *
+ * <ul>
+ *   <li>gradient statistics (methods gradient, gblm) always from the dense model, one forward+backward
+ *       pass over all samples;
+ *   <li>{@link PruneMode#ONE_SHOT}: activation statistics (ACT, or HESSIAN for SparseGPT) also from the
+ *       dense model, in the same pass; every module pruned independently;
+ *   <li>{@link PruneMode#SEQUENTIAL}: hidden states of all samples start as their embeddings; for each layer
+ *       {@code l} they run through layer {@code l} once while the statistics of its 7 modules are collected,
+ *       the 7 masks are computed (weights as loaded: a layer is pruned once, after its statistics are taken)
+ *       and applied (SparseGPT: its updated weights), and layer {@code l} runs again, now pruned, to give
+ *       layer {@code l+1}'s inputs;
+ *   <li>magnitude needs no calibration; gradient needs no activations, so both are mode-independent.
+ * </ul>
+ *
+ * <p>Wanda's scaler is {@code A/N} (sum over samples and tokens of {@code x_j^2}, divided by the sample
+ * count once, in float32). The reference keeps a running mean ({@code r = r·n/(n+1) + ||x_j||²/(n+1)}
+ * per sample) instead: the same quantity, rounded differently in the last float32 bits — which is why
+ * golden masks may differ at listed near-ties only.
+ *
+ * <p>The model's linear weights are replaced by their pruned versions. No I/O here.
+ */
+public final class BatchPruner {
+    /** What to do. {@code keepStats} returns the statistics used (and collects ACT for SparseGPT too). */
+    public record Options(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats) {
+        public static final float DEFAULT_GRAD_SCALE = 100f;
+
+        public Options {
+            Objects.requireNonNull(config, "config");
+            Objects.requireNonNull(mode, "mode");
+            if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
+                throw new GblmException("gradient scale must be a positive number, got " + gradScale);
+            }
+        }
+
+        public static Options of(PruneSettings config, PruneMode mode) {
+            return new Options(config, mode, DEFAULT_GRAD_SCALE, false);
+        }
+
+        public Options keepingStats() {
+            return new Options(config, mode, gradScale, true);
+        }
+    }
+
+    /**
+     * The outcome: one mask per module (layer, then module order), the calibration actually used, seconds
+     * per phase (in execution order), whether the kept weights were changed (SparseGPT), and the statistics
+     * (only with {@link Options#keepStats}; sequential runs hold each layer's statistics as used).
+     */
+    public record Result(Map<ModuleKey, Mask> masks, int samples, long tokens, Map<String, Double> phaseSeconds,
+            boolean weightsUpdated, CalibrationStats stats) {
+        /** Fraction of pruned weights over all masked modules. */
+        public double overallSparsity() {
+            long pruned = 0;
+            long total = 0;
+            for (Mask m : masks.values()) {
+                pruned += m.prunedCount();
+                total += m.numel();
+            }
+            return total == 0 ? 0 : (double) pruned / total;
+        }
+    }
+
+    private final LlamaModel model;
+    private final Options options;
+    private final PruneProgress progress;
+    private final Map<String, Double> phases = new LinkedHashMap<>();
+
+    private BatchPruner(LlamaModel model, Options options, PruneProgress progress) {
+        this.model = model;
+        this.options = options;
+        this.progress = progress == null ? PruneProgress.NONE : progress;
+    }
+
+    /** Prunes {@code model} in place with {@code samples} (token ids, BOS included, batch size 1 each). */
+    public static Result prune(LlamaModel model, List<int[]> samples, Options options, PruneProgress progress) {
+        return new BatchPruner(model, options, progress).run(samples);
+    }
+
+    /** The statistics a method reads from the model's activations (empty for magnitude and gradient). */
+    public static StatKinds activationKinds(Method method, boolean withAct) {
+        Set<StatKind> k = EnumSet.noneOf(StatKind.class);
+        if (method.needsActivations() || withAct && method == Method.SPARSEGPT) {
+            k.add(StatKind.ACT);
+        }
+        if (method == Method.SPARSEGPT) {
+            k.add(StatKind.HESSIAN);
+        }
+        return StatKinds.of(k);
+    }
+
+    private Result run(List<int[]> samples) {
+        Method method = options.config().method();
+        boolean calibrated = method != Method.MAGNITUDE;
+        if (calibrated && samples.isEmpty()) {
+            throw new GblmException(method + " needs calibration samples, none given");
+        }
+        long tokens = 0;
+        for (int[] s : samples) {
+            tokens += s.length;
+        }
+        StatKinds actKinds = activationKinds(method, options.keepStats());
+        Map<ModuleKey, Mask> masks;
+        CalibrationStats kept = options.keepStats() ? new CalibrationStats() : null;
+        if (!calibrated) {
+            masks = pruneLayers(null, kept);
+        } else if (options.mode() == PruneMode.ONE_SHOT || actKinds.isEmpty()) {
+            // one pass on the dense model collects everything the method reads
+            Set<StatKind> all = actKinds.toSet();
+            if (method.needsGradients()) {
+                all.add(StatKind.GRAD);
+            }
+            CalibrationStats stats = collect(samples, StatKinds.of(all),
+                    method.needsGradients() ? "gradients" : "statistics");
+            masks = pruneLayers(stats, kept);
+        } else {
+            CalibrationStats grads = method.needsGradients()
+                    ? collect(samples, StatKinds.of(StatKind.GRAD), "gradients")
+                    : null;
+            masks = sequential(samples, grads, actKinds, kept);
+        }
+        return new Result(masks, calibrated ? samples.size() : 0, calibrated ? tokens : 0, phases,
+                method == Method.SPARSEGPT, kept);
+    }
+
+    /** One pass of the dense model over all samples (forward+backward when gradients are asked for). */
+    private CalibrationStats collect(List<int[]> samples, StatKinds kinds, String phase) {
+        progress.phase(phase);
+        long t0 = System.nanoTime();
+        try (StatsCollector c = new StatsCollector(model, kinds, options.gradScale())) {
+            for (int i = 0; i < samples.size(); i++) {
+                c.add(samples.get(i));
+                progress.sample(phase, i + 1, samples.size());
+            }
+            CalibrationStats s = c.snapshot();
+            time(phase, t0);
+            return s;
+        }
+    }
+
+    /** Prunes every module of every layer from whole-model statistics (null for magnitude). */
+    private Map<ModuleKey, Mask> pruneLayers(CalibrationStats stats, CalibrationStats kept) {
+        progress.phase("masks");
+        long t0 = System.nanoTime();
+        Map<ModuleKey, Mask> masks = new TreeMap<>();
+        int layers = model.config().numLayers();
+        for (int l = 0; l < layers; l++) {
+            for (LinearKind k : LinearKind.values()) {
+                ModuleStats s = stats == null ? null : stats.get(l, k);
+                masks.put(new ModuleKey(l, k), pruneModule(l, k, s));
+                if (kept != null && s != null) {
+                    kept.add(s);
+                }
+            }
+            progress.layerPruned(l, layers);
+        }
+        time("masks", t0);
+        return masks;
+    }
+
+    private Mask pruneModule(int layer, LinearKind kind, ModuleStats stats) {
+        int[] shape = model.weightShape(layer, kind);
+        float[] w = model.weight(layer, kind);
+        Mask mask = Pruner.pruneInPlace(options.config(), w, shape[0], shape[1], stats);
+        model.setWeight(layer, kind, w);
+        return mask;
+    }
+
+    /** The paper's layer-by-layer loop; hidden states of all samples are kept on the engine's device. */
+    private Map<ModuleKey, Mask> sequential(List<int[]> samples, CalibrationStats grads, StatKinds actKinds,
+            CalibrationStats kept) {
+        int layers = model.config().numLayers();
+        int[][][] shapes = StatsCollector.shapesOf(model);
+        Map<ModuleKey, Mask> masks = new TreeMap<>();
+        try (NDManager states = NDManager.newBaseManager("PyTorch")) {
+            progress.phase("embed");
+            long t0 = System.nanoTime();
+            NDArray[] hidden = new NDArray[samples.size()];
+            for (int n = 0; n < hidden.length; n++) {
+                try (NDManager scope = states.newSubManager()) {
+                    NDArray h = model.embed(samples.get(n), scope);
+                    h.attach(states);
+                    hidden[n] = h;
+                }
+            }
+            time("embed", t0);
+            progress.phase("layers");
+            for (int l = 0; l < layers; l++) {
+                long ts = System.nanoTime();
+                CalibrationStats acts;
+                try (StatsAccumulator acc = new StatsAccumulator(layers, l, l, actKinds, options.gradScale())) {
+                    for (int n = 0; n < hidden.length; n++) {
+                        advance(l, hidden, n, acc, false);
+                        acc.countSample(samples.get(n).length);
+                        progress.sample("layer " + l + " statistics", n + 1, hidden.length);
+                    }
+                    acts = acc.snapshot(shapes);
+                }
+                time("layerStatistics", ts);
+
+                long tm = System.nanoTime();
+                for (LinearKind k : LinearKind.values()) {
+                    ModuleStats s = combine(acts.get(l, k), grads == null ? null : grads.get(l, k));
+                    masks.put(new ModuleKey(l, k), pruneModule(l, k, s));
+                    if (kept != null) {
+                        kept.add(s);
+                    }
+                }
+                time("masks", tm);
+
+                if (l < layers - 1) {
+                    long to = System.nanoTime();
+                    for (int n = 0; n < hidden.length; n++) {
+                        advance(l, hidden, n, null, true);
+                        progress.sample("layer " + l + " outputs", n + 1, hidden.length);
+                    }
+                    time("layerOutputs", to);
+                }
+                progress.layerPruned(l, layers);
+            }
+        }
+        return masks;
+    }
+
+    /**
+     * Runs sample {@code n}'s hidden state through layer {@code l}. Every intermediate joins a scope closed
+     * here (the state is only temporarily attached to it); the output replaces the state when {@code keep}.
+     */
+    private void advance(int l, NDArray[] hidden, int n, StatsAccumulator observer, boolean keep) {
+        NDArray in = hidden[n];
+        NDManager home = in.getManager();
+        NDArray out;
+        try (NDManager scope = home.newSubManager()) {
+            in.tempAttach(scope);
+            out = model.layerForward(l, in, observer);
+            if (keep) {
+                out.attach(home);
+            }
+        }
+        if (keep) {
+            hidden[n] = out;
+            in.close();
+        }
+    }
+
+    /** Activation statistics of one layer plus the dense gradient sums of the same module, as one record. */
+    private static ModuleStats combine(ModuleStats acts, ModuleStats grads) {
+        if (grads == null) {
+            return acts;
+        }
+        Set<StatKind> kinds = acts.kinds().toSet();
+        kinds.add(StatKind.GRAD);
+        return new ModuleStats(acts.layer(), acts.module(), 0, acts.rows(), acts.in(), StatKinds.of(kinds),
+                grads.gradL1(), grads.gradL2Sq(), acts.actSq(), acts.hessian(), acts.sampleCount(),
+                acts.tokenCount());
+    }
+
+    private void time(String phase, long startNanos) {
+        phases.merge(phase, (System.nanoTime() - startNanos) / 1e9, Double::sum);
+    }
+
+    /** Phase names in the order a run may report them (for tables). */
+    public static List<String> phaseNames() {
+        return new ArrayList<>(List.of("gradients", "statistics", "embed", "layerStatistics", "masks", "layerOutputs"));
+    }
+}

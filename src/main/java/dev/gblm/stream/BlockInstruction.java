@@ -1,0 +1,37 @@
+package dev.gblm.stream;
+
+import java.util.List;
+
+/**
+ * A command from the planner to the block task that owns one statistics block, on the internal topic
+ * {@code gblm.finalize} (key = the block's {@link BlockKey}, JSON; same partition count as {@code gblm.stats}).
+ *
+ * <ul>
+ *   <li>{@code FINALIZE}: sum the block's statistics of exactly {@code sliceIds} (in that order), score, select
+ *       the mask with the job's method and pattern, emit the mask block for {@code job}/{@code epoch}.
+ *   <li>{@code RETIRE}: no epoch will need these slices' blocks any more: delete them (after any pending
+ *       FINALIZE of the block that still needs them).
+ *   <li>{@code CLAIM}: the planner accepted these slices: their blocks are live and exempt from the orphan sweep
+ *       until RETIRE (blocks of slices never claimed are deleted after the finalizer's {@code orphanRetention}).
+ * </ul>
+ *
+ * @param rowEnd             end of the block's rows (the layout's; checked against every slice's record)
+ * @param in                 columns of the module
+ * @param magnitudeThreshold unstructured magnitude only: the whole matrix's threshold
+ */
+public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
+        Float magnitudeThreshold) {
+    public enum Type { FINALIZE, RETIRE, CLAIM }
+
+    public BlockInstruction {
+        sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
+    }
+
+    public static BlockInstruction retire(List<String> sliceIds) {
+        return new BlockInstruction(Type.RETIRE, null, 0, null, 0, 0, sliceIds, null);
+    }
+
+    public static BlockInstruction claim(List<String> sliceIds) {
+        return new BlockInstruction(Type.CLAIM, null, 0, null, 0, 0, sliceIds, null);
+    }
+}

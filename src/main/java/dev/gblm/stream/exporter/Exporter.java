@@ -1,0 +1,299 @@
+package dev.gblm.stream.exporter;
+
+import dev.gblm.stream.ModelReady;
+import dev.gblm.ops.PollingThreads;
+import dev.gblm.stream.Json;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.Health;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The exporter service: reads {@code gblm.epochs} and {@code gblm.masks} (read_committed), assembles each epoch's
+ * mask blocks, writes {@code <out>/<job>/epoch-<n>/} in the batch pruner's format (atomically, fsynced), then, in ONE
+ * Kafka transaction, emits the model-ready event to {@code gblm.models} and commits the consumed offsets.
+ *
+ * <p><b>Offsets.</b> The consumer is assigned every partition of both topics (an epoch's blocks are spread over all
+ * partitions of gblm.masks, so one instance must see them all; a second instance with the same group id fences the
+ * first through the transactional id). The committed offset of a partition never passes a record of an epoch not
+ * yet exported, so a restart re-reads exactly what is still needed.
+ *
+ * <p><b>Idempotence.</b> The output directory appears by an atomic rename, so it exists only complete; a replayed
+ * epoch whose directory exists is not rewritten. The event is emitted only if {@code gblm.models} does not hold
+ * one for that job and epoch (read at start, then tracked), and it commits atomically with the offsets.
+ */
+public final class Exporter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Exporter.class);
+    public static final String EPOCHS_TOPIC = "gblm.epochs";
+    public static final String MASKS_TOPIC = "gblm.masks";
+    public static final String MODELS_TOPIC = "gblm.models";
+    public static final String DEFAULT_GROUP = "gblm-exporter";
+
+    /**
+     * @param tokenizer tokenizer file copied into the outputs instead of the model's (null: the model's)
+     * @param groupId   consumer group and transactional id suffix
+     */
+    public record Config(String bootstrapServers, Path outDir, String groupId, Path tokenizer) {
+        public static Config of(String bootstrapServers, Path outDir) {
+            return new Config(bootstrapServers, outDir, DEFAULT_GROUP, null);
+        }
+
+        public Config withGroupId(String g) {
+            return new Config(bootstrapServers, outDir, g, tokenizer);
+        }
+
+        public Config withTokenizer(Path t) {
+            return new Config(bootstrapServers, outDir, groupId, t);
+        }
+    }
+
+
+    private final Config cfg;
+    private final EpochExports exports;
+    private final GblmMetrics metrics;
+    private final List<Consumer<ModelReady>> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean running;
+    private Thread thread;
+    private KafkaConsumer<byte[], byte[]> consumer;
+
+    public Exporter(Config cfg, Checkpoint model, GblmMetrics metrics) {
+        this.cfg = cfg;
+        this.metrics = metrics;
+        this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
+        metrics.healthCheck("exporter", () -> {
+            Throwable f = failure.get();
+            if (f != null) {
+                return Health.down("exporter failed: " + f);
+            }
+            return running ? Health.up("exporter writing to " + cfg.outDir() + ", " + exports.pendingEpochs()
+                    + " epochs assembling") : Health.down("exporter not running");
+        });
+    }
+
+    /** Called on the exporter thread after each epoch's event is committed (or found already published). */
+    public Exporter onModelReady(Consumer<ModelReady> l) {
+        listeners.add(l);
+        return this;
+    }
+
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    public boolean isRunning() {
+        return running && thread != null && thread.isAlive();
+    }
+
+    public synchronized Exporter start() {
+        if (thread != null) {
+            throw new IllegalStateException("exporter already started");
+        }
+        running = true;
+        thread = new Thread(this::loop, "gblm-exporter");
+        thread.start();
+        return this;
+    }
+
+    public void stop() {
+        running = false;
+        PollingThreads.wakeAndJoin(thread, consumer);
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private void loop() {
+        KafkaProducer<byte[], byte[]> producer = null;
+        try {
+            Set<String> announced = readAnnounced();
+            producer = new KafkaProducer<>(producerProperties());
+            metrics.bind(producer);
+            producer.initTransactions();
+            consumer = new KafkaConsumer<>(consumerProperties());
+            metrics.bind(consumer);
+            List<TopicPartition> parts = new ArrayList<>();
+            for (String t : List.of(EPOCHS_TOPIC, MASKS_TOPIC)) {
+                consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+            }
+            consumer.assign(parts);
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(parts), Duration.ofSeconds(30));
+            for (TopicPartition tp : parts) {
+                OffsetAndMetadata o = committed.get(tp);
+                if (o == null) {
+                    consumer.seekToBeginning(List.of(tp));
+                } else {
+                    consumer.seek(tp, o.offset());
+                }
+            }
+            LOG.info("exporter started: {} partitions, {} models already announced, output {}", parts.size(),
+                    announced.size(), cfg.outDir());
+            Map<TopicPartition, Long> lastCommitted = new HashMap<>();
+            while (running) {
+                List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+                try {
+                    consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
+                } catch (WakeupException e) {
+                    break;
+                }
+                for (ConsumerRecord<byte[], byte[]> r : batch) {
+                    String partition = r.topic() + "-" + r.partition();
+                    if (r.topic().equals(EPOCHS_TOPIC)) {
+                        exports.epochRecord(r.value(), partition, r.offset());
+                    } else {
+                        exports.maskBlock(r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value(),
+                                partition, r.offset());
+                    }
+                }
+                List<ModelReady> ready = exports.exportComplete();
+                List<ModelReady> toAnnounce = toAnnounce(ready, announced);
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                for (TopicPartition tp : parts) {
+                    long safe = exports.safeOffset(tp.topic() + "-" + tp.partition(), consumer.position(tp));
+                    if (!lastCommitted.containsKey(tp) || lastCommitted.get(tp) != safe) {
+                        offsets.put(tp, new OffsetAndMetadata(safe));
+                    }
+                }
+                if (!toAnnounce.isEmpty() || !offsets.isEmpty()) {
+                    producer.beginTransaction();
+                    for (ModelReady m : toAnnounce) {
+                        producer.send(new ProducerRecord<>(MODELS_TOPIC, m.job().getBytes(StandardCharsets.UTF_8), Json.write(m)));
+                    }
+                    producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(cfg.groupId()));
+                    producer.commitTransaction();
+                    offsets.forEach((tp, o) -> lastCommitted.put(tp, o.offset()));
+                }
+                for (ModelReady m : ready) {
+                    announced.add(announcedKey(m));
+                    LOG.info("job {} epoch {} {} at {}", m.job(), m.epoch(), m.written() ? "exported" : "already exported", m.path());
+                    for (Consumer<ModelReady> l : listeners) {
+                        l.accept(m);
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // stop
+        } catch (Throwable e) {
+            failure.set(e);
+            LOG.error("exporter failed", e);
+        } finally {
+            running = false;
+            if (consumer != null) {
+                try {
+                    consumer.close(Duration.ofSeconds(5));
+                } catch (RuntimeException e) {
+                    LOG.debug("consumer close", e);
+                }
+            }
+            if (producer != null) {
+                try {
+                    producer.close(Duration.ofSeconds(5));
+                } catch (RuntimeException e) {
+                    LOG.debug("producer close", e);
+                }
+            }
+        }
+    }
+
+    /**
+     * The model-ready events to emit for epochs just completed: those whose {@code job/epoch} has no event on
+     * gblm.models yet, each once (a replay re-assembles an epoch but must not announce it again).
+     */
+    static List<ModelReady> toAnnounce(List<ModelReady> ready, Set<String> announced) {
+        Set<String> seen = new HashSet<>(announced);
+        List<ModelReady> out = new ArrayList<>();
+        for (ModelReady m : ready) {
+            if (seen.add(announcedKey(m))) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    static String announcedKey(ModelReady m) {
+        return m.job() + "/" + m.epoch();
+    }
+
+    /** job/epoch of every committed gblm.models event. */
+    private Set<String> readAnnounced() {
+        Properties p = baseConsumer();
+        Set<String> out = new HashSet<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> tps = c.partitionsFor(MODELS_TOPIC, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(MODELS_TOPIC, i.partition())).toList();
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    try {
+                        ModelReady m = Json.read(r.value(), ModelReady.class);
+                        out.add(m.job() + "/" + m.epoch());
+                    } catch (RuntimeException e) {
+                        LOG.warn("ignoring unreadable {} record at offset {}", MODELS_TOPIC, r.offset());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private Properties baseConsumer() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Integer.toString(16 << 20));
+        return p;
+    }
+
+    private Properties consumerProperties() {
+        Properties p = baseConsumer();
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, cfg.groupId());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "gblm-exporter-" + cfg.groupId());
+        return p;
+    }
+
+    private Properties producerProperties() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "gblm-exporter-" + cfg.groupId());
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return p;
+    }
+}

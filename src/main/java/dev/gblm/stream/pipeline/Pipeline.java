@@ -1,0 +1,372 @@
+package dev.gblm.stream.pipeline;
+
+import dev.gblm.stream.ModelReady;
+import dev.gblm.stream.Topics;
+import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.Profile;
+import dev.gblm.stream.exporter.Exporter;
+import dev.gblm.stream.finalizer.CheckpointWeights;
+import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.stream.ingest.IngestSummary;
+import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.job.JobClient;
+import dev.gblm.stream.worker.Worker;
+import dev.gblm.stream.worker.WorkerSettings;
+import dev.gblm.GblmException;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.ops.EmbeddedKafka;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.MetricsServer;
+import dev.gblm.ops.TopicAdmin;
+import dev.gblm.ops.TopicCatalog;
+import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.finalizer.Finalizer;
+import dev.gblm.stream.finalizer.FinalizerSettings;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.search.Search;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+
+/**
+ * {@code gblm run} as a library: everything on one machine in one process — an embedded broker (or an existing
+ * cluster), the topics from the catalog, worker(s), the finalizer and the exporter, sharing one {@link GblmMetrics}
+ * (component {@code run}) and one {@link MetricsServer}; plus shortcuts to ingest files and submit jobs.
+ */
+public final class Pipeline implements AutoCloseable {
+    /**
+     * @param bootstrapServers null = start an embedded broker
+     * @param dataDir          broker data and finalizer state (null = temporary, deleted at close)
+     * @param metricsPort      -1 = no HTTP endpoint, 0 = any free port
+     * @param seqLen           0 = the model's context
+     * @param workers          worker instances in this process (each its own consumer and transactional id)
+     */
+    public record Options(Path model, Path tokenizer, Path out, Path dataDir, String bootstrapServers, int metricsPort,
+            int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
+        public static Options of(Path model, Path out) {
+            return new Options(model, null, out, null, null, -1, 0, WorkerSettings.DEFAULT_SAMPLES_PER_SLICE,
+                    Duration.ofSeconds(5), 1, "run", System.err);
+        }
+
+        public Options withBootstrapServers(String b) {
+            return new Options(model, tokenizer, out, dataDir, b, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
+        }
+
+        public Options withMetricsPort(int p) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, p, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
+        }
+
+        public Options withSeqLen(int n) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, n, samplesPerSlice, maxSliceAge, workers, instance, progress);
+        }
+
+        public Options withSlices(int n, Duration age) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, n, age, workers, instance, progress);
+        }
+
+        public Options withWorkers(int n) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, n, instance, progress);
+        }
+
+        public Options withTokenizer(Path t) {
+            return new Options(model, t, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
+        }
+
+        public Options withDataDir(Path d) {
+            return new Options(model, tokenizer, out, d, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
+        }
+
+        /** Distinguishes consumer groups, application and transactional ids of pipelines sharing a cluster. */
+        public Options withInstance(String i) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, i, progress);
+        }
+
+        public Options withProgress(PrintStream p) {
+            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, p);
+        }
+    }
+
+    private final Options opt;
+    private final Checkpoint checkpoint;
+    private final Tokenizer tokenizer;
+    private final GblmMetrics metrics = new GblmMetrics("run");
+    private final Map<String, ModelReady> exported = new ConcurrentHashMap<>();
+    private final Set<String> submitted = new LinkedHashSet<>();
+    private EmbeddedKafka broker;
+    private String bootstrap;
+    private MetricsServer server;
+    private Finalizer finalizer;
+    private final List<Worker> workers = new ArrayList<>();
+    private Exporter exporter;
+    private Path tempState;
+    private Thread progressThread;
+    private volatile boolean closed;
+
+    public Pipeline(Options opt) {
+        this.opt = opt;
+        this.checkpoint = Checkpoints.load(opt.model());
+        Tokenizer t;
+        try {
+            t = Tokenizers.load(opt.model(), opt.tokenizer());
+        } catch (GblmException e) {
+            if (opt.tokenizer() != null) {
+                throw e;
+            }
+            t = null; // token-id samples only
+        }
+        this.tokenizer = t;
+    }
+
+    public GblmMetrics metrics() {
+        return metrics;
+    }
+
+    public String bootstrapServers() {
+        return bootstrap;
+    }
+
+    public MetricsServer metricsServer() {
+        return server;
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    public List<Worker> workers() {
+        return workers;
+    }
+
+    public Finalizer finalizer() {
+        return finalizer;
+    }
+
+    /** The profile every worker of this pipeline serves (jobs submitted here use it). */
+    public Profile profile() {
+        return Profile.forCheckpoint(checkpoint, opt.seqLen(), Profile.DEFAULT_GRAD_SCALE,
+                dev.gblm.stats.RowBlockPlanner.DEFAULT_MAX_BYTES);
+    }
+
+    public synchronized Pipeline start() throws IOException {
+        if (opt.bootstrapServers() == null) {
+            EmbeddedKafka.Builder b = EmbeddedKafka.builder();
+            if (opt.dataDir() != null) {
+                b.dataDir(opt.dataDir().resolve("kafka"));
+            }
+            broker = b.build().start();
+            bootstrap = broker.bootstrapServers();
+            say("embedded Kafka broker at " + bootstrap);
+        } else {
+            bootstrap = opt.bootstrapServers();
+        }
+        try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+            for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
+                if (!r.healthy()) {
+                    say("warning: " + r.describe());
+                }
+            }
+        }
+        if (opt.metricsPort() >= 0) {
+            server = new MetricsServer(metrics, opt.metricsPort()).start();
+            say("metrics: " + server.url() + "/metrics, health: " + server.url() + "/health");
+        }
+        Path state;
+        if (opt.dataDir() != null) {
+            state = opt.dataDir().resolve("finalizer-state");
+        } else {
+            tempState = Files.createTempDirectory("gblm-run-state");
+            state = tempState;
+        }
+        finalizer = new Finalizer(FinalizerSettings.defaults(bootstrap, state, checkpoint.fingerprint())
+                .withApplicationId("gblm-finalizer-" + opt.instance()), new CheckpointWeights(checkpoint), metrics)
+                .start(Duration.ofMinutes(5));
+        for (int i = 0; i < opt.workers(); i++) {
+            WorkerSettings wc = WorkerSettings.defaults(bootstrap, opt.instance() + "-w" + i).withSeqLen(opt.seqLen())
+                    .withSlices(opt.samplesPerSlice(), opt.maxSliceAge()).withGroupId("gblm-worker-" + opt.instance());
+            workers.add(new Worker(wc, checkpoint, tokenizer, metrics).start());
+        }
+        exporter = new Exporter(new Exporter.Config(bootstrap, opt.out(), "gblm-exporter-" + opt.instance(), opt.tokenizer()),
+                checkpoint, metrics).onModelReady(m -> {
+                    exported.put(m.job() + "/" + m.epoch(), m);
+                    say(String.format("exported job %s epoch %d: %d samples, sparsity %.4f -> %s", m.job(), m.epoch(),
+                            m.samples(), m.sparsity(), m.path()));
+                }).start();
+        say("pipeline running: profile " + profile().id() + " (seqLen " + profile().seqLen() + "), " + workers.size()
+                + " worker(s), finalizer, exporter -> " + opt.out());
+        progressThread = new Thread(this::progressLoop, "gblm-run-progress");
+        progressThread.setDaemon(true);
+        progressThread.start();
+        return this;
+    }
+
+    /** Publishes a file's documents to {@code calib.<stream>} (creating the topic from the catalog's template). */
+    public IngestSummary ingest(Path file, String stream, DocumentReader.Format format) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new GblmException("input file not found: " + file);
+        }
+        try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+            admin.ensure(TopicCatalog.fromClasspath().calibrationTopic(stream));
+        }
+        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(bootstrap));
+                InputStream in = Files.newInputStream(file)) {
+            IngestSummary s = new Ingestor(producer, stream, metrics.meters(), null).ingest(in, format);
+            say("ingested " + file + " into stream " + stream + ": " + s.describe().replace('\n', ' '));
+            return s;
+        }
+    }
+
+    /**
+     * Validates and submits a job for this pipeline's profile. Refused (GblmException) when it is invalid or names a
+     * stream without a topic: here the streams come from this run's ingests or an existing cluster.
+     */
+    public JobSpec submit(JobSpec job) {
+        JobSpec withProfile = new JobSpec(job.id(), profile().id(), job.streams(), job.method(), job.sparsity(),
+                job.pattern(), job.tailRule(), job.gradNorm(), job.minSamples(), job.refreshEvery(), job.window());
+        JobSpec spec;
+        try {
+            spec = withProfile.validated();
+            try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+                Set<String> topics = admin.listTopics();
+                for (String s : spec.streams()) {
+                    if (!topics.contains(Topics.calibrationTopic(s))) {
+                        throw new GblmException("job " + spec.id() + " names unknown stream '" + s + "' (no topic "
+                                + Topics.calibrationTopic(s) + "; ingest into it first)");
+                    }
+                }
+            }
+        } catch (GblmException e) {
+            String reason = e.getMessage().contains("unknown stream") ? "unknown-stream" : "invalid";
+            Counter.builder("gblm.run.jobs.rejected").tag("reason", reason).description("jobs refused at submit")
+                    .register(metrics.meters()).increment();
+            throw e;
+        }
+        JobSpec s = new JobClient(bootstrap).submit(spec).spec();
+        synchronized (submitted) {
+            submitted.add(s.id());
+        }
+        say("submitted job " + s.id() + ": " + s.method() + " " + s.pattern() + " sparsity " + s.sparsity() + ", streams "
+                + String.join(",", s.streams()) + ", minSamples " + s.minSamples());
+        return s;
+    }
+
+    public Map<String, ModelReady> exported() {
+        return Map.copyOf(exported);
+    }
+
+    /** Waits until epoch 1 of every submitted job is exported; fails fast when a component died. */
+    public boolean awaitFirstEpochs(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Set<String> jobs;
+            synchronized (submitted) {
+                jobs = Set.copyOf(submitted);
+            }
+            if (jobs.stream().allMatch(j -> exported.containsKey(j + "/1"))) {
+                return true;
+            }
+            checkAlive();
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    private void checkAlive() {
+        for (Worker w : workers) {
+            if (w.failure() != null) {
+                throw new GblmException("worker failed: " + w.failure());
+            }
+        }
+        if (exporter.failure() != null) {
+            throw new GblmException("exporter failed: " + exporter.failure());
+        }
+    }
+
+    private double count(String name) {
+        return Search.in(metrics.meters()).name(name).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    private void progressLoop() {
+        String last = "";
+        while (!closed) {
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            String line = String.format("progress: %d samples consumed, %d rejected, %d slices committed, epochs %d declared"
+                    + " / %d finalized, %d exported", (long) count("gblm.worker.samples.consumed"),
+                    (long) count("gblm.worker.samples.rejected"), (long) count("gblm.worker.slices.committed"),
+                    (long) count("gblm.finalizer.epochs.declared"), (long) count("gblm.finalizer.epochs.finalized"),
+                    (long) count("gblm.exporter.epochs.exported"));
+            if (!line.equals(last)) {
+                say(line);
+                last = line;
+            }
+        }
+    }
+
+    private void say(String s) {
+        if (opt.progress() != null) {
+            opt.progress().println(s);
+            opt.progress().flush();
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (progressThread != null) {
+            progressThread.interrupt();
+        }
+        if (exporter != null) {
+            exporter.close();
+        }
+        for (Worker w : workers) {
+            w.close();
+        }
+        if (finalizer != null) {
+            finalizer.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        metrics.close();
+        if (broker != null) {
+            broker.stop();
+        }
+        if (tempState != null) {
+            deleteTree(tempState);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: a temp directory
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}

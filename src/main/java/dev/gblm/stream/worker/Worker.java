@@ -1,0 +1,573 @@
+package dev.gblm.stream.worker;
+
+import dev.gblm.stream.Topics;
+import dev.gblm.ops.PollingThreads;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.Profile;
+import dev.gblm.stream.SampleRecord;
+import dev.gblm.stream.SliceRecord;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.Health;
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.StatKind;
+import dev.gblm.stats.StatKinds;
+import dev.gblm.engine.StatsCollector;
+import dev.gblm.tokenizer.Tokenizer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streaming worker: consumes calibration samples from every {@code calib.<stream>} topic, runs forward +
+ * backward per sample, and publishes the accumulated statistics slice by slice, each slice in ONE Kafka
+ * transaction together with its slice record, its dead letters and its consumed offsets.
+ *
+ * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator, written only through
+ * the open {@link OpenSlice} (so the statistics always cover exactly the slice's offsets, and an aborted or lost
+ * slice drops both together), and closes the slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
+ * grouped by topic. Memory is therefore one set of statistics (twice the model's linear weights), whatever the
+ * number of streams.
+ *
+ * <p><b>Transaction flow.</b> Records are only polled once every previously polled record is processed, so a
+ * slice's offsets always end at the consumer's position. Closing a slice (count, age, revocation, stop):
+ * beginTransaction; statistics row blocks to {@code gblm.stats}; the {@link SliceRecord} to {@code gblm.slices};
+ * dead letters to {@code gblm.dlq}; sendOffsetsToTransaction(offsets, groupMetadata); commitTransaction. On an
+ * abortable error the transaction is aborted and the partitions are rewound to the slice's start, so the samples
+ * are recomputed; on fencing (a newer instance with the same worker id, or a group generation change) the worker
+ * stops without committing and the new owner recomputes from the committed offsets.
+ *
+ * <p><b>Rebalances.</b> On revocation the whole current slice is committed before the partitions are given up (the
+ * callback runs inside poll, where the group metadata is still valid); on partition loss it is discarded.
+ *
+ * <p>A slice record always carries statistics, so rejects wait in the open slice for a good sample (count and age
+ * only close slices with samples). Only when rejects pile up ({@link OpenSlice#full}) or on revocation or stop with
+ * no good sample are they committed as a dead-letter-only transaction (dead letters and offsets, no slice record);
+ * their offsets are then covered by the dead letters' source headers rather than by a slice.
+ */
+public final class Worker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    public static final String STATS_TOPIC = "gblm.stats";
+    public static final String SLICES_TOPIC = "gblm.slices";
+    public static final String DLQ_TOPIC = "gblm.dlq";
+    public static final String HEADER_SLICE = "gblm.slice";
+    public static final String HEADER_REASON = "gblm.reason";
+    public static final String HEADER_REASON_CODE = "gblm.reason.code";
+    public static final String HEADER_SOURCE = "gblm.source";
+    public static final String HEADER_SOURCE_TOPIC = "gblm.source.topic";
+    public static final String HEADER_SOURCE_PARTITION = "gblm.source.partition";
+    public static final String HEADER_SOURCE_OFFSET = "gblm.source.offset";
+    public static final String HEADER_WORKER = "gblm.worker";
+    /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
+    public static final StatKinds KINDS = Profile.STREAMING_KINDS;
+
+    /** Test hook: called after a slice's records are sent, before its commit. */
+    interface Faults {
+        void beforeCommit(long sliceSeq);
+    }
+
+    /** Thrown by a {@link Faults} hook to simulate a process dying mid-transaction. */
+    static final class SimulatedCrash extends Error {
+        SimulatedCrash(String m) {
+            super(m);
+        }
+    }
+
+    private record DeadLetter(ProducerRecord<byte[], byte[]> record, String reason) {}
+
+    private final WorkerSettings cfg;
+    private final LlamaModel model;
+    private final SampleDecoder decoder;
+    private final Profile profile;
+    private final String profileId;
+    private final String groupId;
+    private final GblmMetrics metrics;
+    private final WorkerMetrics meters;
+    private final AtomicLong committedSamples = new AtomicLong();
+    private final AtomicLong committedSlices = new AtomicLong();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final CountDownLatch assigned = new CountDownLatch(1);
+    private volatile boolean running;
+    private volatile boolean killed;
+    /** Set before an abrupt close: the rebalance listener must then neither commit nor touch the producer. */
+    private volatile boolean abandoned;
+    private volatile Faults faults = seq -> {};
+    private Thread thread;
+
+    // loop-thread state
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> producer;
+    private StatsCollector collector;
+    private EngineSink sink;
+    private OpenSlice<DeadLetter> slice;
+    private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+    private long sliceSeq;
+
+    /**
+     * @param tokenizer null for a model without one (token-id samples only)
+     * @param metrics   where the worker's meters go; its Kafka clients are bound to it too
+     */
+    public Worker(WorkerSettings cfg, Checkpoint ckpt, Tokenizer tokenizer, GblmMetrics metrics) {
+        this.cfg = cfg;
+        this.profile = Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes());
+        int seqLen = profile.seqLen();
+        this.profileId = profile.id();
+        this.groupId = cfg.groupId() != null ? cfg.groupId() : "gblm-worker-" + profileId;
+        this.decoder = new SampleDecoder(tokenizer, ckpt.config().vocabSize(), seqLen);
+        this.metrics = metrics;
+        this.meters = new WorkerMetrics(metrics.meters());
+        this.model = LlamaModel.load(ckpt);
+        metrics.healthCheck("worker", () -> {
+            Throwable f = failure.get();
+            if (f != null) {
+                return Health.down("worker " + cfg.workerId() + " failed: " + f);
+            }
+            return running ? Health.up("worker " + cfg.workerId() + ", profile " + profileId + ", "
+                    + committedSamples.get() + " samples committed") : Health.down("worker not running");
+        });
+    }
+
+    public Profile profile() {
+        return profile;
+    }
+
+    public String groupId() {
+        return groupId;
+    }
+
+    public String transactionalId() {
+        return "gblm-worker-" + profileId + "-" + cfg.workerId();
+    }
+
+    /** Samples in committed slices since start. */
+    public long committedSamples() {
+        return committedSamples.get();
+    }
+
+    public long committedSlices() {
+        return committedSlices.get();
+    }
+
+    /** The error that ended the loop, if any. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    public boolean isRunning() {
+        return running && thread != null && thread.isAlive();
+    }
+
+    void setFaults(Faults f) {
+        this.faults = f;
+    }
+
+    /** Starts the consume loop on its own thread. */
+    public synchronized Worker start() {
+        if (thread != null) {
+            throw new IllegalStateException("worker already started");
+        }
+        running = true;
+        thread = new Thread(this::loop, "gblm-worker-" + cfg.workerId());
+        thread.start();
+        return this;
+    }
+
+    /** Waits until the group has assigned partitions to this worker (true) or the timeout passed. */
+    public boolean awaitAssignment(Duration timeout) throws InterruptedException {
+        return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Clean stop: commits the open slice, leaves the group, closes the clients. */
+    public void stop() {
+        running = false;
+        join();
+    }
+
+    /**
+     * Simulates a crash: the loop ends without committing or aborting anything; the clients are closed without
+     * a clean shutdown. Samples of the open slice were never committed and are recomputed by the next owner.
+     */
+    void kill() {
+        killed = true;
+        running = false;
+        join();
+    }
+
+    private void join() {
+        PollingThreads.wakeAndJoin(thread, consumer);
+    }
+
+    @Override
+    public void close() {
+        stop();
+        model.close();
+    }
+
+    // ------------------------------------------------------------------ the loop (one thread)
+
+    private void loop() {
+        boolean crashed = false;
+        try {
+            if (cfg.threads() > 0) {
+                // per thread: PyTorch's OpenMP thread count is a property of the calling thread
+                LlamaModel.setComputeThreads(cfg.threads());
+            }
+            collector = new StatsCollector(model, KINDS, cfg.gradScale());
+            sink = new EngineSink(collector);
+            producer = new KafkaProducer<>(producerProperties());
+            metrics.bind(producer);
+            producer.initTransactions();
+            consumer = new KafkaConsumer<>(consumerProperties());
+            metrics.bind(consumer);
+            consumer.subscribe(cfg.topics(), new Rebalance());
+            LOG.info("worker {} started: profile {} (seqLen {}, gradScale {}), group {}", cfg.workerId(), profileId,
+                    profile.seqLen(), profile.gradScale(), groupId);
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(200));
+                } catch (WakeupException e) {
+                    break;
+                }
+                process(records);
+                if (slice != null && slice.samples() > 0
+                        && slice.ageNanos(System.nanoTime()) >= cfg.maxSliceAge().toNanos()) {
+                    closeSlice("age");
+                }
+            }
+            if (!killed) {
+                closeSlice("stop");
+            }
+        } catch (SimulatedCrash e) {
+            crashed = true;
+            LOG.warn("worker {}: simulated crash: {}", cfg.workerId(), e.getMessage());
+        } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            failure.set(e);
+            LOG.error("worker {} fenced by a newer instance or a group change; stopping without commit", cfg.workerId());
+        } catch (WakeupException e) {
+            if (!killed && running) {
+                failure.set(e);
+            }
+        } catch (Throwable e) {
+            failure.set(e);
+            LOG.error("worker {} failed", cfg.workerId(), e);
+        } finally {
+            running = false;
+            boolean abrupt = killed || crashed || failure.get() != null;
+            abandoned = abrupt;
+            closeClients(abrupt);
+            if (collector != null) {
+                collector.close();
+            }
+        }
+    }
+
+    private void closeClients(boolean abrupt) {
+        Duration t = abrupt ? Duration.ZERO : Duration.ofSeconds(10);
+        if (consumer != null) {
+            try {
+                consumer.close(t);
+            } catch (RuntimeException e) {
+                LOG.debug("consumer close", e);
+            }
+        }
+        if (producer != null) {
+            try {
+                // an abrupt close leaves any open transaction for the next instance with our id to abort
+                producer.close(t);
+            } catch (RuntimeException e) {
+                LOG.debug("producer close", e);
+            }
+        }
+    }
+
+    /** Processes every polled record, grouped by topic (stream) so slices stay long. */
+    private void process(ConsumerRecords<byte[], byte[]> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        Map<String, List<TopicPartition>> byTopic = new LinkedHashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp);
+        }
+        for (List<TopicPartition> tps : byTopic.values()) {
+            for (TopicPartition tp : tps) {
+                for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
+                    if (killed || !handle(tp, rec)) {
+                        return; // killed, or a slice was aborted and every partition rewound: drop the rest
+                    }
+                }
+            }
+        }
+    }
+
+    /** Returns false when a slice close was aborted (partitions rewound: the rest of the poll is stale). */
+    private boolean handle(TopicPartition tp, ConsumerRecord<byte[], byte[]> rec) {
+        String stream = Topics.streamOf(tp.topic());
+        if (slice != null && !slice.stream().equals(stream) && !closeSlice("stream change")) {
+            return false;
+        }
+        if (slice == null) {
+            slice = new OpenSlice<>(stream, System.nanoTime(), sink);
+        }
+        long start = nextOffset.getOrDefault(tp, rec.offset());
+        Header fh = rec.headers().lastHeader(Topics.HEADER_FORMAT);
+        String format = fh == null ? null : new String(fh.value(), StandardCharsets.UTF_8);
+        SampleDecoder.Result r = decoder.decode(rec.key(), rec.value(), format);
+        if (r instanceof SampleDecoder.Accepted a) {
+            slice.addSample(tp, start, rec.offset(), a.tokens(), rec.timestamp());
+            meters.sample(stream, a.tokens().length, sink.lastNanos);
+            LOG.debug("worker {}: sample {}-{}@{} ({} tokens) in slice", cfg.workerId(), tp.topic(), tp.partition(),
+                    rec.offset(), a.tokens().length);
+        } else {
+            SampleDecoder.Rejected j = (SampleDecoder.Rejected) r;
+            LOG.warn("worker {}: rejected {}-{}@{}: {}", cfg.workerId(), tp.topic(), tp.partition(), rec.offset(),
+                    j.describe());
+            slice.addReject(tp, start, rec.offset(), new DeadLetter(deadLetter(rec, j), j.reason()));
+        }
+        return !slice.full(cfg.samplesPerSlice()) || closeSlice("count");
+    }
+
+    private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> rec, SampleDecoder.Rejected j) {
+        List<Header> h = new ArrayList<>();
+        for (Header x : rec.headers()) {
+            h.add(x);
+        }
+        h.add(header(HEADER_REASON, j.describe()));
+        h.add(header(HEADER_REASON_CODE, j.reason()));
+        h.add(header(HEADER_SOURCE, rec.topic() + "-" + rec.partition() + "@" + rec.offset()));
+        h.add(header(HEADER_SOURCE_TOPIC, rec.topic()));
+        h.add(header(HEADER_SOURCE_PARTITION, Integer.toString(rec.partition())));
+        h.add(header(HEADER_SOURCE_OFFSET, Long.toString(rec.offset())));
+        h.add(header(HEADER_WORKER, cfg.workerId()));
+        return new ProducerRecord<>(DLQ_TOPIC, null, rec.key(), rec.value(), h);
+    }
+
+    private static Header header(String k, String v) {
+        return new RecordHeader(k, v.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Publishes and commits the open slice in one transaction (see the class comment). Returns false when the
+     * transaction was aborted and the partitions rewound.
+     */
+    private boolean closeSlice(String why) {
+        OpenSlice<DeadLetter> s = slice;
+        if (s == null || s.isEmpty()) {
+            if (s != null) {
+                s.finish();
+            }
+            slice = null;
+            return true;
+        }
+        long t0 = System.nanoTime();
+        long seq = ++sliceSeq;
+        String sliceId = cfg.workerId() + "-" + s.stream() + "-" + Long.toHexString(System.currentTimeMillis()) + "-" + seq;
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+        long statsBytes = 0;
+        if (s.samples() > 0) {
+            s.requireInStep();
+            CalibrationStats stats = collector.snapshot();
+            List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
+            for (StatsRecords.Block b : blocks) {
+                out.add(new ProducerRecord<>(STATS_TOPIC, null, b.key().bytes(), b.value(),
+                        List.of(header(HEADER_SLICE, sliceId))));
+                statsBytes += b.value().length;
+            }
+            SliceRecord rec = new SliceRecord(sliceId, profileId, profile, s.stream(), s.ranges(), s.samples(),
+                    s.tokens(), s.rejected(), blocks.size(), s.lastSampleTimestamp()).validate();
+            out.add(new ProducerRecord<>(SLICES_TOPIC, null, profileId.getBytes(StandardCharsets.UTF_8),
+                    Json.write(rec), List.of(header(HEADER_SLICE, sliceId))));
+        }
+        for (DeadLetter d : s.deadLetters()) {
+            out.add(d.record());
+        }
+        long allBytes = 0;
+        for (ProducerRecord<byte[], byte[]> r : out) {
+            allBytes += r.value() == null ? 0 : r.value().length;
+        }
+        try {
+            producer.beginTransaction();
+            for (ProducerRecord<byte[], byte[]> r : out) {
+                producer.send(r);
+            }
+            producer.sendOffsetsToTransaction(s.commitOffsets(), consumer.groupMetadata());
+            faults.beforeCommit(seq);
+            producer.commitTransaction();
+        } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
+                | AuthorizationException | UnsupportedVersionException e) {
+            // fatal for this producer: no abort possible; the next owner recomputes from the committed offsets
+            slice = null;
+            s.discard();
+            throw e;
+        } catch (KafkaException e) {
+            LOG.warn("worker {}: slice {} aborted ({}): {}", cfg.workerId(), sliceId, why, e.toString());
+            meters.aborted();
+            producer.abortTransaction();
+            slice = null;
+            s.discard();
+            rewind();
+            return false;
+        }
+        s.commitOffsets().forEach((tp, o) -> nextOffset.put(tp, o.offset()));
+        for (DeadLetter d : s.deadLetters()) {
+            meters.rejected(s.stream(), d.reason());
+        }
+        meters.committed(s.samples(), statsBytes, allBytes, System.nanoTime() - t0);
+        committedSamples.addAndGet(s.samples());
+        committedSlices.incrementAndGet();
+        LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} records, {} bytes",
+                cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), out.size(), allBytes);
+        slice = null;
+        s.finish();
+        return true;
+    }
+
+    /**
+     * The statistics accumulator as the open slice's sink. Only {@link OpenSlice} calls add and reset, so statistics
+     * and offsets stay in step. Workers sharing a process need no lock of their own: each has its own model and
+     * accumulator, and {@link LlamaModel#forwardBackward} serializes DJL's process-wide gradient collector.
+     */
+    private static final class EngineSink implements SampleSink {
+        private final StatsCollector collector;
+        /** Forward + backward time of the last sample. */
+        long lastNanos;
+
+        EngineSink(StatsCollector collector) {
+            this.collector = collector;
+        }
+
+        @Override
+        public void add(int[] tokens) {
+            long t0 = System.nanoTime();
+            collector.add(tokens);
+            lastNanos = System.nanoTime() - t0;
+        }
+
+        @Override
+        public long samples() {
+            return collector.samples();
+        }
+
+        @Override
+        public void reset() {
+            collector.reset();
+        }
+    }
+
+    /**
+     * After an abort: every owned partition goes back to the end of its last committed slice. Everything polled
+     * since then belonged to the aborted slice or was not processed yet, so it is read again.
+     */
+    private void rewind() {
+        for (TopicPartition tp : consumer.assignment()) {
+            Long off = nextOffset.get(tp);
+            if (off != null) {
+                consumer.seek(tp, off);
+            }
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty() && !abandoned) {
+                closeSlice("revocation");
+                partitions.forEach(nextOffset::remove);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // no longer ours: nothing of the open slice may be committed; the new owner recomputes it
+            LOG.warn("worker {}: partitions lost {}; discarding the open slice", cfg.workerId(), partitions);
+            if (slice != null) {
+                slice.discard();
+            }
+            slice = null;
+            partitions.forEach(nextOffset::remove);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            for (TopicPartition tp : partitions) {
+                nextOffset.put(tp, consumer.position(tp));
+            }
+            if (!consumer.assignment().isEmpty()) {
+                assigned.countDown();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ client settings
+
+    Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "gblm-worker-" + cfg.workerId() + "-consumer");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // poll returns at most one slice's worth, so the loop stays responsive to rebalances
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(cfg.samplesPerSlice()));
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "600000");
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        // new calib.<stream> topics are picked up at the next metadata refresh
+        p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.putAll(cfg.consumerOverrides());
+        return p;
+    }
+
+    Properties producerProperties() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "gblm-worker-" + cfg.workerId() + "-producer");
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "120000");
+        // a value of maxRecordBytes plus key and headers must fit one request
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Long.toString(Math.max(1L << 20, cfg.maxRecordBytes() + 65536)));
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return p;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.gblm.stream.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+
+/**
+ * The worker's meters (Prometheus names in brackets): samples consumed per stream
+ * ({@code gblm_worker_samples_consumed_total}), rejected per stream and reason
+ * ({@code gblm_worker_samples_rejected_total}), tokens ({@code gblm_worker_tokens_total}), per-sample forward +
+ * backward time ({@code gblm_worker_sample_seconds}), slice size in samples and bytes
+ * ({@code gblm_worker_slice_samples}, {@code gblm_worker_slice_bytes}), flush time
+ * ({@code gblm_worker_slice_flush_seconds}), bytes published ({@code gblm_worker_published_bytes_total}),
+ * slices committed and aborted ({@code gblm_worker_slices_committed_total}, {@code ..._aborted_total}).
+ */
+final class WorkerMetrics {
+    private final MeterRegistry r;
+    private final Timer sampleTime;
+    private final Timer flushTime;
+    private final DistributionSummary sliceSamples;
+    private final DistributionSummary sliceBytes;
+    private final Counter published;
+    private final Counter committed;
+    private final Counter aborted;
+
+    WorkerMetrics(MeterRegistry registry) {
+        this.r = registry;
+        sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample")
+                .register(r);
+        flushTime = Timer.builder("gblm.worker.slice.flush").description("time to publish and commit one slice")
+                .register(r);
+        sliceSamples = DistributionSummary.builder("gblm.worker.slice.samples").description("samples per committed slice")
+                .register(r);
+        sliceBytes = DistributionSummary.builder("gblm.worker.slice.bytes").baseUnit("bytes")
+                .description("statistics bytes per committed slice").register(r);
+        published = Counter.builder("gblm.worker.published").baseUnit("bytes")
+                .description("record value bytes committed to gblm.stats, gblm.slices and gblm.dlq").register(r);
+        committed = Counter.builder("gblm.worker.slices.committed").description("slice transactions committed").register(r);
+        aborted = Counter.builder("gblm.worker.slices.aborted").description("slice transactions aborted").register(r);
+    }
+
+    void sample(String stream, int tokens, long nanos) {
+        Counter.builder("gblm.worker.samples.consumed").tag("stream", stream)
+                .description("samples accumulated (rejects excluded)").register(r).increment();
+        Counter.builder("gblm.worker.tokens").tag("stream", stream).description("tokens fed to the model")
+                .register(r).increment(tokens);
+        sampleTime.record(Duration.ofNanos(nanos));
+    }
+
+    void rejected(String stream, String reason) {
+        Counter.builder("gblm.worker.samples.rejected").tag("stream", stream).tag("reason", reason)
+                .description("samples sent to the dead-letter topic, by reason").register(r).increment();
+    }
+
+    void committed(long samples, long statsBytes, long allBytes, long nanos) {
+        committed.increment();
+        sliceSamples.record(samples);
+        sliceBytes.record(statsBytes);
+        published.increment(allBytes);
+        flushTime.record(Duration.ofNanos(nanos));
+    }
+
+    void aborted() {
+        aborted.increment();
+    }
+}
