@@ -1,5 +1,7 @@
 package dev.gblm.bench;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.model.Checkpoint;
@@ -102,7 +104,7 @@ final class PipelineBench implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (LlamaModel model = LlamaModel.load(Checkpoints.load(modelDir))) {
             double load = (System.nanoTime() - t0) / 1e9;
-            BatchPruner.Options opts = BatchPruner.Options.of(
+            BatchPruneSettings opts = BatchPruneSettings.of(
                     new PruneSettings(m, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL),
                     PruneMode.ONE_SHOT);
             // untimed warm-up (engine start, JIT): the pipeline side runs later, on a warm JVM
@@ -123,12 +125,12 @@ final class PipelineBench implements Callable<Integer> {
     private double pipeline(Path modelDir, Path calib, Method m, Path dir, PrintStream out) throws Exception {
         // one slice for the whole run: every slice ships statistics twice the size of the model's linear weights, so
         // a deployment sizes slices to its sample rate; the age limit only guards a stalled stream
-        Pipeline.Options o = Pipeline.Options.of(modelDir, dir.resolve("pipeline-out")).withDataDir(dir.resolve("run"))
-                .withSeqLen(seqLen).withWorkers(1).withSlices(samples, Duration.ofMinutes(30)).withInstance("bench")
-                .withProgress(null);
+        PipelineSettings o = PipelineSettings.builder(modelDir, dir.resolve("pipeline-out")).dataDir(dir.resolve("run"))
+                .seqLen(seqLen).workers(1).samplesPerSlice(samples).maxSliceAge(Duration.ofMinutes(30)).instance("bench")
+                .progress(null).build();
         try (Pipeline p = new Pipeline(o).start()) {
             // the topic must exist before a job may name it: created empty, so the clock starts at the first record
-            try (TopicAdmin admin = TopicAdmin.connect(p.bootstrapServers())) {
+            try (TopicAdmin admin = TopicAdmin.connect(p.kafka())) {
                 admin.ensure(TopicCatalog.fromClasspath().calibrationTopic("bench"));
             }
             p.submit(new JobSpec("bench", "0000000000000000", List.of("bench"), m.cliName(), 0.5, "unstructured", null,

@@ -1,5 +1,6 @@
 package dev.gblm.bench;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.engine.LlamaModel;
@@ -63,7 +64,7 @@ final class PruneBench implements Callable<Integer> {
                 PruneSettings pc = new PruneSettings(method, GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL);
                 try (LlamaModel model = LlamaModel.load(ck)) {
                     long t0 = System.nanoTime();
-                    BatchPruner.Result r = BatchPruner.prune(model, cal, BatchPruner.Options.of(pc, pm), PruneProgress.NONE);
+                    BatchPruner.Result r = BatchPruner.prune(model, cal, BatchPruneSettings.of(pc, pm), PruneProgress.NONE);
                     double total = (System.nanoTime() - t0) / 1e9;
                     StringBuilder ph = new StringBuilder();
                     for (Map.Entry<String, Double> e : r.phaseSeconds().entrySet()) {

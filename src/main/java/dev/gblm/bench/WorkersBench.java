@@ -1,5 +1,6 @@
 package dev.gblm.bench;
 
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoints;
@@ -132,14 +133,12 @@ final class WorkersBench implements Callable<Integer> {
             try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start()) {
                 String bs = kafka.bootstrapServers();
                 TopicCatalog catalog = TopicCatalog.loadOrDefault(null);
-                try (TopicAdmin ta = TopicAdmin.connect(bs)) {
+                try (TopicAdmin ta = TopicAdmin.connect(KafkaSettings.of(bs))) {
                     for (String t : List.of(Topics.STATS.name(), Topics.SLICES.name(), Topics.DLQ.name())) {
                         ta.ensure(catalog.get(t));
                     }
                 }
-                Properties ap = new Properties();
-                ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
-                try (Admin admin = Admin.create(ap)) {
+                try (Admin admin = Admin.create(KafkaSettings.of(bs).admin("gblm-bench-workers"))) {
                     for (int k : workerCounts) {
                         Run r = runOnce(k, kafka, admin, modelDir, tmp);
                         out.printf("%d worker(s): %d samples in %.2f s = %.3f samples/s (CPU s: workers %.1f, broker %.1f,"
@@ -275,11 +274,8 @@ final class WorkersBench implements Callable<Integer> {
     }
 
     private static KafkaConsumer<byte[], byte[]> slicesConsumer(String bs) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
+        Properties p = KafkaSettings.of(bs).consumer("gblm-bench-slices");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
         List<TopicPartition> tps = c.partitionsFor(Topics.SLICES.name()).stream()
                 .map(i -> new TopicPartition(Topics.SLICES.name(), i.partition())).toList();
@@ -296,7 +292,7 @@ final class WorkersBench implements Callable<Integer> {
 
     /** Round-robin over the partitions, so every worker gets the same share. */
     private void produce(String bs, String topic, List<int[]> docs) {
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(bs))) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(KafkaSettings.of(bs)))) {
             for (int i = 0; i < docs.size(); i++) {
                 SampleRecord s = SampleRecord.ofTokens(docs.get(i));
                 ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, i % partitions, s.key(), s.value());

@@ -44,7 +44,7 @@ final class BrokerCommand implements Callable<Integer> {
         }, "gblm-broker-stop"));
         kafka.start();
         if (catalog != null) {
-            try (TopicAdmin admin = TopicAdmin.connect(kafka.bootstrapServers())) {
+            try (TopicAdmin admin = TopicAdmin.connect(kafka.clientSettings())) {
                 spec.commandLine().getErr().println(TopicAdmin.format(admin.apply(catalog)));
             }
         }

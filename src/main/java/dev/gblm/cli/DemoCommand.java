@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.GblmException;
@@ -85,7 +86,8 @@ final class DemoCommand implements Callable<Integer> {
 
         ModelReady ready;
         long t1 = System.nanoTime();
-        Pipeline.Options po = Pipeline.Options.of(modelPath, outDir).withSlices(16, Duration.ofSeconds(2)).withInstance("demo");
+        PipelineSettings po = PipelineSettings.builder(modelPath, outDir).samplesPerSlice(16)
+                .maxSliceAge(Duration.ofSeconds(2)).instance("demo").build();
         try (Pipeline p = new Pipeline(po)) {
             p.start();
             phases.put("start broker + pipeline", secs(t1));

@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.exporter.ExporterSettings;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
@@ -30,7 +31,7 @@ final class ExporterCommand implements Callable<Integer> {
     Path tokenizer;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
     Path out;
-    @Option(names = "--group", defaultValue = Exporter.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
+    @Option(names = "--group", defaultValue = ExporterSettings.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
@@ -40,7 +41,8 @@ final class ExporterCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("exporter");
                 MetricsServer server = metricsEndpoint.serve(metrics);
-                Exporter e = new Exporter(new Exporter.Config(kafka.servers, out, group, tokenizer), Checkpoints.load(model), metrics)) {
+                Exporter e = new Exporter(ExporterSettings.builder(kafka.settings(), out).groupId(group).tokenizer(tokenizer).build(),
+                        Checkpoints.load(model), metrics)) {
             e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
                     + (m.written() ? "" : " (already there)")));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

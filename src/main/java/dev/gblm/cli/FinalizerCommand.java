@@ -39,13 +39,14 @@ final class FinalizerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         CheckpointWeights weights = ProfileFromModel.weights(model);
         String fingerprint = weights.checkpoint().fingerprint();
-        FinalizerSettings settings = FinalizerSettings.defaults(kafka.servers, stateDir, fingerprint).withApplicationId(applicationId);
+        FinalizerSettings settings = FinalizerSettings.builder(kafka.settings(), stateDir, fingerprint)
+                .applicationId(applicationId).build();
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("finalizer");
                 MetricsServer server = metricsEndpoint.serve(metrics);
                 Finalizer f = new Finalizer(settings, weights, metrics)) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "gblm-finalizer-stop"));
-            f.start(Duration.ofMinutes(5));
+            f.start();
             spec.commandLine().getErr().println("finalizer running" + (server != null ? "; metrics: " + server.url() + "/metrics" : ""));
             stop.await();
         }

@@ -64,7 +64,7 @@ final class IngestCommand implements Callable<Integer> {
             throw new GblmException("input file not found: " + file);
         }
         TopicCatalog catalog = topics.catalog();
-        try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka.settings())) {
             TopicReport r = admin.ensure(catalog.calibrationTopic(stream));
             if (r.status() == TopicReport.Status.MISMATCH) {
                 // the topic works, it is just not as defined: tell the operator, do not refuse to ingest
@@ -74,7 +74,7 @@ final class IngestCommand implements Callable<Integer> {
             }
         }
         try (GblmMetrics metrics = new GblmMetrics("ingest");
-                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka.servers));
+                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka.settings()));
                 MetricsServer server = metricsEndpoint.serve(metrics);
                 InputStream in = open()) {
             metrics.bind(producer);

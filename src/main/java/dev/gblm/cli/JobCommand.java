@@ -65,7 +65,7 @@ final class JobCommand {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
                     refreshEvery, window);
-            JobClient.Submitted s = new JobClient(kafka.servers).submit(job);
+            JobClient.Submitted s = new JobClient(kafka.settings()).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
                         + " yet; the job waits until samples are ingested there");
@@ -98,7 +98,7 @@ final class JobCommand {
 
         @Override
         public Integer call() {
-            Map<String, Object> jobs = new JobClient(kafka.servers).list();
+            Map<String, Object> jobs = new JobClient(kafka.settings()).list();
             if (jobs.isEmpty()) {
                 spec.commandLine().getOut().println("no jobs");
             }

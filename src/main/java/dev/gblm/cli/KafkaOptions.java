@@ -1,6 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.ops.MetricsServer;
 import picocli.CommandLine.Option;
 
@@ -12,6 +13,11 @@ final class KafkaOptions {
     static final class Bootstrap {
         @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers")
         String servers;
+
+        /** The connection settings every Kafka client of the command starts from. */
+        KafkaSettings settings() {
+            return KafkaSettings.of(servers);
+        }
     }
 
     /** {@code --metrics-port}: off unless given. */

@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
@@ -116,7 +117,7 @@ final class PruneCommand implements Callable<Integer> {
                     cal.tokens(), cal.documentsRead(), cal.skipped());
         }
 
-        BatchPruner.Options options = new BatchPruner.Options(config, pruneMode, gradScale, false);
+        BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false);
         ObjectNode report;
         try (LlamaModel m = model.load(ckpt)) {
             BatchPruner.Result result = BatchPruner.prune(m, cal == null ? java.util.List.of() : cal.samples(),

@@ -1,5 +1,7 @@
 package dev.gblm.cli;
 
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.GblmException;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.JobSpec;
@@ -72,10 +74,10 @@ final class RunCommand implements Callable<Integer> {
         if (untilExported && specs.isEmpty()) {
             throw new GblmException("--until-exported needs at least one --job");
         }
-        Pipeline.Options o = Pipeline.Options.of(model, out).withTokenizer(tokenizer).withDataDir(dataDir)
-                .withBootstrapServers(bootstrapServers).withMetricsPort(metricsEndpoint.port).withSeqLen(seqLen)
-                .withSlices(samplesPerSlice, Duration.ofSeconds(5)).withWorkers(workers).withInstance(instance)
-                .withProgress(System.err);
+        PipelineSettings o = PipelineSettings.builder(model, out).tokenizer(tokenizer).dataDir(dataDir)
+                .kafka(bootstrapServers == null ? null : KafkaSettings.of(bootstrapServers))
+                .metricsPort(metricsEndpoint.port).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
+                .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err).build();
         CountDownLatch finished = new CountDownLatch(1);
         try (Pipeline p = new Pipeline(o)) {
             Thread hook = new Thread(() -> {

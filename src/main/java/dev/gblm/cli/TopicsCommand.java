@@ -93,7 +93,7 @@ final class TopicsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
+            try (TopicAdmin admin = TopicAdmin.connect(kafka.settings())) {
                 return report(spec, act(admin, catalog.catalog()));
             }
         }

@@ -86,9 +86,11 @@ final class WorkerCommand implements Callable<Integer> {
         if (maxSliceSeconds <= 0) {
             throw new GblmException("--max-slice-seconds must be > 0");
         }
-        return new WorkerSettings(kafka.servers, workerId != null ? workerId : defaultWorkerId(), seqLen,
-                gradScale, samplesPerSlice, Duration.ofMillis((long) (maxSliceSeconds * 1000)), maxRecordBytes, threads,
-                group, Map.of(), streams == null ? null : java.util.regex.Pattern.compile(streams));
+        return WorkerSettings.builder(kafka.settings(), workerId != null ? workerId : defaultWorkerId()).seqLen(seqLen)
+                .gradScale(gradScale).samplesPerSlice(samplesPerSlice)
+                .maxSliceAge(Duration.ofMillis((long) (maxSliceSeconds * 1000))).maxRecordBytes(maxRecordBytes)
+                .threads(threads).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
+                .build();
     }
 
     @Override
@@ -100,7 +102,7 @@ final class WorkerCommand implements Callable<Integer> {
         Checkpoint ckpt = Checkpoints.load(model);
         Tokenizer tok = loadTokenizer();
         TopicCatalog catalog = topics.catalog();
-        try (TopicAdmin admin = TopicAdmin.connect(kafka.servers)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka.settings())) {
             for (String t : new String[] {Topics.STATS.name(), Topics.SLICES.name(), Topics.DLQ.name()}) {
                 TopicReport r = admin.ensure(catalog.get(t));
                 if (!r.healthy() || r.status() == TopicReport.Status.CREATED) {

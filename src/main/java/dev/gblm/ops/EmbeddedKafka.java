@@ -37,7 +37,7 @@ import org.apache.kafka.common.Uuid;
  * <p>The data directory ({@code kraft/} for logs, {@code server.properties}, {@code broker.log}) is
  * either the caller's, kept between runs, or a temporary one deleted by {@link #stop()}.
  */
-public final class EmbeddedKafka implements AutoCloseable {
+public final class EmbeddedKafka implements Service {
     /** Largest record the embedded broker accepts; producers must raise max.request.size to match. */
     public static final int MESSAGE_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -118,6 +118,22 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /** Starts the broker and returns once it answers Admin requests; throws GblmException when it cannot. */
+    @Override
+    public String name() {
+        return "broker";
+    }
+
+    @Override
+    public Health health() {
+        return isRunning() ? Health.up("embedded broker at " + bootstrapServers()) : Health.down("embedded broker not running");
+    }
+
+    /** The settings a client of this broker uses (plaintext, bootstrap servers only). */
+    public KafkaSettings clientSettings() {
+        return KafkaSettings.of(bootstrapServers());
+    }
+
+    @Override
     public synchronized EmbeddedKafka start() {
         if (process != null) {
             throw new IllegalStateException("already started");
@@ -310,8 +326,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         // Wait for the listener before creating the Admin client: it would log a warning for
         // every refused connection while the JVM is still starting.
         awaitListening(log, deadline);
-        Properties ap = new Properties();
-        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port);
+        Properties ap = KafkaSettings.of("127.0.0.1:" + port).admin("gblm-embedded-broker-probe");
         ap.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
         ap.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");

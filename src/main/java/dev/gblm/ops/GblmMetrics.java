@@ -86,6 +86,11 @@ public final class GblmMetrics implements AutoCloseable {
         }
     }
 
+    /** Reports the service's health under its name on {@code /health}. */
+    public void register(Service service) {
+        healthCheck(service.name(), service::health);
+    }
+
     /** Registers (or replaces) a named health check. */
     public void healthCheck(String name, Health.Check check) {
         synchronized (checks) {

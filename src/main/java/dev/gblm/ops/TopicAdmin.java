@@ -43,10 +43,8 @@ public final class TopicAdmin implements AutoCloseable {
     }
 
     /** An admin client of its own, closed with this object. */
-    public static TopicAdmin connect(String bootstrapServers) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "gblm-topic-admin");
+    public static TopicAdmin connect(KafkaSettings kafka) {
+        Properties p = kafka.admin("gblm-topic-admin");
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S));
         return new TopicAdmin(Admin.create(p), true);
     }

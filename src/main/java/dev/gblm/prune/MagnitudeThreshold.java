@@ -3,7 +3,7 @@ package dev.gblm.prune;
 import java.util.Arrays;
 
 /**
- * Magnitude's unstructured rule uses ONE threshold per matrix (DESIGN.md section 1): {@code t} = element
+ * Magnitude's unstructured rule uses ONE threshold per matrix (docs/design.md, "Pruning math"): {@code t} = element
  * {@code floor(numel*s)} of the ascending order of {@code |W|}, prune every {@code |W| <= t}. A row block cannot
  * know it, but it needs no statistics, so the planner computes it once per matrix from the weights when it
  * declares the epoch and sends it with every block's command; each block then applies {@code |W| <= t} alone and

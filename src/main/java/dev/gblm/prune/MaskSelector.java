@@ -2,7 +2,7 @@ package dev.gblm.prune;
 
 /**
  * Turns scores (higher = keep) into masks. Every method reproduces the reference's selection rule exactly
- * (see DESIGN.md section 1); ties are resolved like a stable ascending sort: among equal scores the lower
+ * (see docs/design.md, "Pruning math"); ties are resolved like a stable ascending sort: among equal scores the lower
  * column index is pruned first. Selection uses a k-th value search plus one tie pass per row, not a sort.
  */
 public final class MaskSelector {

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** A pruning method. Scores are "higher = keep". See DESIGN.md section 1 for the exact math. */
+/** A pruning method. Scores are "higher = keep". See docs/design.md, "Pruning math", for the exact math. */
 public enum Method {
     /** {@code |W|}; unstructured uses one threshold per matrix, as the reference. */
     MAGNITUDE("magnitude"),

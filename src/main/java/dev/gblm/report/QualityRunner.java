@@ -1,5 +1,6 @@
 package dev.gblm.report;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.eval.Perplexity;
 import dev.gblm.model.LinearKind;
 import dev.gblm.engine.LlamaModel;
@@ -74,7 +75,7 @@ public final class QualityRunner {
     RunResult runOne(RunSpec spec) {
         long t0 = System.nanoTime();
         restoreDense();
-        BatchPruner.Options options = new BatchPruner.Options(spec.config(tailRule), spec.effectiveMode(), gradScale,
+        BatchPruneSettings options = new BatchPruneSettings(spec.config(tailRule), spec.effectiveMode(), gradScale,
                 false);
         List<int[]> samples = spec.variant().needsCalibration() ? calibration : List.of();
         BatchPruner.Result result = BatchPruner.prune(model, samples, options, null);

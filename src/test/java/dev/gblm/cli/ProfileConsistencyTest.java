@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.stream.pipeline.PipelineSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.Checkpoint;
@@ -52,10 +53,10 @@ class ProfileConsistencyTest {
 
     @Test
     void gblmRunSubmitsJobsForItsOwnWorkersProfile() throws Exception {
-        try (Pipeline p = new Pipeline(Pipeline.Options.of(TINY, Path.of("unused")))) {
+        try (Pipeline p = new Pipeline(PipelineSettings.builder(TINY, Path.of("unused")).build())) {
             assertThat(p.profile().id()).isEqualTo(workerProfile());
         }
-        try (Pipeline p = new Pipeline(Pipeline.Options.of(TINY, Path.of("unused")).withSeqLen(32))) {
+        try (Pipeline p = new Pipeline(PipelineSettings.builder(TINY, Path.of("unused")).seqLen(32).build())) {
             assertThat(p.profile().id()).isEqualTo(workerProfile("--seq-len", "32"));
         }
     }

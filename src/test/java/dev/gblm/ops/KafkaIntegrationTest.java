@@ -161,7 +161,7 @@ class KafkaIntegrationTest {
 
         try (GblmMetrics metrics = new GblmMetrics("ingest");
                 MetricsServer server = new MetricsServer(metrics, 0).start();
-                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka.bootstrapServers()))) {
+                Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka.clientSettings()))) {
             metrics.bind(producer);
             metrics.healthCheck("broker", () -> kafka.isRunning() ? Health.up("running") : Health.down("stopped"));
             assertThat(server.port()).isPositive();

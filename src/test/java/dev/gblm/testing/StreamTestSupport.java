@@ -1,5 +1,6 @@
 package dev.gblm.testing;
 
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stream.worker.Worker;
 import dev.gblm.stream.Topics;
 import dev.gblm.stream.BlockKey;
@@ -77,7 +78,7 @@ public final class StreamTestSupport {
 
     /** Produces raw records round-robin over the topic's partitions (exact spread, no hashing). */
     public static void produce(String bootstrap, String topic, int partitions, List<byte[][]> keyValues, List<String> formats) {
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(bootstrap))) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(KafkaSettings.of(bootstrap)))) {
             for (int i = 0; i < keyValues.size(); i++) {
                 List<Header> h = new ArrayList<>();
                 if (formats.get(i) != null) {

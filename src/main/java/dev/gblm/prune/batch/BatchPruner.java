@@ -26,7 +26,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Prunes a model in memory, exactly as DESIGN.md section 1 and tools/reference/README.md describe:
+ * Prunes a model in memory, exactly as docs/design.md ("Pruning math") and tools/reference/README.md describe:
  *
  * <ul>
  *   <li>gradient statistics (methods gradient, gblm) always from the dense model, one forward+backward
@@ -49,31 +49,10 @@ import java.util.TreeMap;
  * <p>The model's linear weights are replaced by their pruned versions. No I/O here.
  */
 public final class BatchPruner {
-    /** What to do. {@code keepStats} returns the statistics used (and collects ACT for SparseGPT too). */
-    public record Options(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats) {
-        public static final float DEFAULT_GRAD_SCALE = 100f;
-
-        public Options {
-            Objects.requireNonNull(config, "config");
-            Objects.requireNonNull(mode, "mode");
-            if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
-                throw new GblmException("gradient scale must be a positive number, got " + gradScale);
-            }
-        }
-
-        public static Options of(PruneSettings config, PruneMode mode) {
-            return new Options(config, mode, DEFAULT_GRAD_SCALE, false);
-        }
-
-        public Options keepingStats() {
-            return new Options(config, mode, gradScale, true);
-        }
-    }
-
     /**
      * The outcome: one mask per module (layer, then module order), the calibration actually used, seconds
      * per phase (in execution order), whether the kept weights were changed (SparseGPT), and the statistics
-     * (only with {@link Options#keepStats}; sequential runs hold each layer's statistics as used).
+     * (only with {@link BatchPruneSettings#keepStats}; sequential runs hold each layer's statistics as used).
      */
     public record Result(Map<ModuleKey, Mask> masks, int samples, long tokens, Map<String, Double> phaseSeconds,
             boolean weightsUpdated, CalibrationStats stats) {
@@ -90,18 +69,18 @@ public final class BatchPruner {
     }
 
     private final LlamaModel model;
-    private final Options options;
+    private final BatchPruneSettings options;
     private final PruneProgress progress;
     private final Map<String, Double> phases = new LinkedHashMap<>();
 
-    private BatchPruner(LlamaModel model, Options options, PruneProgress progress) {
+    private BatchPruner(LlamaModel model, BatchPruneSettings options, PruneProgress progress) {
         this.model = model;
         this.options = options;
         this.progress = progress == null ? PruneProgress.NONE : progress;
     }
 
     /** Prunes {@code model} in place with {@code samples} (token ids, BOS included, batch size 1 each). */
-    public static Result prune(LlamaModel model, List<int[]> samples, Options options, PruneProgress progress) {
+    public static Result prune(LlamaModel model, List<int[]> samples, BatchPruneSettings options, PruneProgress progress) {
         return new BatchPruner(model, options, progress).run(samples);
     }
 

@@ -3,7 +3,7 @@ package dev.gblm.prune.batch;
 import dev.gblm.GblmException;
 import java.util.Locale;
 
-/** Where a layer's activation statistics come from (DESIGN.md section 1). */
+/** Where a layer's activation statistics come from (docs/design.md, "Pruning math"). */
 public enum PruneMode {
     /**
      * The paper's: layer {@code l}'s activation statistics (and SparseGPT's Hessians) are taken on inputs

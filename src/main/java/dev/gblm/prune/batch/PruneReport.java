@@ -15,7 +15,7 @@ public final class PruneReport {
      * @param calibrationFile the calibration file as given (null for magnitude without one)
      * @param calibration the samples offered (null when none were read)
      */
-    public static ObjectNode batch(BatchPruner.Options options, BatchPruner.Result result, String calibrationFile,
+    public static ObjectNode batch(BatchPruneSettings options, BatchPruner.Result result, String calibrationFile,
             CalibrationSet calibration, int seqLen, double totalSeconds) {
         ObjectNode r = JSON.createObjectNode();
         r.put("tool", "gblm prune");

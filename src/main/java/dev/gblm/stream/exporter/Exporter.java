@@ -1,11 +1,13 @@
 package dev.gblm.stream.exporter;
 
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.ops.PollingThreads;
 import dev.gblm.stream.Json;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.Service;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,8 +31,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,33 +48,11 @@ import org.slf4j.LoggerFactory;
  * epoch whose directory exists is not rewritten. The event is emitted only if {@code gblm.models} does not hold
  * one for that job and epoch (read at start, then tracked), and it commits atomically with the offsets.
  */
-public final class Exporter implements AutoCloseable {
+public final class Exporter implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Exporter.class);
-    public static final String EPOCHS_TOPIC = "gblm.epochs";
-    public static final String MASKS_TOPIC = "gblm.masks";
-    public static final String MODELS_TOPIC = "gblm.models";
-    public static final String DEFAULT_GROUP = "gblm-exporter";
-
-    /**
-     * @param tokenizer tokenizer file copied into the outputs instead of the model's (null: the model's)
-     * @param groupId   consumer group and transactional id suffix
-     */
-    public record Config(String bootstrapServers, Path outDir, String groupId, Path tokenizer) {
-        public static Config of(String bootstrapServers, Path outDir) {
-            return new Config(bootstrapServers, outDir, DEFAULT_GROUP, null);
-        }
-
-        public Config withGroupId(String g) {
-            return new Config(bootstrapServers, outDir, g, tokenizer);
-        }
-
-        public Config withTokenizer(Path t) {
-            return new Config(bootstrapServers, outDir, groupId, t);
-        }
-    }
 
 
-    private final Config cfg;
+    private final ExporterSettings cfg;
     private final EpochExports exports;
     private final GblmMetrics metrics;
     private final List<Consumer<ModelReady>> listeners = new CopyOnWriteArrayList<>();
@@ -83,18 +61,26 @@ public final class Exporter implements AutoCloseable {
     private Thread thread;
     private KafkaConsumer<byte[], byte[]> consumer;
 
-    public Exporter(Config cfg, Checkpoint model, GblmMetrics metrics) {
+    public Exporter(ExporterSettings cfg, Checkpoint model, GblmMetrics metrics) {
         this.cfg = cfg;
         this.metrics = metrics;
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
-        metrics.healthCheck("exporter", () -> {
-            Throwable f = failure.get();
-            if (f != null) {
-                return Health.down("exporter failed: " + f);
-            }
-            return running ? Health.up("exporter writing to " + cfg.outDir() + ", " + exports.pendingEpochs()
-                    + " epochs assembling") : Health.down("exporter not running");
-        });
+        metrics.register(this);
+    }
+
+    @Override
+    public String name() {
+        return "exporter";
+    }
+
+    @Override
+    public Health health() {
+        Throwable f = failure.get();
+        if (f != null) {
+            return Health.down("exporter failed: " + f);
+        }
+        return running ? Health.up("exporter writing to " + cfg.outDir() + ", " + exports.pendingEpochs()
+                + " epochs assembling") : Health.down("exporter not running");
     }
 
     /** Called on the exporter thread after each epoch's event is committed (or found already published). */
@@ -111,6 +97,7 @@ public final class Exporter implements AutoCloseable {
         return running && thread != null && thread.isAlive();
     }
 
+    @Override
     public synchronized Exporter start() {
         if (thread != null) {
             throw new IllegalStateException("exporter already started");
@@ -141,7 +128,7 @@ public final class Exporter implements AutoCloseable {
             consumer = new KafkaConsumer<>(consumerProperties());
             metrics.bind(consumer);
             List<TopicPartition> parts = new ArrayList<>();
-            for (String t : List.of(EPOCHS_TOPIC, MASKS_TOPIC)) {
+            for (String t : List.of(Topics.EPOCHS.name(), Topics.MASKS.name())) {
                 consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
             }
             consumer.assign(parts);
@@ -166,7 +153,7 @@ public final class Exporter implements AutoCloseable {
                 }
                 for (ConsumerRecord<byte[], byte[]> r : batch) {
                     String partition = r.topic() + "-" + r.partition();
-                    if (r.topic().equals(EPOCHS_TOPIC)) {
+                    if (r.topic().equals(Topics.EPOCHS.name())) {
                         exports.epochRecord(r.value(), partition, r.offset());
                     } else {
                         exports.maskBlock(r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value(),
@@ -185,7 +172,7 @@ public final class Exporter implements AutoCloseable {
                 if (!toAnnounce.isEmpty() || !offsets.isEmpty()) {
                     producer.beginTransaction();
                     for (ModelReady m : toAnnounce) {
-                        producer.send(new ProducerRecord<>(MODELS_TOPIC, m.job().getBytes(StandardCharsets.UTF_8), Json.write(m)));
+                        producer.send(new ProducerRecord<>(Topics.MODELS.name(), m.job().getBytes(StandardCharsets.UTF_8), Json.write(m)));
                     }
                     producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(cfg.groupId()));
                     producer.commitTransaction();
@@ -244,11 +231,11 @@ public final class Exporter implements AutoCloseable {
 
     /** job/epoch of every committed gblm.models event. */
     private Set<String> readAnnounced() {
-        Properties p = baseConsumer();
+        Properties p = baseConsumer("gblm-exporter-" + cfg.groupId() + "-announced");
         Set<String> out = new HashSet<>();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
-            List<TopicPartition> tps = c.partitionsFor(MODELS_TOPIC, Duration.ofSeconds(30)).stream()
-                    .map(i -> new TopicPartition(MODELS_TOPIC, i.partition())).toList();
+            List<TopicPartition> tps = c.partitionsFor(Topics.MODELS.name(), Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(Topics.MODELS.name(), i.partition())).toList();
             c.assign(tps);
             c.seekToBeginning(tps);
             Map<TopicPartition, Long> end = c.endOffsets(tps);
@@ -259,7 +246,7 @@ public final class Exporter implements AutoCloseable {
                         ModelReady m = Json.read(r.value(), ModelReady.class);
                         out.add(m.job() + "/" + m.epoch());
                     } catch (RuntimeException e) {
-                        LOG.warn("ignoring unreadable {} record at offset {}", MODELS_TOPIC, r.offset());
+                        LOG.warn("ignoring unreadable {} record at offset {}", Topics.MODELS.name(), r.offset());
                     }
                 }
             }
@@ -267,33 +254,25 @@ public final class Exporter implements AutoCloseable {
         return out;
     }
 
-    private Properties baseConsumer() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+    private Properties baseConsumer(String clientId) {
+        Properties p = cfg.kafka().consumer(clientId);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Integer.toString(16 << 20));
         return p;
     }
 
     private Properties consumerProperties() {
-        Properties p = baseConsumer();
+        Properties p = baseConsumer("gblm-exporter-" + cfg.groupId());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, cfg.groupId());
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "gblm-exporter-" + cfg.groupId());
         return p;
     }
 
     private Properties producerProperties() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        Properties p = cfg.kafka().producer("gblm-exporter-" + cfg.groupId());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "gblm-exporter-" + cfg.groupId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return p;
     }
 }

@@ -4,6 +4,7 @@ import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.Service;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
@@ -13,7 +14,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Scale out by starting more instances with the same application id (tasks: one per partition of gblm.stats for
  * the block aggregator, one per partition of gblm.slices for the planner).
  */
-public final class Finalizer implements AutoCloseable {
+public final class Finalizer implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Finalizer.class);
 
     private final FinalizerSettings settings;
@@ -44,6 +44,19 @@ public final class Finalizer implements AutoCloseable {
         this.weights = weights;
         this.metrics = metrics;
         this.meters = new FinalizerMetrics(metrics.meters());
+        metrics.register(this);
+    }
+
+    @Override
+    public String name() {
+        return "finalizer";
+    }
+
+    @Override
+    public Health health() {
+        KafkaStreams s = streams();
+        return s != null && s.state().isRunningOrRebalancing() ? Health.up(s.state().name())
+                : Health.down(s == null ? "stopped" : s.state().name());
     }
 
     public Topology topology() {
@@ -51,9 +64,7 @@ public final class Finalizer implements AutoCloseable {
     }
 
     public Properties streamsProperties() {
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        Properties p = settings.kafka().streams(settings.applicationId());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toAbsolutePath().toString());
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
@@ -67,12 +78,17 @@ public final class Finalizer implements AutoCloseable {
         return p;
     }
 
-    /** Creates missing topics, verifies co-partitioning, starts the application; returns once it is RUNNING. */
-    public synchronized Finalizer start(Duration timeout) {
+    /**
+     * Creates missing topics, verifies co-partitioning, starts the application; returns once it is RUNNING (within
+     * the settings' start timeout).
+     */
+    @Override
+    public synchronized Finalizer start() {
+        Duration timeout = settings.startTimeout();
         if (streams != null) {
             throw new IllegalStateException("already started");
         }
-        try (TopicAdmin admin = TopicAdmin.connect(settings.bootstrapServers())) {
+        try (TopicAdmin admin = TopicAdmin.connect(settings.kafka())) {
             for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
                 if (r.status() == TopicReport.Status.MISMATCH) {
                     LOG.warn("{}", r.describe());
@@ -86,11 +102,6 @@ public final class Finalizer implements AutoCloseable {
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         metrics.bind(streams);
-        metrics.healthCheck("finalizer", () -> {
-            KafkaStreams s = streams;
-            return s != null && s.state().isRunningOrRebalancing() ? Health.up(s.state().name())
-                    : Health.down(s == null ? "stopped" : s.state().name());
-        });
         streams.start();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (streams.state() != KafkaStreams.State.RUNNING) {
@@ -111,9 +122,7 @@ public final class Finalizer implements AutoCloseable {
     }
 
     private void checkCoPartitioned() {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = Admin.create(settings.kafka().admin("gblm-finalizer-check"))) {
             Map<String, TopicDescription> d = null;
             Exception last = null;
             // just-created topics take a moment to reach the metadata cache: retry briefly
@@ -127,7 +136,7 @@ public final class Finalizer implements AutoCloseable {
                 }
             }
             if (d == null) {
-                throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": "
+                throw new GblmException("cannot describe the finalizer's topics at " + settings.kafka() + ": "
                         + (last == null ? "" : last.getCause().getMessage()));
             }
             requireSame(d, Topics.STATS.name(), Topics.FINALIZE.name());
@@ -135,7 +144,7 @@ public final class Finalizer implements AutoCloseable {
         } catch (GblmException e) {
             throw e;
         } catch (Exception e) {
-            throw new GblmException("cannot describe the finalizer's topics at " + settings.bootstrapServers() + ": " + e.getMessage(), e);
+            throw new GblmException("cannot describe the finalizer's topics at " + settings.kafka() + ": " + e.getMessage(), e);
         }
     }
 

@@ -5,6 +5,7 @@ import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.GblmException;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import java.nio.charset.StandardCharsets;
@@ -32,10 +33,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class JobClient {
     public static final String TOPIC = "gblm.jobs";
 
-    private final String bootstrapServers;
+    private final KafkaSettings kafka;
 
-    public JobClient(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    public JobClient(KafkaSettings kafka) {
+        this.kafka = kafka;
     }
 
     /** What a submit did: the normalized spec, and the streams whose topic does not exist yet (a warning, not an error). */
@@ -45,13 +46,12 @@ public final class JobClient {
     public Submitted submit(JobSpec job) {
         JobSpec spec = job.validated();
         List<String> missing;
-        try (TopicAdmin admin = TopicAdmin.connect(bootstrapServers)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
             admin.apply(TopicCatalog.fromClasspath());
             Set<String> topics = admin.listTopics();
             missing = spec.streams().stream().filter(s -> !topics.contains(Topics.calibrationTopic(s))).toList();
         }
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = kafka.producer("gblm-job-client");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
@@ -64,8 +64,7 @@ public final class JobClient {
 
     /** Deletes a job (tombstone). */
     public void delete(String id) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = kafka.producer("gblm-job-client");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(TOPIC, id, null)).get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -75,10 +74,8 @@ public final class JobClient {
 
     /** The current jobs (latest value per key, tombstones removed), by id; unparsable values are listed as errors. */
     public Map<String, Object> list() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = kafka.consumer("gblm-job-client");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         Map<String, Object> jobs = new TreeMap<>();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = c.partitionsFor(TOPIC, Duration.ofSeconds(30)).stream()

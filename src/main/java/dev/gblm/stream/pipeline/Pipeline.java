@@ -1,5 +1,8 @@
 package dev.gblm.stream.pipeline;
 
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.ops.Service;
+import dev.gblm.stream.exporter.ExporterSettings;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
 import dev.gblm.stream.JobSpec;
@@ -48,66 +51,16 @@ import org.apache.kafka.clients.producer.Producer;
  * (component {@code run}) and one {@link MetricsServer}; plus shortcuts to ingest files and submit jobs.
  */
 public final class Pipeline implements AutoCloseable {
-    /**
-     * @param bootstrapServers null = start an embedded broker
-     * @param dataDir          broker data and finalizer state (null = temporary, deleted at close)
-     * @param metricsPort      -1 = no HTTP endpoint, 0 = any free port
-     * @param seqLen           0 = the model's context
-     * @param workers          worker instances in this process (each its own consumer and transactional id)
-     */
-    public record Options(Path model, Path tokenizer, Path out, Path dataDir, String bootstrapServers, int metricsPort,
-            int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
-        public static Options of(Path model, Path out) {
-            return new Options(model, null, out, null, null, -1, 0, WorkerSettings.DEFAULT_SAMPLES_PER_SLICE,
-                    Duration.ofSeconds(5), 1, "run", System.err);
-        }
-
-        public Options withBootstrapServers(String b) {
-            return new Options(model, tokenizer, out, dataDir, b, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
-        }
-
-        public Options withMetricsPort(int p) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, p, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
-        }
-
-        public Options withSeqLen(int n) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, n, samplesPerSlice, maxSliceAge, workers, instance, progress);
-        }
-
-        public Options withSlices(int n, Duration age) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, n, age, workers, instance, progress);
-        }
-
-        public Options withWorkers(int n) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, n, instance, progress);
-        }
-
-        public Options withTokenizer(Path t) {
-            return new Options(model, t, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
-        }
-
-        public Options withDataDir(Path d) {
-            return new Options(model, tokenizer, out, d, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, progress);
-        }
-
-        /** Distinguishes consumer groups, application and transactional ids of pipelines sharing a cluster. */
-        public Options withInstance(String i) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, i, progress);
-        }
-
-        public Options withProgress(PrintStream p) {
-            return new Options(model, tokenizer, out, dataDir, bootstrapServers, metricsPort, seqLen, samplesPerSlice, maxSliceAge, workers, instance, p);
-        }
-    }
-
-    private final Options opt;
+    private final PipelineSettings opt;
     private final Checkpoint checkpoint;
     private final Tokenizer tokenizer;
     private final GblmMetrics metrics = new GblmMetrics("run");
     private final Map<String, ModelReady> exported = new ConcurrentHashMap<>();
     private final Set<String> submitted = new LinkedHashSet<>();
+    /** Started services, in start order; closed in reverse. */
+    private final List<Service> services = new ArrayList<>();
     private EmbeddedKafka broker;
-    private String bootstrap;
+    private KafkaSettings kafka;
     private MetricsServer server;
     private Finalizer finalizer;
     private final List<Worker> workers = new ArrayList<>();
@@ -116,7 +69,7 @@ public final class Pipeline implements AutoCloseable {
     private Thread progressThread;
     private volatile boolean closed;
 
-    public Pipeline(Options opt) {
+    public Pipeline(PipelineSettings opt) {
         this.opt = opt;
         this.checkpoint = Checkpoints.load(opt.model());
         Tokenizer t;
@@ -136,7 +89,12 @@ public final class Pipeline implements AutoCloseable {
     }
 
     public String bootstrapServers() {
-        return bootstrap;
+        return kafka == null ? null : kafka.bootstrapServers();
+    }
+
+    /** How this pipeline's clients reach the cluster; null before {@link #start}. */
+    public KafkaSettings kafka() {
+        return kafka;
     }
 
     public MetricsServer metricsServer() {
@@ -162,18 +120,19 @@ public final class Pipeline implements AutoCloseable {
     }
 
     public synchronized Pipeline start() throws IOException {
-        if (opt.bootstrapServers() == null) {
+        if (opt.kafka() == null) {
             EmbeddedKafka.Builder b = EmbeddedKafka.builder();
             if (opt.dataDir() != null) {
                 b.dataDir(opt.dataDir().resolve("kafka"));
             }
-            broker = b.build().start();
-            bootstrap = broker.bootstrapServers();
-            say("embedded Kafka broker at " + bootstrap);
+            broker = startService(b.build());
+            metrics.register(broker);
+            kafka = broker.clientSettings();
+            say("embedded Kafka broker at " + kafka.bootstrapServers());
         } else {
-            bootstrap = opt.bootstrapServers();
+            kafka = opt.kafka();
         }
-        try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
             for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
                 if (!r.healthy()) {
                     say("warning: " + r.describe());
@@ -191,20 +150,22 @@ public final class Pipeline implements AutoCloseable {
             tempState = Files.createTempDirectory("gblm-run-state");
             state = tempState;
         }
-        finalizer = new Finalizer(FinalizerSettings.defaults(bootstrap, state, checkpoint.fingerprint())
-                .withApplicationId("gblm-finalizer-" + opt.instance()), new CheckpointWeights(checkpoint), metrics)
-                .start(Duration.ofMinutes(5));
+        finalizer = startService(new Finalizer(FinalizerSettings.builder(kafka, state, checkpoint.fingerprint())
+                .applicationId("gblm-finalizer-" + opt.instance()).build(), new CheckpointWeights(checkpoint), metrics));
         for (int i = 0; i < opt.workers(); i++) {
-            WorkerSettings wc = WorkerSettings.defaults(bootstrap, opt.instance() + "-w" + i).withSeqLen(opt.seqLen())
-                    .withSlices(opt.samplesPerSlice(), opt.maxSliceAge()).withGroupId("gblm-worker-" + opt.instance());
-            workers.add(new Worker(wc, checkpoint, tokenizer, metrics).start());
+            WorkerSettings wc = WorkerSettings.builder(kafka, opt.instance() + "-w" + i).seqLen(opt.seqLen())
+                    .samplesPerSlice(opt.samplesPerSlice()).maxSliceAge(opt.maxSliceAge())
+                    .groupId("gblm-worker-" + opt.instance()).build();
+            workers.add(startService(new Worker(wc, checkpoint, tokenizer, metrics)));
         }
-        exporter = new Exporter(new Exporter.Config(bootstrap, opt.out(), "gblm-exporter-" + opt.instance(), opt.tokenizer()),
-                checkpoint, metrics).onModelReady(m -> {
-                    exported.put(m.job() + "/" + m.epoch(), m);
-                    say(String.format("exported job %s epoch %d: %d samples, sparsity %.4f -> %s", m.job(), m.epoch(),
-                            m.samples(), m.sparsity(), m.path()));
-                }).start();
+        exporter = new Exporter(ExporterSettings.builder(kafka, opt.out()).groupId("gblm-exporter-" + opt.instance())
+                .tokenizer(opt.tokenizer()).build(), checkpoint, metrics);
+        exporter.onModelReady(m -> {
+            exported.put(m.job() + "/" + m.epoch(), m);
+            say(String.format("exported job %s epoch %d: %d samples, sparsity %.4f -> %s", m.job(), m.epoch(),
+                    m.samples(), m.sparsity(), m.path()));
+        });
+        startService(exporter);
         say("pipeline running: profile " + profile().id() + " (seqLen " + profile().seqLen() + "), " + workers.size()
                 + " worker(s), finalizer, exporter -> " + opt.out());
         progressThread = new Thread(this::progressLoop, "gblm-run-progress");
@@ -213,15 +174,22 @@ public final class Pipeline implements AutoCloseable {
         return this;
     }
 
+    /** Starts {@code s} and remembers it, so that {@link #close} stops it (services close in reverse order). */
+    private <S extends Service> S startService(S s) {
+        s.start();
+        services.add(s);
+        return s;
+    }
+
     /** Publishes a file's documents to {@code calib.<stream>} (creating the topic from the catalog's template). */
     public IngestSummary ingest(Path file, String stream, DocumentReader.Format format) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new GblmException("input file not found: " + file);
         }
-        try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
             admin.ensure(TopicCatalog.fromClasspath().calibrationTopic(stream));
         }
-        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(bootstrap));
+        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka));
                 InputStream in = Files.newInputStream(file)) {
             IngestSummary s = new Ingestor(producer, stream, metrics.meters(), null).ingest(in, format);
             say("ingested " + file + " into stream " + stream + ": " + s.describe().replace('\n', ' '));
@@ -239,7 +207,7 @@ public final class Pipeline implements AutoCloseable {
         JobSpec spec;
         try {
             spec = withProfile.validated();
-            try (TopicAdmin admin = TopicAdmin.connect(bootstrap)) {
+            try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
                 Set<String> topics = admin.listTopics();
                 for (String s : spec.streams()) {
                     if (!topics.contains(Topics.calibrationTopic(s))) {
@@ -254,7 +222,7 @@ public final class Pipeline implements AutoCloseable {
                     .register(metrics.meters()).increment();
             throw e;
         }
-        JobSpec s = new JobClient(bootstrap).submit(spec).spec();
+        JobSpec s = new JobClient(kafka).submit(spec).spec();
         synchronized (submitted) {
             submitted.add(s.id());
         }
@@ -335,22 +303,13 @@ public final class Pipeline implements AutoCloseable {
         if (progressThread != null) {
             progressThread.interrupt();
         }
-        if (exporter != null) {
-            exporter.close();
-        }
-        for (Worker w : workers) {
-            w.close();
-        }
-        if (finalizer != null) {
-            finalizer.close();
+        for (int i = services.size() - 1; i >= 0; i--) {
+            services.get(i).close();
         }
         if (server != null) {
             server.close();
         }
         metrics.close();
-        if (broker != null) {
-            broker.stop();
-        }
         if (tempState != null) {
             deleteTree(tempState);
         }

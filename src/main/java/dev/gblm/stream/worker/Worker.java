@@ -10,6 +10,7 @@ import dev.gblm.model.Checkpoint;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.Service;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
@@ -47,8 +48,6 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,19 +78,8 @@ import org.slf4j.LoggerFactory;
  * no good sample are they committed as a dead-letter-only transaction (dead letters and offsets, no slice record);
  * their offsets are then covered by the dead letters' source headers rather than by a slice.
  */
-public final class Worker implements AutoCloseable {
+public final class Worker implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
-    public static final String STATS_TOPIC = "gblm.stats";
-    public static final String SLICES_TOPIC = "gblm.slices";
-    public static final String DLQ_TOPIC = "gblm.dlq";
-    public static final String HEADER_SLICE = "gblm.slice";
-    public static final String HEADER_REASON = "gblm.reason";
-    public static final String HEADER_REASON_CODE = "gblm.reason.code";
-    public static final String HEADER_SOURCE = "gblm.source";
-    public static final String HEADER_SOURCE_TOPIC = "gblm.source.topic";
-    public static final String HEADER_SOURCE_PARTITION = "gblm.source.partition";
-    public static final String HEADER_SOURCE_OFFSET = "gblm.source.offset";
-    public static final String HEADER_WORKER = "gblm.worker";
     /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
     public static final StatKinds KINDS = Profile.STREAMING_KINDS;
 
@@ -151,14 +139,23 @@ public final class Worker implements AutoCloseable {
         this.metrics = metrics;
         this.meters = new WorkerMetrics(metrics.meters());
         this.model = LlamaModel.load(ckpt);
-        metrics.healthCheck("worker", () -> {
-            Throwable f = failure.get();
-            if (f != null) {
-                return Health.down("worker " + cfg.workerId() + " failed: " + f);
-            }
-            return running ? Health.up("worker " + cfg.workerId() + ", profile " + profileId + ", "
-                    + committedSamples.get() + " samples committed") : Health.down("worker not running");
-        });
+        metrics.register(this);
+    }
+
+    /** {@code worker-<workerId>}: unique among the workers of one process. */
+    @Override
+    public String name() {
+        return "worker-" + cfg.workerId();
+    }
+
+    @Override
+    public Health health() {
+        Throwable f = failure.get();
+        if (f != null) {
+            return Health.down("worker " + cfg.workerId() + " failed: " + f);
+        }
+        return running ? Health.up("worker " + cfg.workerId() + ", profile " + profileId + ", "
+                + committedSamples.get() + " samples committed") : Health.down("worker not running");
     }
 
     public Profile profile() {
@@ -196,6 +193,7 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Starts the consume loop on its own thread. */
+    @Override
     public synchronized Worker start() {
         if (thread != null) {
             throw new IllegalStateException("worker already started");
@@ -367,14 +365,14 @@ public final class Worker implements AutoCloseable {
         for (Header x : rec.headers()) {
             h.add(x);
         }
-        h.add(header(HEADER_REASON, j.describe()));
-        h.add(header(HEADER_REASON_CODE, j.reason()));
-        h.add(header(HEADER_SOURCE, rec.topic() + "-" + rec.partition() + "@" + rec.offset()));
-        h.add(header(HEADER_SOURCE_TOPIC, rec.topic()));
-        h.add(header(HEADER_SOURCE_PARTITION, Integer.toString(rec.partition())));
-        h.add(header(HEADER_SOURCE_OFFSET, Long.toString(rec.offset())));
-        h.add(header(HEADER_WORKER, cfg.workerId()));
-        return new ProducerRecord<>(DLQ_TOPIC, null, rec.key(), rec.value(), h);
+        h.add(header(Topics.HEADER_REASON, j.describe()));
+        h.add(header(Topics.HEADER_REASON_CODE, j.reason()));
+        h.add(header(Topics.HEADER_SOURCE, rec.topic() + "-" + rec.partition() + "@" + rec.offset()));
+        h.add(header(Topics.HEADER_SOURCE_TOPIC, rec.topic()));
+        h.add(header(Topics.HEADER_SOURCE_PARTITION, Integer.toString(rec.partition())));
+        h.add(header(Topics.HEADER_SOURCE_OFFSET, Long.toString(rec.offset())));
+        h.add(header(Topics.HEADER_WORKER, cfg.workerId()));
+        return new ProducerRecord<>(Topics.DLQ.name(), null, rec.key(), rec.value(), h);
     }
 
     private static Header header(String k, String v) {
@@ -404,14 +402,14 @@ public final class Worker implements AutoCloseable {
             CalibrationStats stats = collector.snapshot();
             List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
             for (StatsRecords.Block b : blocks) {
-                out.add(new ProducerRecord<>(STATS_TOPIC, null, b.key().bytes(), b.value(),
-                        List.of(header(HEADER_SLICE, sliceId))));
+                out.add(new ProducerRecord<>(Topics.STATS.name(), null, b.key().bytes(), b.value(),
+                        List.of(header(Topics.HEADER_SLICE, sliceId))));
                 statsBytes += b.value().length;
             }
             SliceRecord rec = new SliceRecord(sliceId, profileId, profile, s.stream(), s.ranges(), s.samples(),
                     s.tokens(), s.rejected(), blocks.size(), s.lastSampleTimestamp()).validate();
-            out.add(new ProducerRecord<>(SLICES_TOPIC, null, profileId.getBytes(StandardCharsets.UTF_8),
-                    Json.write(rec), List.of(header(HEADER_SLICE, sliceId))));
+            out.add(new ProducerRecord<>(Topics.SLICES.name(), null, profileId.getBytes(StandardCharsets.UTF_8),
+                    Json.write(rec), List.of(header(Topics.HEADER_SLICE, sliceId))));
         }
         for (DeadLetter d : s.deadLetters()) {
             out.add(d.record());
@@ -536,12 +534,9 @@ public final class Worker implements AutoCloseable {
     // ------------------------------------------------------------------ client settings
 
     Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
+        Properties p = cfg.kafka().consumer("gblm-worker-" + cfg.workerId() + "-consumer");
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "gblm-worker-" + cfg.workerId() + "-consumer");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // poll returns at most one slice's worth, so the loop stays responsive to rebalances
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(cfg.samplesPerSlice()));
@@ -549,16 +544,12 @@ public final class Worker implements AutoCloseable {
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         // new calib.<stream> topics are picked up at the next metadata refresh
         p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.putAll(cfg.consumerOverrides());
         return p;
     }
 
     Properties producerProperties() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cfg.bootstrapServers());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "gblm-worker-" + cfg.workerId() + "-producer");
+        Properties p = cfg.kafka().producer("gblm-worker-" + cfg.workerId() + "-producer");
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -566,8 +557,6 @@ public final class Worker implements AutoCloseable {
         // a value of maxRecordBytes plus key and headers must fit one request
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Long.toString(Math.max(1L << 20, cfg.maxRecordBytes() + 65536)));
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return p;
     }
 }

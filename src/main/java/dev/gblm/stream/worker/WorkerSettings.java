@@ -1,17 +1,19 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stats.RowBlockPlanner;
+import dev.gblm.stream.Profile;
+import dev.gblm.stream.Topics;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * Settings of one {@link Worker}.
+ * Settings of one {@link Worker}; build with {@link #builder}.
  *
- * @param bootstrapServers  Kafka bootstrap servers
+ * @param kafka             how to reach the cluster
  * @param workerId          stable id of this worker: its transactional id derives from it, so a restarted worker
  *                          with the same id fences its zombie predecessor
  * @param seqLen            tokens per sample (BOS included); 0 = the model's context length
@@ -24,7 +26,7 @@ import java.util.regex.Pattern;
  * @param consumerOverrides extra consumer properties (tests: short session timeouts)
  * @param topics            subscription pattern; default every calibration topic ({@code calib\..+})
  */
-public record WorkerSettings(String bootstrapServers, String workerId, int seqLen, float gradScale, int samplesPerSlice,
+public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, float gradScale, int samplesPerSlice,
         Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides,
         Pattern topics) {
 
@@ -32,7 +34,7 @@ public record WorkerSettings(String bootstrapServers, String workerId, int seqLe
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(30);
 
     public WorkerSettings {
-        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        Objects.requireNonNull(kafka, "kafka");
         if (workerId == null || !workerId.matches("[A-Za-z0-9._-]{1,100}")) {
             throw new GblmException("invalid worker id '" + workerId + "': use 1-100 of a-z A-Z 0-9 . _ -");
         }
@@ -58,49 +60,88 @@ public record WorkerSettings(String bootstrapServers, String workerId, int seqLe
         topics = topics == null ? Topics.CALIBRATION_TOPICS : topics;
     }
 
-    /** Defaults for everything but the servers and the id. */
-    public static WorkerSettings defaults(String bootstrapServers, String workerId) {
-        return new WorkerSettings(bootstrapServers, workerId, 0, 100f, DEFAULT_SAMPLES_PER_SLICE, DEFAULT_MAX_SLICE_AGE,
-                RowBlockPlanner.DEFAULT_MAX_BYTES, 0, null, Map.of(), null);
+    /** Defaults for everything but the cluster and the worker id. */
+    public static Builder builder(KafkaSettings kafka, String workerId) {
+        return new Builder(kafka, workerId);
     }
 
-    public WorkerSettings withSeqLen(int n) {
-        return new WorkerSettings(bootstrapServers, workerId, n, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                threads, groupId, consumerOverrides, topics);
+    public Builder toBuilder() {
+        return new Builder(kafka, workerId).seqLen(seqLen).gradScale(gradScale).samplesPerSlice(samplesPerSlice)
+                .maxSliceAge(maxSliceAge).maxRecordBytes(maxRecordBytes).threads(threads).groupId(groupId)
+                .consumerOverrides(consumerOverrides).topics(topics);
     }
 
-    public WorkerSettings withSlices(int samples, Duration maxAge) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samples, maxAge, maxRecordBytes,
-                threads, groupId, consumerOverrides, topics);
-    }
+    public static final class Builder {
+        private KafkaSettings kafka;
+        private String workerId;
+        private int seqLen;
+        private float gradScale = Profile.DEFAULT_GRAD_SCALE;
+        private int samplesPerSlice = DEFAULT_SAMPLES_PER_SLICE;
+        private Duration maxSliceAge = DEFAULT_MAX_SLICE_AGE;
+        private long maxRecordBytes = RowBlockPlanner.DEFAULT_MAX_BYTES;
+        private int threads;
+        private String groupId;
+        private Map<String, String> consumerOverrides = Map.of();
+        private Pattern topics;
 
-    public WorkerSettings withMaxRecordBytes(long bytes) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge, bytes,
-                threads, groupId, consumerOverrides, topics);
-    }
+        private Builder(KafkaSettings kafka, String workerId) {
+            this.kafka = kafka;
+            this.workerId = workerId;
+        }
 
-    public WorkerSettings withThreads(int n) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, n, groupId, consumerOverrides, topics);
-    }
+        public Builder workerId(String id) {
+            this.workerId = id;
+            return this;
+        }
 
-    public WorkerSettings withGroupId(String g) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, threads, g, consumerOverrides, topics);
-    }
+        public Builder seqLen(int n) {
+            this.seqLen = n;
+            return this;
+        }
 
-    public WorkerSettings withWorkerId(String id) {
-        return new WorkerSettings(bootstrapServers, id, seqLen, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                threads, groupId, consumerOverrides, topics);
-    }
+        public Builder gradScale(float s) {
+            this.gradScale = s;
+            return this;
+        }
 
-    public WorkerSettings withTopics(Pattern p) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, threads, groupId, consumerOverrides, p);
-    }
+        public Builder samplesPerSlice(int n) {
+            this.samplesPerSlice = n;
+            return this;
+        }
 
-    public WorkerSettings withConsumerOverrides(Map<String, String> o) {
-        return new WorkerSettings(bootstrapServers, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge,
-                maxRecordBytes, threads, groupId, o, topics);
+        public Builder maxSliceAge(Duration d) {
+            this.maxSliceAge = d;
+            return this;
+        }
+
+        public Builder maxRecordBytes(long bytes) {
+            this.maxRecordBytes = bytes;
+            return this;
+        }
+
+        public Builder threads(int n) {
+            this.threads = n;
+            return this;
+        }
+
+        public Builder groupId(String g) {
+            this.groupId = g;
+            return this;
+        }
+
+        public Builder consumerOverrides(Map<String, String> o) {
+            this.consumerOverrides = o;
+            return this;
+        }
+
+        public Builder topics(Pattern p) {
+            this.topics = p;
+            return this;
+        }
+
+        public WorkerSettings build() {
+            return new WorkerSettings(kafka, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
+                    threads, groupId, consumerOverrides, topics);
+        }
     }
 }

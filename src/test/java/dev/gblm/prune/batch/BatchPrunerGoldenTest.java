@@ -103,7 +103,7 @@ class BatchPrunerGoldenTest {
         BatchPruner.Result result;
         try (LlamaModel model = LlamaModel.load(ckpt)) {
             result = BatchPruner.prune(model, calibration,
-                    new BatchPruner.Options(cfg, mode(mode), 100f, true), PruneProgress.NONE);
+                    new BatchPruneSettings(cfg, mode(mode), 100f, true), PruneProgress.NONE);
         }
         int layers = ckpt.config().numLayers();
         int nearTieFlips = 0;
@@ -212,7 +212,7 @@ class BatchPrunerGoldenTest {
         try (LlamaModel model = LlamaModel.load(ckpt)) {
             PruneSettings cfg = PruneSettings.of(m, SparsityPattern.unstructured(0.5));
             return BatchPruner.prune(model, calibration,
-                    new BatchPruner.Options(cfg, PruneMode.ONE_SHOT, 100f, true), PruneProgress.NONE).stats();
+                    new BatchPruneSettings(cfg, PruneMode.ONE_SHOT, 100f, true), PruneProgress.NONE).stats();
         }
     }
 
@@ -221,7 +221,7 @@ class BatchPrunerGoldenTest {
         Map<String, TinyFixtures.Raw> ref = TinyFixtures.tensors("sparsegpt.safetensors");
         try (LlamaModel model = LlamaModel.load(ckpt)) {
             PruneSettings cfg = PruneSettings.of(Method.SPARSEGPT, SparsityPattern.unstructured(0.5));
-            BatchPruner.Result r = BatchPruner.prune(model, calibration, BatchPruner.Options.of(cfg, PruneMode.ONE_SHOT),
+            BatchPruner.Result r = BatchPruner.prune(model, calibration, BatchPruneSettings.of(cfg, PruneMode.ONE_SHOT),
                     PruneProgress.NONE);
             assertThat(r.weightsUpdated()).isTrue();
             double worst = 0;
@@ -249,7 +249,7 @@ class BatchPrunerGoldenTest {
         List<int[]> eval = TinyFixtures.sequences(json, "evaluation");
         try (LlamaModel model = LlamaModel.load(ckpt)) {
             PruneSettings cfg = PruneSettings.of(Method.WANDA, SparsityPattern.unstructured(0.5));
-            BatchPruner.prune(model, calibration, BatchPruner.Options.of(cfg, PruneMode.ONE_SHOT), PruneProgress.NONE);
+            BatchPruner.prune(model, calibration, BatchPruneSettings.of(cfg, PruneMode.ONE_SHOT), PruneProgress.NONE);
             LossResult total = new LossResult(0, 0);
             for (int i = 0; i < eval.size(); i++) {
                 LossResult r = model.loss(eval.get(i));

@@ -54,7 +54,7 @@ class PrunedModelWriterTest {
 
     BatchPruner.Result prune(LlamaModel m, Method method) {
         List<int[]> cal = TinyFixtures.sequences(TinyFixtures.json(), "calibration");
-        return BatchPruner.prune(m, cal, BatchPruner.Options.of(PruneSettings.of(method, SparsityPattern.unstructured(0.5)),
+        return BatchPruner.prune(m, cal, BatchPruneSettings.of(PruneSettings.of(method, SparsityPattern.unstructured(0.5)),
                 PruneMode.ONE_SHOT), PruneProgress.NONE);
     }
 

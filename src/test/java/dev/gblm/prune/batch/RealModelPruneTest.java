@@ -39,7 +39,7 @@ class RealModelPruneTest {
     static double perplexity(Method method) {
         try (LlamaModel m = LlamaModel.load(ckpt)) {
             PruneSettings cfg = PruneSettings.of(method, SparsityPattern.unstructured(0.5));
-            BatchPruner.Result r = BatchPruner.prune(m, calibration, BatchPruner.Options.of(cfg, PruneMode.SEQUENTIAL),
+            BatchPruner.Result r = BatchPruner.prune(m, calibration, BatchPruneSettings.of(cfg, PruneMode.SEQUENTIAL),
                     PruneProgress.NONE);
             assertThat(r.overallSparsity()).isBetween(0.5, 0.5005);
             return Perplexity.evaluate(m, evaluation, null).perplexity();

@@ -1,5 +1,6 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stream.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -84,15 +85,20 @@ class FinalizerIntegrationTest {
         }
     }
 
+    private static FinalizerSettings settings(String bs, Path stateDir) {
+        return FinalizerSettings.builder(KafkaSettings.of(bs), stateDir, PROFILE.model()).applicationId("fin-it")
+                .plannerInterval(Duration.ofMillis(300)).orphanRetention(ORPHAN_RETENTION)
+                .startTimeout(Duration.ofSeconds(120)).build();
+    }
+
     @Test
     void epochsEqualInMemoryMergeAcrossARestartAndBadRecordsGoToTheDlq(@TempDir Path tmp) throws Exception {
         String bs = kafka.bootstrapServers();
-        FinalizerSettings settings = new FinalizerSettings(bs, "fin-it", tmp.resolve("state1"), PROFILE.model(),
-                Duration.ofMillis(300), Duration.ofDays(7), ORPHAN_RETENTION);
+        FinalizerSettings settings = settings(bs, tmp.resolve("state1"));
         GblmMetrics metrics = new GblmMetrics("finalizer");
-        Finalizer f1 = new Finalizer(settings, WEIGHTS, metrics).start(Duration.ofSeconds(120));
+        Finalizer f1 = new Finalizer(settings, WEIGHTS, metrics).start();
 
-        JobClient jobs = new JobClient(bs);
+        JobClient jobs = new JobClient(KafkaSettings.of(bs));
         List<JobSpec> specs = List.of(
                 job("gblm-u50", List.of("a", "b"), "gblm", 0.5, "unstructured", 64, "l1"),
                 job("wanda-24", List.of("a", "b"), "wanda", null, "2:4", 64, null),
@@ -117,8 +123,7 @@ class FinalizerIntegrationTest {
 
             // restart with a WIPED state dir: everything must come back from the changelogs
             f1.close();
-            Finalizer f2 = new Finalizer(new FinalizerSettings(bs, "fin-it", tmp.resolve("state2"), PROFILE.model(),
-                    Duration.ofMillis(300), Duration.ofDays(7), ORPHAN_RETENTION), WEIGHTS, metrics).start(Duration.ofSeconds(120));
+            Finalizer f2 = new Finalizer(settings(bs, tmp.resolve("state2")), WEIGHTS, metrics).start();
             try {
                 injectBadRecords(bs);
                 w.writeSlice("b", 0, 0, 16);  // 64 samples now: gblm-u50 and wanda-24

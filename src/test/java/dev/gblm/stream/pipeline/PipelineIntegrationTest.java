@@ -1,5 +1,8 @@
 package dev.gblm.stream.pipeline;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.stream.exporter.ExporterSettings;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
 import dev.gblm.testing.StreamTestSupport;
@@ -102,8 +105,8 @@ class PipelineIntegrationTest {
                 new JobCase("gblm-24", Method.GBLM, SparsityPattern.nm(2, 4), "2:4", null),
                 new JobCase("wanda-24", Method.WANDA, SparsityPattern.nm(2, 4), "2:4", null));
         List<String> scrapes = new CopyOnWriteArrayList<>();
-        Pipeline.Options o = Pipeline.Options.of(model, out).withBootstrapServers(kafka.bootstrapServers())
-                .withMetricsPort(0).withWorkers(2).withSlices(16, Duration.ofSeconds(2)).withInstance("it");
+        PipelineSettings o = PipelineSettings.builder(model, out).kafka(kafka.clientSettings()).metricsPort(0).workers(2)
+                .samplesPerSlice(16).maxSliceAge(Duration.ofSeconds(2)).instance("it").build();
         try (Pipeline p = new Pipeline(o).start()) {
             // bad input published to a calibration topic during the run
             p.ingest(a, "pa", DocumentReader.Format.TEXT);
@@ -160,7 +163,7 @@ class PipelineIntegrationTest {
             }
             BatchPruner.Result batch;
             try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
-                batch = BatchPruner.prune(m, samples, BatchPruner.Options.of(
+                batch = BatchPruner.prune(m, samples, BatchPruneSettings.of(
                         new PruneSettings(c.method(), GradNorm.L1, c.pattern(), TailRule.PROPORTIONAL), PruneMode.ONE_SHOT), null);
             }
             long differing = 0;
@@ -211,7 +214,7 @@ class PipelineIntegrationTest {
         assertThat(modelsBefore).isEqualTo(cases.size());
         List<ModelReady> replayed = new CopyOnWriteArrayList<>();
         try (GblmMetrics m = new GblmMetrics("exporter");
-                Exporter replay = new Exporter(new Exporter.Config(kafka.bootstrapServers(), out, "replay", null), ckpt, m)
+                Exporter replay = new Exporter(ExporterSettings.builder(kafka.clientSettings(), out).groupId("replay").build(), ckpt, m)
                         .onModelReady(replayed::add).start()) {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (replayed.size() < cases.size() && System.nanoTime() < deadline) {
@@ -237,7 +240,7 @@ class PipelineIntegrationTest {
         bad.put("empty", "{\"text\": \"\"}".getBytes(StandardCharsets.UTF_8));
         bad.put("not-utf8", new byte[] {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'});
         bad.put("one-token", "{\"tokens\": [1]}".getBytes(StandardCharsets.UTF_8));
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(bootstrap))) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Ingestor.producerProperties(KafkaSettings.of(bootstrap)))) {
             bad.forEach((k, v) -> p.send(new ProducerRecord<>(topic, k.getBytes(StandardCharsets.UTF_8), v)));
             p.flush();
         }

@@ -1,5 +1,8 @@
 package dev.gblm.stream.worker;
 
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.stream.Topics;
 import dev.gblm.testing.StreamTestSupport;
 import dev.gblm.stream.EpochRecord;
@@ -105,13 +108,13 @@ class ExactlyOnceIntegrationTest {
         Finalizer second = null;
         // workers=0: this test owns the workers (fault hooks, short session timeouts) but uses the run's broker,
         // topics, finalizer and exporter
-        Pipeline.Options o = Pipeline.Options.of(model, out).withWorkers(0).withSlices(SLICE, Duration.ofSeconds(2))
-                .withInstance(INSTANCE);
+        PipelineSettings o = PipelineSettings.builder(model, out).workers(0).samplesPerSlice(SLICE)
+                .maxSliceAge(Duration.ofSeconds(2)).instance(INSTANCE).build();
         double sliceError;
         try (Pipeline p = new Pipeline(o).start()) {
             try {
                 String bs = p.bootstrapServers();
-                try (TopicAdmin admin = TopicAdmin.connect(bs)) {
+                try (TopicAdmin admin = TopicAdmin.connect(p.kafka())) {
                     admin.ensure(TopicCatalog.fromClasspath().calibrationTopic("eo-b")); // the job names it up front
                 }
                 p.ingest(a, "eo-a", DocumentReader.Format.TEXT); // topic eo-a exists before the jobs name it
@@ -156,9 +159,9 @@ class ExactlyOnceIntegrationTest {
                 p.finalizer().stop();
                 GblmMetrics fm = new GblmMetrics("finalizer");
                 metrics.add(fm);
-                second = new Finalizer(FinalizerSettings.defaults(bs, tmp.resolve("wiped-state"), ckpt.fingerprint())
-                        .withApplicationId("gblm-finalizer-" + INSTANCE), new CheckpointWeights(ckpt), fm)
-                        .start(Duration.ofMinutes(3));
+                second = new Finalizer(FinalizerSettings.builder(p.kafka(), tmp.resolve("wiped-state"), ckpt.fingerprint())
+                        .applicationId("gblm-finalizer-" + INSTANCE).startTimeout(Duration.ofMinutes(3)).build(),
+                        new CheckpointWeights(ckpt), fm).start();
 
                 p.ingest(b, "eo-b", DocumentReader.Format.TEXT);
                 assertThat(p.awaitFirstEpochs(Duration.ofMinutes(5))).as("every job exported").isTrue();
@@ -281,8 +284,9 @@ class ExactlyOnceIntegrationTest {
     /** A worker as {@link Pipeline} configures it (same group, slice settings) with short session timeouts. */
     private static Worker worker(String bs, String id, Checkpoint ckpt, Tokenizer tok, List<Worker> workers,
             List<GblmMetrics> metrics) {
-        WorkerSettings wc = WorkerSettings.defaults(bs, INSTANCE + "-" + id).withSlices(SLICE, Duration.ofSeconds(2))
-                .withGroupId("gblm-worker-" + INSTANCE).withConsumerOverrides(fastGroup());
+        WorkerSettings wc = WorkerSettings.builder(KafkaSettings.of(bs), INSTANCE + "-" + id).samplesPerSlice(SLICE)
+                .maxSliceAge(Duration.ofSeconds(2)).groupId("gblm-worker-" + INSTANCE).consumerOverrides(fastGroup())
+                .build();
         GblmMetrics m = new GblmMetrics("worker");
         metrics.add(m);
         Worker w = new Worker(wc, ckpt, tok, m);
@@ -306,7 +310,7 @@ class ExactlyOnceIntegrationTest {
         }
         BatchPruner.Result batch;
         try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
-            batch = BatchPruner.prune(m, samples, BatchPruner.Options.of(new PruneSettings(method, GradNorm.L1,
+            batch = BatchPruner.prune(m, samples, BatchPruneSettings.of(new PruneSettings(method, GradNorm.L1,
                     SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL), PruneMode.ONE_SHOT), null);
         }
         long differing = 0;

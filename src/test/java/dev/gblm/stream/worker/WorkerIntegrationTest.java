@@ -77,9 +77,13 @@ class WorkerIntegrationTest {
 
     /** Each test's workers read only that test's streams ({@code calib.<group>-*}). */
     private WorkerSettings config(String id, String group) {
-        return WorkerSettings.defaults(kafka.bootstrapServers(), id).withGroupId(group)
-                .withTopics(java.util.regex.Pattern.compile("calib\\." + group + "(-.*)?"))
-                .withSlices(7, Duration.ofSeconds(2)).withConsumerOverrides(fastGroup());
+        return builder(id, group).build();
+    }
+
+    private WorkerSettings.Builder builder(String id, String group) {
+        return WorkerSettings.builder(kafka.clientSettings(), id).groupId(group)
+                .topics(java.util.regex.Pattern.compile("calib\\." + group + "(-.*)?"))
+                .samplesPerSlice(7).maxSliceAge(Duration.ofSeconds(2)).consumerOverrides(fastGroup());
     }
 
     @Test
@@ -207,7 +211,7 @@ class WorkerIntegrationTest {
         List<int[]> docs = randomDocs(5, 128, 30, 4);
         produceTokens(kafka.bootstrapServers(), "calib.big", 1, docs);
         try (GblmMetrics m = new GblmMetrics("worker");
-                Worker w = new Worker(config("big", "big").withMaxRecordBytes(limit), big, null, m)) {
+                Worker w = new Worker(builder("big", "big").maxRecordBytes(limit).build(), big, null, m)) {
             w.start();
             await("committed", Duration.ofSeconds(120), () -> w.committedSamples() >= docs.size());
             w.stop();
@@ -267,7 +271,7 @@ class WorkerIntegrationTest {
                 "not-utf8", "UTF-8", "too-few-tokens", "at least 2", "token-out-of-range", "vocabulary has 512",
                 "format-mismatch", "csv");
         try (GblmMetrics m = new GblmMetrics("worker");
-                Worker w = new Worker(config("bad", "bad").withSeqLen(64), ckpt, tok, m)) {
+                Worker w = new Worker(builder("bad", "bad").seqLen(64).build(), ckpt, tok, m)) {
             w.start();
             await("good samples committed", Duration.ofSeconds(120), () -> w.committedSamples() >= good);
             await("rejects committed", Duration.ofSeconds(30), () -> expected.keySet().stream().allMatch(r ->

@@ -1,0 +1,83 @@
+package dev.gblm.ops;
+
+import dev.gblm.GblmException;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * How every gblm Kafka client connects: the bootstrap servers and the client properties all clients share
+ * (security protocol, SASL and TLS settings, timeouts, ...). This is the one place client properties start from;
+ * each service then adds only what is specific to its role (transactional id, isolation level, ...), so a
+ * connection setting is added here once and reaches the worker, finalizer, exporter, ingest, job and topic clients.
+ *
+ * @param bootstrapServers Kafka bootstrap servers ({@code host:port,...})
+ * @param clientProperties properties given to every client (admin, producer, consumer, Kafka Streams)
+ */
+public record KafkaSettings(String bootstrapServers, Map<String, String> clientProperties) {
+    public KafkaSettings {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new GblmException("no Kafka bootstrap servers given");
+        }
+        clientProperties = clientProperties == null ? Map.of() : Map.copyOf(clientProperties);
+    }
+
+    /** Bootstrap servers only (a plaintext cluster such as the embedded broker). */
+    public static KafkaSettings of(String bootstrapServers) {
+        return new KafkaSettings(bootstrapServers, Map.of());
+    }
+
+    /** The shared properties: bootstrap servers, then every common client property. */
+    public Properties common() {
+        Properties p = new Properties();
+        p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.putAll(clientProperties);
+        return p;
+    }
+
+    /** An admin client's properties. */
+    public Properties admin(String clientId) {
+        Properties p = common();
+        p.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
+        return p;
+    }
+
+    /** A producer of byte[] keys and values (pass serializer instances to the constructor for other types). */
+    public Properties producer(String clientId) {
+        Properties p = common();
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return p;
+    }
+
+    /** A consumer of byte[] keys and values that never commits on its own. */
+    public Properties consumer(String clientId) {
+        Properties p = common();
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        return p;
+    }
+
+    /**
+     * A Kafka Streams application's base properties. Kafka Streams passes unprefixed client properties on to its
+     * consumers, producers and admin client, so the common properties apply to all of them.
+     */
+    public Properties streams(String applicationId) {
+        Properties p = common();
+        p.put("application.id", applicationId);
+        return p;
+    }
+
+    @Override
+    public String toString() {
+        // never print property values: they may hold passwords
+        return bootstrapServers + (clientProperties.isEmpty() ? "" : " (+" + clientProperties.size() + " client properties)");
+    }
+}

@@ -1,0 +1,30 @@
+package dev.gblm.prune.batch;
+
+import dev.gblm.GblmException;
+import dev.gblm.prune.PruneSettings;
+import java.util.Objects;
+
+/**
+ * What a {@link BatchPruner} run does.
+ *
+ * @param config    the pruning method, sparsity pattern, gradient norm and tail rule
+ * @param mode      where each layer's activation statistics come from (one-shot or sequential)
+ * @param gradScale gradient scale {@code s} of the gradient statistics
+ * @param keepStats return the statistics used in the result (and collect ACT for SparseGPT too)
+ */
+public record BatchPruneSettings(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats) {
+    public static final float DEFAULT_GRAD_SCALE = 100f;
+
+    public BatchPruneSettings {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(mode, "mode");
+        if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
+            throw new GblmException("gradient scale must be a positive number, got " + gradScale);
+        }
+    }
+
+    /** The default gradient scale, statistics not kept. */
+    public static BatchPruneSettings of(PruneSettings config, PruneMode mode) {
+        return new BatchPruneSettings(config, mode, DEFAULT_GRAD_SCALE, false);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.gblm.stream.pipeline;
+
+import dev.gblm.GblmException;
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.stream.worker.WorkerSettings;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link Pipeline}; build with {@link #builder}.
+ *
+ * @param model           model directory or file
+ * @param tokenizer       tokenizer override (null = the model's own, or none: token-id samples only)
+ * @param out             export directory
+ * @param dataDir         broker data and finalizer state (null = temporary, deleted at close)
+ * @param kafka           an existing cluster; null = start an embedded broker
+ * @param metricsPort     -1 = no HTTP endpoint, 0 = any free port
+ * @param seqLen          0 = the model's context
+ * @param samplesPerSlice records after which a worker closes its slice
+ * @param maxSliceAge     time after which a worker closes its slice
+ * @param workers         worker instances in this process (each its own consumer and transactional id)
+ * @param instance        distinguishes consumer groups, application and transactional ids of pipelines sharing a cluster
+ * @param progress        where progress lines go (null = nowhere)
+ */
+public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDir, KafkaSettings kafka, int metricsPort,
+        int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
+    public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(5);
+    public static final String DEFAULT_INSTANCE = "run";
+
+    public PipelineSettings {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(out, "out");
+        if (workers < 0) {
+            throw new GblmException("--workers must be >= 0, got " + workers);
+        }
+        if (instance == null || !instance.matches("[A-Za-z0-9._-]{1,100}")) {
+            throw new GblmException("invalid instance name '" + instance + "': use 1-100 of a-z A-Z 0-9 . _ -");
+        }
+    }
+
+    public static Builder builder(Path model, Path out) {
+        return new Builder(model, out);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(model, out).tokenizer(tokenizer).dataDir(dataDir).kafka(kafka).metricsPort(metricsPort)
+                .seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
+                .instance(instance).progress(progress);
+    }
+
+    public static final class Builder {
+        private final Path model;
+        private final Path out;
+        private Path tokenizer;
+        private Path dataDir;
+        private KafkaSettings kafka;
+        private int metricsPort = -1;
+        private int seqLen;
+        private int samplesPerSlice = WorkerSettings.DEFAULT_SAMPLES_PER_SLICE;
+        private Duration maxSliceAge = DEFAULT_MAX_SLICE_AGE;
+        private int workers = 1;
+        private String instance = DEFAULT_INSTANCE;
+        private PrintStream progress = System.err;
+
+        private Builder(Path model, Path out) {
+            this.model = model;
+            this.out = out;
+        }
+
+        public Builder tokenizer(Path t) {
+            this.tokenizer = t;
+            return this;
+        }
+
+        public Builder dataDir(Path d) {
+            this.dataDir = d;
+            return this;
+        }
+
+        /** An existing cluster; null (the default) starts an embedded broker. */
+        public Builder kafka(KafkaSettings k) {
+            this.kafka = k;
+            return this;
+        }
+
+        public Builder metricsPort(int p) {
+            this.metricsPort = p;
+            return this;
+        }
+
+        public Builder seqLen(int n) {
+            this.seqLen = n;
+            return this;
+        }
+
+        public Builder samplesPerSlice(int n) {
+            this.samplesPerSlice = n;
+            return this;
+        }
+
+        public Builder maxSliceAge(Duration d) {
+            this.maxSliceAge = d;
+            return this;
+        }
+
+        public Builder workers(int n) {
+            this.workers = n;
+            return this;
+        }
+
+        public Builder instance(String i) {
+            this.instance = i;
+            return this;
+        }
+
+        public Builder progress(PrintStream p) {
+            this.progress = p;
+            return this;
+        }
+
+        public PipelineSettings build() {
+            return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, seqLen, samplesPerSlice,
+                    maxSliceAge, workers, instance, progress);
+        }
+    }
+}
