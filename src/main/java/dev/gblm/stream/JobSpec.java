@@ -2,7 +2,6 @@ package dev.gblm.stream;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.GblmException;
-import dev.gblm.ops.TopicCatalog;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.SparsityPattern;

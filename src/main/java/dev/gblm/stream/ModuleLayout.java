@@ -1,6 +1,5 @@
 package dev.gblm.stream;
 
-import dev.gblm.stream.finalizer.DenseWeights;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.RowBlockPlanner;
@@ -8,6 +7,7 @@ import dev.gblm.stats.RowRange;
 import dev.gblm.stats.StatKinds;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The row blocks of one module under a profile's layout: {@code rowStarts} ascending, block {@code i} is rows
@@ -27,13 +27,17 @@ public record ModuleLayout(int layer, String module, int out, int in, List<Integ
         return blockIndex + 1 < rowStarts.size() ? rowStarts.get(blockIndex + 1) : out;
     }
 
-    /** The layout of every module of the model for a profile: what each worker's RowBlockPlanner produces. */
-    public static List<ModuleLayout> of(DenseWeights weights, Profile profile) {
+    /**
+     * The layout of every module of a model for a profile: what each worker's RowBlockPlanner produces.
+     *
+     * @param shape {@code {out, in}} of module {@code k} of layer {@code l}
+     */
+    public static List<ModuleLayout> of(int numLayers, BiFunction<Integer, LinearKind, int[]> shape, Profile profile) {
         StatKinds kinds = profile.kinds();
         List<ModuleLayout> out = new ArrayList<>();
-        for (int l = 0; l < weights.numLayers(); l++) {
+        for (int l = 0; l < numLayers; l++) {
             for (LinearKind k : LinearKind.values()) {
-                int[] s = weights.shape(l, k);
+                int[] s = shape.apply(l, k);
                 List<Integer> starts = new ArrayList<>();
                 for (RowRange r : RowBlockPlanner.plan(s[0], s[1], kinds, profile.blockBytes())) {
                     starts.add(r.start());

@@ -1,6 +1,9 @@
 package dev.gblm.stream.finalizer;
 
 import dev.gblm.model.LinearKind;
+import dev.gblm.stream.ModuleLayout;
+import dev.gblm.stream.Profile;
+import java.util.List;
 
 /**
  * The dense weights the finalizer scores against, as plain float32 row blocks. The finalizer needs no engine:
@@ -15,4 +18,9 @@ public interface DenseWeights {
     int[] shape(int layer, LinearKind k);
 
     int numLayers();
+
+    /** The row-block layout of these weights under {@code profile} (what the profile's workers write). */
+    default List<ModuleLayout> layout(Profile profile) {
+        return ModuleLayout.of(numLayers(), this::shape, profile);
+    }
 }

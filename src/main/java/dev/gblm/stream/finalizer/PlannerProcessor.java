@@ -210,7 +210,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     }
 
     private List<ModuleLayout> layout(Profile profile) {
-        return layouts.computeIfAbsent(profile.id(), id -> ModuleLayout.of(weights, profile));
+        return layouts.computeIfAbsent(profile.id(), id -> weights.layout(profile));
     }
 
     /** Punctuator: a job submitted after its slices arrived is declared here. */

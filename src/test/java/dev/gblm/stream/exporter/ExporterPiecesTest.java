@@ -47,7 +47,7 @@ class ExporterPiecesTest {
     static void load() {
         ckpt = Checkpoints.load(TINY);
         profile = Profile.forCheckpoint(ckpt, 0, 100f, 4096);
-        layout = ModuleLayout.of(new CheckpointWeights(ckpt), profile);
+        layout = new CheckpointWeights(ckpt).layout(profile);
     }
 
     @Test
