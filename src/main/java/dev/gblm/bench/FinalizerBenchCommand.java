@@ -2,9 +2,9 @@ package dev.gblm.bench;
 
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code gblm bench finalizer}. */
 @Command(name = "finalizer", mixinStandardHelpOptions = true,

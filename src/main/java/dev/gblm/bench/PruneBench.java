@@ -1,17 +1,17 @@
 package dev.gblm.bench;
 
-import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LlamaConfig;
-import dev.gblm.engine.LlamaModel;
-import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
-import dev.gblm.prune.batch.PruneMode;
-import dev.gblm.prune.batch.PruneProgress;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.PruneMode;
+import dev.gblm.prune.batch.PruneProgress;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

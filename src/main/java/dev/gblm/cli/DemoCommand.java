@@ -1,18 +1,17 @@
 package dev.gblm.cli;
 
-import dev.gblm.stream.pipeline.PipelineSettings;
-import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.GblmException;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.eval.Generator;
 import dev.gblm.eval.Perplexity;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.engine.LlamaModel;
-import dev.gblm.stream.ingest.DocumentReader;
-import dev.gblm.stream.exporter.Exporter;
 import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.ModelReady;
+import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import java.io.BufferedWriter;

@@ -1,11 +1,11 @@
 package dev.gblm.cli;
 
-import dev.gblm.stream.exporter.ExporterSettings;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.MetricsServer;
 import dev.gblm.stream.exporter.Exporter;
+import dev.gblm.stream.exporter.ExporterSettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

@@ -6,14 +6,13 @@ import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.finalizer.Finalizer;
 import dev.gblm.stream.finalizer.FinalizerSettings;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code gblm finalizer}: the Kafka Streams finalizer, until interrupted. */
 @Command(name = "finalizer", mixinStandardHelpOptions = true,

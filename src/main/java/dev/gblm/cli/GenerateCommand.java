@@ -1,8 +1,8 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.eval.Generator;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.eval.Generator;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,6 +1,5 @@
 package dev.gblm.cli;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
@@ -8,6 +7,7 @@ import dev.gblm.ops.MetricsServer;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.ingest.IngestSummary;
 import dev.gblm.stream.ingest.Ingestor;
@@ -21,9 +21,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code gblm ingest}: publish calibration documents to {@code calib.<stream>}. */
 @Command(name = "ingest", mixinStandardHelpOptions = true,

@@ -1,19 +1,19 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.stream.job.JobClient;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.Profile;
+import dev.gblm.stream.job.JobClient;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code gblm job submit|list}: pruning jobs on the compacted topic gblm.jobs. */
 @Command(name = "job", mixinStandardHelpOptions = true, description = "Submit and list streaming pruning jobs.",

@@ -1,9 +1,9 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.engine.LlamaModel;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package dev.gblm.cli;
 
 import dev.gblm.model.Checkpoints;
-import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.Profile;
+import dev.gblm.stream.finalizer.CheckpointWeights;
 import java.nio.file.Path;
 
 /** Where the streaming commands meet the engine: a model path becomes a profile, a fingerprint and weights. */

@@ -1,21 +1,21 @@
 package dev.gblm.cli;
 
-import dev.gblm.prune.batch.BatchPruneSettings;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
-import dev.gblm.model.Checkpoint;
 import dev.gblm.engine.LlamaModel;
-import dev.gblm.prune.batch.BatchPruner;
-import dev.gblm.prune.batch.CalibrationSet;
+import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.batch.PruneProgress;
 import dev.gblm.prune.batch.PruneReport;
 import dev.gblm.prune.batch.PrunedModelWriter;
-import dev.gblm.prune.SparsityPattern;
-import dev.gblm.prune.TailRule;
 import dev.gblm.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -1,11 +1,11 @@
 package dev.gblm.cli;
 
-import dev.gblm.ops.KafkaSettings;
-import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.GblmException;
-import dev.gblm.stream.ingest.DocumentReader;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,6 +1,5 @@
 package dev.gblm.cli;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
@@ -9,6 +8,7 @@ import dev.gblm.ops.MetricsServer;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.worker.Worker;
 import dev.gblm.stream.worker.WorkerSettings;
 import dev.gblm.tokenizer.Tokenizer;
@@ -17,7 +17,6 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;

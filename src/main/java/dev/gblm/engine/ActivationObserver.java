@@ -1,7 +1,7 @@
 package dev.gblm.engine;
 
-import dev.gblm.model.LinearKind;
 import ai.djl.ndarray.NDArray;
+import dev.gblm.model.LinearKind;
 
 /**
  * Sees the input of every linear module during a forward pass. {@code x} is [tokens, in], detached

@@ -1,7 +1,7 @@
 package dev.gblm.engine;
 
-import dev.gblm.model.LinearKind;
 import ai.djl.ndarray.NDArray;
+import dev.gblm.model.LinearKind;
 
 /** Sees dL/dW [out, in] of every linear module after backward; {@code g} is only valid during the call. */
 @FunctionalInterface

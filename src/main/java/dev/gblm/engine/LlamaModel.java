@@ -1,10 +1,5 @@
 package dev.gblm.engine;
 
-import dev.gblm.model.Checkpoint;
-import dev.gblm.model.Checkpoints;
-import dev.gblm.model.LinearKind;
-import dev.gblm.model.LlamaConfig;
-import dev.gblm.model.TensorData;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -19,6 +14,11 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.gblm.GblmException;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.LinearKind;
+import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.TensorData;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

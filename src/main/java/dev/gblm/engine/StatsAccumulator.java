@@ -1,12 +1,12 @@
 package dev.gblm.engine;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.gblm.model.LinearKind;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import dev.gblm.model.LinearKind;
 
 /**
  * Accumulates calibration statistics on the engine's device while the model runs, and hands them out

@@ -1,10 +1,10 @@
 package dev.gblm.engine;
 
-import dev.gblm.stats.CalibrationStats;
-import dev.gblm.stats.StatKinds;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.model.LinearKind;
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.StatKinds;
 
 /**
  * Runs the dense model over calibration samples, one at a time, and accumulates their statistics.

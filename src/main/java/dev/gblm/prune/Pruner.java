@@ -3,26 +3,32 @@ package dev.gblm.prune;
 import dev.gblm.stats.ModuleStats;
 
 /**
- * One entry point from (weights, statistics, config) to a mask, for the batch pruner and the streaming
- * finalizer alike.
+ * THE entry point from (weights, statistics, settings) to a mask: the batch pruner and the streaming finalizer's
+ * block tasks both call {@link #mask}, so a method's scoring and selection exist once.
  */
 public final class Pruner {
     private Pruner() {}
 
     /**
      * The mask of rows {@code [rowStart, rowEnd)} of a module ({@code weights} holds just those rows).
-     * Score methods with per-row or N:M patterns work on any row block. Two cases need the whole matrix
-     * ({@code rowStart == 0}, all rows): magnitude unstructured (one threshold per matrix) and SparseGPT
-     * (use {@link #pruneInPlace}, it also updates the weights).
+     * Score methods with per-row or N:M patterns work on any row block. Two cases need the whole matrix:
+     * unstructured magnitude (one threshold per matrix: pass it as {@code magnitudeThreshold} for a row block, see
+     * {@link MagnitudeThreshold}; null computes it from {@code weights}, which must then be the whole matrix) and
+     * SparseGPT (use {@link #pruneInPlace}, it also updates the weights).
+     *
+     * @param stats              the block's summed statistics; may be null for magnitude
+     * @param magnitudeThreshold unstructured magnitude only: the whole matrix's threshold, or null
      */
-    public static Mask mask(PruneSettings cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats) {
+    public static Mask mask(PruneSettings cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats,
+            Float magnitudeThreshold) {
         Method m = cfg.method();
         int rows = rowEnd - rowStart;
         if (m == Method.SPARSEGPT) {
             throw new IllegalArgumentException("SparseGPT updates the weights: use Pruner.pruneInPlace");
         }
         if (m == Method.MAGNITUDE && cfg.pattern().isUnstructured()) {
-            return MaskSelector.magnitudeThreshold(weights, rows, in, cfg.pattern().sparsity());
+            return magnitudeThreshold != null ? MagnitudeThreshold.apply(weights, rows, in, magnitudeThreshold)
+                    : MaskSelector.magnitudeThreshold(weights, rows, in, cfg.pattern().sparsity());
         }
         float[] scores = Scores.compute(m, cfg.gradNorm(), weights, rowStart, rowEnd, in, stats);
         return MaskSelector.select(scores, rows, in, cfg.pattern(), cfg.tailRule());
@@ -36,7 +42,7 @@ public final class Pruner {
         if (cfg.method() == Method.SPARSEGPT) {
             return SparseGpt.prune(weights, out, in, stats, cfg.pattern(), cfg.tailRule());
         }
-        Mask mask = mask(cfg, weights, 0, out, in, stats);
+        Mask mask = mask(cfg, weights, 0, out, in, stats, null);
         mask.applyTo(weights);
         return mask;
     }

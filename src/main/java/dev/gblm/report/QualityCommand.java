@@ -1,15 +1,15 @@
 package dev.gblm.report;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
-import dev.gblm.engine.LlamaModel;
-import dev.gblm.prune.batch.CalibrationSet;
-import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.CalibrationSet;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.gblm.report;
 
-import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.batch.PruneMode;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

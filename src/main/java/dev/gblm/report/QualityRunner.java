@@ -1,12 +1,12 @@
 package dev.gblm.report;
 
-import dev.gblm.prune.batch.BatchPruneSettings;
-import dev.gblm.eval.Perplexity;
-import dev.gblm.model.LinearKind;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.LossResult;
-import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.eval.Perplexity;
+import dev.gblm.model.LinearKind;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.prune.batch.BatchPruner;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;

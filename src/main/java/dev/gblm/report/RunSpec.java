@@ -1,9 +1,9 @@
 package dev.gblm.report;
 
 import dev.gblm.prune.PruneSettings;
-import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.PruneMode;
 import java.util.Locale;
 import java.util.Objects;
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.GblmException;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
 import dev.gblm.stats.StatKind;
@@ -97,6 +98,12 @@ public record JobSpec(String id, String profile, List<String> streams, String me
     @JsonIgnore
     public SparsityPattern patternSpec() {
         return SparsityPattern.parse(pattern, sparsity);
+    }
+
+    /** The method, pattern, gradient norm and tail rule as the pure core takes them. */
+    @JsonIgnore
+    public PruneSettings pruneSettings() {
+        return new PruneSettings(methodEnum(), gradNormEnum(), patternSpec(), tailRuleEnum());
     }
 
     @JsonIgnore

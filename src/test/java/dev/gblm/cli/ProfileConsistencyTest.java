@@ -1,13 +1,13 @@
 package dev.gblm.cli;
 
-import dev.gblm.stream.pipeline.PipelineSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
-import dev.gblm.stream.pipeline.Pipeline;
 import dev.gblm.stream.Profile;
+import dev.gblm.stream.pipeline.Pipeline;
+import dev.gblm.stream.pipeline.PipelineSettings;
 import dev.gblm.stream.worker.Worker;
 import dev.gblm.stream.worker.WorkerSettings;
 import java.nio.file.Path;

@@ -3,9 +3,9 @@ package dev.gblm.cli;
 import static dev.gblm.testing.GblmCli.gblm;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gblm.testing.GblmCli.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gblm.testing.GblmCli.Run;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -1,15 +1,15 @@
 package dev.gblm.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.model.TensorData;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-import dev.gblm.GblmException;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,10 +1,10 @@
 package dev.gblm.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;

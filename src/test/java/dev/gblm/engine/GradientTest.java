@@ -1,11 +1,10 @@
 package dev.gblm.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
-import static org.assertj.core.api.Assertions.assertThat;
-
-import ai.djl.ndarray.NDArray;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;

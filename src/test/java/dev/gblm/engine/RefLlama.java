@@ -1,11 +1,11 @@
 package dev.gblm.engine;
 
+import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.DType;
-import dev.gblm.model.TensorData;
-import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.TensorData;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;

@@ -1,14 +1,14 @@
 package dev.gblm.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gblm.model.Checkpoints;
+import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.gblm.model.Checkpoints;
-import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import dev.gblm.tokenizer.Tokenizer;

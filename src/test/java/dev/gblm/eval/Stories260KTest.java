@@ -3,9 +3,9 @@ package dev.gblm.eval;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.gblm.model.Checkpoints;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.LossResult;
+import dev.gblm.model.Checkpoints;
 import dev.gblm.testing.TestData;
 import dev.gblm.tokenizer.Llama2cTokenizer;
 import dev.gblm.tokenizer.Tokenizer;

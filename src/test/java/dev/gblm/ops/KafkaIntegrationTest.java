@@ -1,15 +1,16 @@
 package dev.gblm.ops;
 
-import dev.gblm.stream.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.cli.Main;
+import dev.gblm.stream.SampleRecord;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.ingest.IngestSummary;
 import dev.gblm.stream.ingest.Ingestor;
-import dev.gblm.stream.SampleRecord;
+import dev.gblm.testing.EmbeddedKafkaExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -41,7 +42,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import dev.gblm.testing.EmbeddedKafkaExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Topics, ingest and metrics against one real embedded broker shared by the class. */

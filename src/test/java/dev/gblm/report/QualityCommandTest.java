@@ -3,8 +3,8 @@ package dev.gblm.report;
 import static dev.gblm.testing.GblmCli.gblm;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.eval.EvalProtocols;
+import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
-import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.batch.PruneMode;
 import java.util.HashSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;

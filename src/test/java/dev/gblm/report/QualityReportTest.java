@@ -2,8 +2,8 @@ package dev.gblm.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.batch.PruneMode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

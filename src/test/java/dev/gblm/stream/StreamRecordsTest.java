@@ -1,16 +1,16 @@
 package dev.gblm.stream;
 
-import dev.gblm.prune.MagnitudeThreshold;
-import dev.gblm.stream.finalizer.EpochPlanner;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
 import dev.gblm.model.LinearKind;
+import dev.gblm.prune.MagnitudeThreshold;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.MaskSelector;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
+import dev.gblm.stream.finalizer.EpochPlanner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package dev.gblm.testing;
 
-import dev.gblm.stream.finalizer.DenseWeights;
 import dev.gblm.model.LinearKind;
+import dev.gblm.stream.finalizer.DenseWeights;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;

@@ -1,23 +1,23 @@
 package dev.gblm.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.StatsCollector;
+import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.KafkaSettings;
-import dev.gblm.stream.worker.Worker;
-import dev.gblm.stream.Topics;
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.ModuleStats;
+import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.InvalidSampleException;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.SampleRecord;
 import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.Ingestor;
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.gblm.model.Checkpoint;
-import dev.gblm.engine.LlamaModel;
-import dev.gblm.stats.CalibrationStats;
-import dev.gblm.stats.ModuleStats;
-import dev.gblm.stats.StatsCodec;
-import dev.gblm.engine.StatsCollector;
+import dev.gblm.stream.worker.Worker;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

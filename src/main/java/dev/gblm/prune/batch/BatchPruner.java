@@ -1,27 +1,25 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Mask;
-import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneSettings;
-import dev.gblm.prune.Pruner;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.GblmException;
-import dev.gblm.model.LinearKind;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.StatsAccumulator;
+import dev.gblm.engine.StatsCollector;
+import dev.gblm.model.LinearKind;
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.Pruner;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
-import dev.gblm.engine.StatsAccumulator;
-import dev.gblm.engine.StatsCollector;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 

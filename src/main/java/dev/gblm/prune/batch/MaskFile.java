@@ -1,7 +1,7 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Mask;
 import dev.gblm.GblmException;
+import dev.gblm.prune.Mask;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;

@@ -1,8 +1,8 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.PruneSettings;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gblm.prune.PruneSettings;
 import java.util.Map;
 
 /** The method/options/calibration/timing part of {@code report.json} of a batch run (the writer adds the rest). */

@@ -1,16 +1,16 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Mask;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
-import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.SafetensorsWriter;
 import dev.gblm.model.TensorData;
+import dev.gblm.prune.Mask;
 import dev.gblm.stats.ModuleKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,15 +1,14 @@
 package dev.gblm.stream.exporter;
 
-import dev.gblm.stream.ModelReady;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
+import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.RecordFormatException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,15 +1,14 @@
 package dev.gblm.stream.exporter;
 
-import dev.gblm.stream.Topics;
-import dev.gblm.stream.ModelReady;
-import dev.gblm.ops.PollingThreads;
-import dev.gblm.stream.Json;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.ModelReady;
+import dev.gblm.stream.Topics;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,20 +1,17 @@
 package dev.gblm.stream.finalizer;
 
 import dev.gblm.prune.MagnitudeThreshold;
-import dev.gblm.stream.JobSpec;
 import dev.gblm.prune.Mask;
-import dev.gblm.prune.MaskSelector;
-import dev.gblm.prune.Method;
-import dev.gblm.prune.Scores;
-import dev.gblm.prune.SparsityPattern;
+import dev.gblm.prune.Pruner;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
+import dev.gblm.stream.JobSpec;
 import java.util.List;
 
 /**
  * The pure core of a block task: decode and sum one block's per-slice statistics records (in the epoch's order),
- * then score and select the block's mask. No Kafka here, so the processor, the tests and the benchmark run the
- * same code.
+ * then select the block's mask through {@link Pruner#mask}, the one scoring/selection entry point the batch pruner
+ * uses too. No Kafka here, so the processor, the tests and the benchmark run the same code.
  */
 public final class BlockAggregation {
     private BlockAggregation() {}
@@ -37,16 +34,10 @@ public final class BlockAggregation {
      */
     public static Mask mask(JobSpec spec, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats,
             Float magnitudeThreshold) {
-        Method method = spec.methodEnum();
-        SparsityPattern pattern = spec.patternSpec();
-        int rows = rowEnd - rowStart;
-        if (method == Method.MAGNITUDE && pattern.isUnstructured()) {
-            if (magnitudeThreshold == null) {
-                throw new IllegalArgumentException("unstructured magnitude needs the matrix threshold");
-            }
-            return MagnitudeThreshold.apply(weights, rows, in, magnitudeThreshold);
+        if (spec.needsMatrixThreshold() && magnitudeThreshold == null) {
+            // a row block cannot compute the matrix's threshold itself
+            throw new IllegalArgumentException("unstructured magnitude needs the matrix threshold");
         }
-        float[] scores = Scores.compute(method, spec.gradNormEnum(), weights, rowStart, rowEnd, in, stats);
-        return MaskSelector.select(scores, rows, in, pattern, spec.tailRuleEnum());
+        return Pruner.mask(spec.pruneSettings(), weights, rowStart, rowEnd, in, stats, magnitudeThreshold);
     }
 }

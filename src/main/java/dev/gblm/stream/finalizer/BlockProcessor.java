@@ -1,6 +1,5 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.prune.Mask;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
@@ -11,12 +10,13 @@ import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.RecordFormatException;
+import dev.gblm.stream.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
+import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringSerializer;

@@ -1,6 +1,5 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
@@ -8,6 +7,7 @@ import dev.gblm.ops.Service;
 import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.Topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

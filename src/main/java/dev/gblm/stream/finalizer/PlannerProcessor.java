@@ -1,19 +1,19 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.GblmException;
 import dev.gblm.model.LinearKind;
+import dev.gblm.prune.MagnitudeThreshold;
 import dev.gblm.stream.BlockAck;
 import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
-import dev.gblm.prune.MagnitudeThreshold;
 import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,8 +1,8 @@
 package dev.gblm.stream.ingest;
 
+import dev.gblm.GblmException;
 import dev.gblm.stream.InvalidSampleException;
 import dev.gblm.stream.SampleRecord;
-import dev.gblm.GblmException;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package dev.gblm.stream.ingest;
 
-import dev.gblm.stream.Topics;
-import dev.gblm.stream.SampleRecord;
 import dev.gblm.ops.KafkaSettings;
+import dev.gblm.stream.SampleRecord;
+import dev.gblm.stream.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.stream.OffsetRange;
+import dev.gblm.stream.Topics;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,11 +1,11 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.BlockKey;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.RowBlockPlanner;
 import dev.gblm.stats.RowRange;
 import dev.gblm.stats.StatsCodec;
+import dev.gblm.stream.BlockKey;
 import java.util.ArrayList;
 import java.util.List;
 

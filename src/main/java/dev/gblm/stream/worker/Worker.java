@@ -1,20 +1,18 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.Topics;
-import dev.gblm.ops.PollingThreads;
-import dev.gblm.stream.Json;
-import dev.gblm.stream.Profile;
-import dev.gblm.stream.SampleRecord;
-import dev.gblm.stream.SliceRecord;
-import dev.gblm.model.Checkpoint;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.StatsCollector;
+import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
 import dev.gblm.stats.CalibrationStats;
-import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
-import dev.gblm.engine.StatsCollector;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.Profile;
+import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
 import dev.gblm.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

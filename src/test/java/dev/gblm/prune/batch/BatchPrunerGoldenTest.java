@@ -1,19 +1,19 @@
 package dev.gblm.prune.batch;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.LossResult;
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.LinearKind;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.gblm.model.Checkpoint;
-import dev.gblm.model.LinearKind;
-import dev.gblm.engine.LlamaModel;
-import dev.gblm.engine.LossResult;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;

@@ -1,10 +1,10 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Mask;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
+import dev.gblm.prune.Mask;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
 import java.util.Arrays;

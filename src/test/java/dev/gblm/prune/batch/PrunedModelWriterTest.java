@@ -1,9 +1,5 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Mask;
-import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneSettings;
-import dev.gblm.prune.SparsityPattern;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,12 +7,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
-import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.TensorData;
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.SparsityPattern;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.testing.TinyFixtures;
 import java.io.IOException;

@@ -1,14 +1,14 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.prune.Method;
-import dev.gblm.prune.PruneSettings;
-import dev.gblm.prune.SparsityPattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.engine.LlamaModel;
 import dev.gblm.eval.Perplexity;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.engine.LlamaModel;
+import dev.gblm.prune.Method;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.SparsityPattern;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import dev.gblm.tokenizer.Tokenizer;

@@ -1,6 +1,5 @@
 package dev.gblm.stream.exporter;
 
-import dev.gblm.stream.ModelReady;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.stream.ModelReady;

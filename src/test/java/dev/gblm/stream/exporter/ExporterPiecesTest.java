@@ -1,6 +1,5 @@
 package dev.gblm.stream.exporter;
 
-import dev.gblm.stream.ModelReady;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,14 +9,14 @@ import dev.gblm.prune.Mask;
 import dev.gblm.prune.batch.MaskFile;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
-import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
+import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.Profile;
+import dev.gblm.stream.finalizer.CheckpointWeights;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

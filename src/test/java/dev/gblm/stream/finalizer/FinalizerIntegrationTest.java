@@ -1,12 +1,11 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.ops.KafkaSettings;
-import dev.gblm.stream.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.LinearKind;
 import dev.gblm.ops.EmbeddedKafka;
 import dev.gblm.ops.GblmMetrics;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.MaskSelector;
 import dev.gblm.prune.Method;
@@ -18,14 +17,15 @@ import dev.gblm.stats.StatKinds;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
-import dev.gblm.testing.InMemoryWeights;
-import dev.gblm.stream.job.JobClient;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
+import dev.gblm.stream.job.JobClient;
+import dev.gblm.testing.InMemoryWeights;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

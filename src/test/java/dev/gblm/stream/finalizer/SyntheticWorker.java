@@ -1,6 +1,5 @@
 package dev.gblm.stream.finalizer;
 
-import dev.gblm.stream.Topics;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
@@ -12,6 +11,7 @@ import dev.gblm.stream.Json;
 import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;

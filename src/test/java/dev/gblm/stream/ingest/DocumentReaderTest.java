@@ -1,8 +1,8 @@
 package dev.gblm.stream.ingest;
 
-import dev.gblm.stream.SampleRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.stream.SampleRecord;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,9 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.OffsetRange;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gblm.stream.OffsetRange;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.TopicPartition;

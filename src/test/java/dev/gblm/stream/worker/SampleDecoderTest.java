@@ -1,8 +1,8 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.SampleRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gblm.stream.SampleRecord;
 import dev.gblm.testing.CharTokenizer;
 import dev.gblm.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;

@@ -1,10 +1,5 @@
 package dev.gblm.stream.worker;
 
-import dev.gblm.stream.Topics;
-import dev.gblm.testing.StreamTestSupport;
-import dev.gblm.stream.BlockKey;
-import dev.gblm.stream.SampleRecord;
-import dev.gblm.stream.SliceRecord;
 import static dev.gblm.testing.StreamTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,6 +14,10 @@ import dev.gblm.ops.TopicAdmin;
 import dev.gblm.ops.TopicCatalog;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleStats;
+import dev.gblm.stream.BlockKey;
+import dev.gblm.stream.SampleRecord;
+import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
 import dev.gblm.testing.TestData;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
