@@ -3,7 +3,7 @@ package dev.gblm.stream;
 import java.util.List;
 
 /**
- * A command from the planner to the block task that owns one statistics block, on the internal topic
+ * An instruction from the planner to the block task that owns one statistics block, on the internal topic
  * {@code gblm.finalize} (key = the block's {@link BlockKey}, JSON; same partition count as {@code gblm.stats}).
  *
  * <ul>

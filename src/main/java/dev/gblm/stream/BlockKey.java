@@ -4,10 +4,10 @@ import dev.gblm.model.LinearKind;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Key of a statistics row block on {@code gblm.stats} and of its finalize commands:
+ * Key of a statistics row block on {@code gblm.stats} and of its finalizer instructions:
  * {@code <profile>/<layer>/<module>/<rowStart>} (module as its short name, e.g. {@code q_proj}), UTF-8. Both
  * topics have the same partition count and are produced with the default partitioner on these exact bytes, so
- * every slice's block and every command for it meet in the same Kafka Streams task.
+ * every slice's block and every instruction for it meet in the same Kafka Streams task.
  */
 public record BlockKey(String profile, int layer, LinearKind module, int rowStart) {
     public BlockKey {

@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 /**
  * The one registry of gblm's Kafka topics and record headers. Every service names topics and headers through this
  * class; partition counts and topic configs live in the topic definitions ({@code topics/*.properties}, checked
- * against this registry by {@code TopicCatalogTest}).
+ * against this registry by {@code TopicsTest}).
  *
  * <p>A {@link Topic} states what its key and value are: the Java type a consumer decodes them to, and the wire form.
  * Sources read bytes and decode in the processor, so a bad record becomes a dead letter rather than a

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The block aggregator, partitioned like {@code gblm.stats} (sources {@code gblm.stats} and {@code gblm.finalize},
  * same key bytes, same partition count). Stores each slice's statistics block under {@code blockKey|sliceId};
- * a FINALIZE command sums exactly the epoch's slices — or waits in the pending store until they are all present,
+ * a FINALIZE instruction sums exactly the epoch's slices — or waits in the pending store until they are all present,
  * re-checked whenever a statistics block arrives — then emits the mask block and an ack to the planner. RETIRE
  * deletes the named slices' blocks; CLAIM marks them live.
  *

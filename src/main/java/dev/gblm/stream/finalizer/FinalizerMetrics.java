@@ -35,7 +35,7 @@ public final class FinalizerMetrics {
         slicesBad = Counter.builder("gblm.finalizer.slices.bad")
                 .description("slices excluded from epochs because one of their statistics blocks was rejected").register(registry);
         Gauge.builder("gblm.finalizer.blocks.pending", pendingBlocks, AtomicLong::get)
-                .description("finalize commands waiting for statistics blocks").register(registry);
+                .description("FINALIZE instructions waiting for statistics blocks").register(registry);
     }
 
     void dlq(String reason) {

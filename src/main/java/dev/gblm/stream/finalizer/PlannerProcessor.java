@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * The planner, partitioned by profile (sources {@code gblm.slices} and {@code gblm.finalize-acks}, both keyed by
  * profile id and equally partitioned). It stores accepted slices, declares a job's epoch when the job's streams have
  * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store), fans
- * out one FINALIZE command per block, counts acks to know when the epoch is finalized, and then retires the slices
+ * out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, and then retires the slices
  * no job needs any more.
  *
  * <p>A slice is planned only if it is accepted (valid, this model, block count of the layout) and no block task has
@@ -199,7 +199,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         LOG.warn("slice {} of profile {} dropped: a statistics block was rejected ({})", sliceId, profile, reason);
     }
 
-    /** One command per block of the layout, keyed like the statistics so the owning block task receives it. */
+    /** One instruction per block of the layout, keyed like the statistics so the owning block task receives it. */
     private void sendToBlocks(List<ModuleLayout> layout, String profile, byte[] cmd, long timestamp) {
         for (ModuleLayout m : layout) {
             for (int start : m.rowStarts()) {

@@ -109,6 +109,7 @@ public final class Worker implements Service {
     private final CountDownLatch assigned = new CountDownLatch(1);
     private volatile boolean running;
     private volatile boolean killed;
+    private boolean closed;
     /** Set before an abrupt close: the rebalance listener must then neither commit nor touch the producer. */
     private volatile boolean abandoned;
     private volatile Faults faults = seq -> {};
@@ -227,8 +228,13 @@ public final class Worker implements Service {
         PollingThreads.wakeAndJoin(thread, consumer);
     }
 
+    /** Stops cleanly and frees the model; idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         stop();
         model.close();
     }
