@@ -117,24 +117,31 @@ class ArchitectureTest {
 
     @Test
     void packageMapListsExactlyThePackagesOfTheCode() {
-        Map<String, Set<String>> map = readPackageMap();
+        PackageMap map = readPackageMap();
         List<String> problems = new ArrayList<>();
         for (String p : packages) {
-            if (!map.containsKey(p)) {
+            if (!map.allowed().containsKey(p)) {
                 problems.add("package " + p + " is not in the package map of " + DOC);
             }
         }
-        for (String p : map.keySet()) {
+        map.allowed().keySet().forEach(p -> {
             if (!packages.contains(p)) {
-                problems.add("package " + p + " of the package map in " + DOC + " does not exist in " + SOURCES);
+                problems.add("package " + p + " of the package map (" + map.where(p) + ") does not exist in " + SOURCES);
             }
-        }
+        });
+        map.listed().forEach((p, names) -> {
+            for (String n : names) {
+                if (!map.allowed().containsKey(n)) {
+                    problems.add(map.where(p) + " names " + n + ", which is not a package of the table");
+                }
+            }
+        });
         assertThat(problems).withFailMessage("%s", String.join("\n", problems)).isEmpty();
     }
 
     @Test
     void everyPackageDependsOnlyOnWhatThePackageMapAllows() {
-        Map<String, Set<String>> map = readPackageMap();
+        Map<String, Set<String>> map = readPackageMap().allowed();
         List<String> problems = new ArrayList<>();
         graph.forEach((pkg, deps) -> {
             Set<String> allowed = map.get(pkg);
@@ -185,11 +192,15 @@ class ArchitectureTest {
                 checkPure(f, true, problems);
                 // same-package classes need no import: look for their simple names in the code
                 for (JavaFile sibling : files) {
-                    if (sibling.pkg().equals(f.pkg()) && sibling != f && !sibling.simpleName().equals("package-info")
-                            && !PURE_SERVICE_CLASSES.contains(sibling.className())
-                            && Pattern.compile("(?<![\\w$.])" + Pattern.quote(sibling.simpleName()) + "(?![\\w$])")
-                                    .matcher(f.code()).find()) {
-                        problems.add(f.rel() + ": uses " + sibling.className() + " of its own package, which is not pure");
+                    if (!sibling.pkg().equals(f.pkg()) || sibling == f || sibling.simpleName().equals("package-info")
+                            || PURE_SERVICE_CLASSES.contains(sibling.className())) {
+                        continue;
+                    }
+                    Matcher m = Pattern.compile("(?<![\\w$.])" + Pattern.quote(sibling.simpleName()) + "(?![\\w$])")
+                            .matcher(f.code());
+                    if (m.find()) {
+                        problems.add(f.rel() + ":" + JavaFile.lineOf(f.code(), m.start()) + " (" + sibling.simpleName()
+                                + "): uses " + sibling.className() + " of its own package, which is not pure");
                     }
                 }
             }
@@ -285,8 +296,22 @@ class ArchitectureTest {
 
     // ---------------------------------------------------------------- reading the package map
 
-    /** package -> the dev.gblm packages it may depend on, from the table under "## Package map". */
-    static Map<String, Set<String>> readPackageMap() {
+    /**
+     * The table under "## Package map" of {@link #DOC}.
+     *
+     * @param allowed package -> the other {@code dev.gblm} packages it may depend on ("everything" resolved
+     *                against the table)
+     * @param listed  package -> the package names its "may depend on" cell names (checked to be in the table)
+     * @param lines   package -> line of its row in the doc
+     */
+    record PackageMap(Map<String, Set<String>> allowed, Map<String, List<String>> listed, Map<String, Integer> lines) {
+        String where(String pkg) {
+            return DOC + " line " + lines.get(pkg) + " (" + pkg + ")";
+        }
+    }
+
+    /** Reads the package map; a table that is not in the documented format fails here, naming the line. */
+    static PackageMap readPackageMap() {
         List<String> lines;
         try {
             lines = Files.readAllLines(DOC);
@@ -320,7 +345,7 @@ class ArchitectureTest {
                 .allMatch(c -> c.matches(":?-{3,}:?"));
 
         Pattern packageCell = Pattern.compile("`(dev\\.gblm(?:\\.[a-z][a-z0-9_]*)*)`");
-        Map<String, String> allowedCells = new LinkedHashMap<>();
+        Map<String, String> cellOf = new LinkedHashMap<>();
         Map<String, Integer> rowLine = new HashMap<>();
         for (int r = 2; r < table.size(); r++) {
             List<String> row = table.get(r);
@@ -329,38 +354,37 @@ class ArchitectureTest {
             Matcher m = packageCell.matcher(row.get(0));
             assertThat(m.matches()).as("%s line %d: package cell '%s' is one `dev.gblm...` name", DOC, line, row.get(0))
                     .isTrue();
-            assertThat(allowedCells).as("%s line %d: package %s listed once", DOC, line, m.group(1))
+            assertThat(cellOf).as("%s line %d: package %s listed once", DOC, line, m.group(1))
                     .doesNotContainKey(m.group(1));
-            allowedCells.put(m.group(1), row.get(2));
+            cellOf.put(m.group(1), row.get(2));
             rowLine.put(m.group(1), line);
         }
 
-        Set<String> all = allowedCells.keySet();
-        Map<String, Set<String>> map = new TreeMap<>();
+        Set<String> all = cellOf.keySet();
+        Map<String, Set<String>> allowed = new TreeMap<>();
+        Map<String, List<String>> listed = new TreeMap<>();
         Pattern name = Pattern.compile("`([\\w.]+)`");
-        allowedCells.forEach((pkg, cell) -> {
+        cellOf.forEach((pkg, cell) -> {
             String where = DOC + " line " + rowLine.get(pkg) + " (" + pkg + ")";
-            Set<String> allowed = new TreeSet<>();
+            Set<String> may = new TreeSet<>();
+            List<String> names = List.of();
             if (cell.equals("—") || cell.equals("-")) {
                 // nothing
             } else if (cell.equals("everything")) {
-                allowed.addAll(all);
+                may.addAll(all);
             } else if (cell.startsWith("everything except ")) {
-                allowed.addAll(all);
-                for (String n : names(cell.substring("everything except ".length()), name, where)) {
-                    assertThat(all).as("%s: excepted package %s is in the table", where, n).contains(n);
-                    allowed.remove(n);
-                }
+                names = names(cell.substring("everything except ".length()), name, where);
+                may.addAll(all);
+                names.forEach(may::remove);
             } else {
-                for (String n : names(cell, name, where)) {
-                    assertThat(all).as("%s: allowed package %s is in the table", where, n).contains(n);
-                    allowed.add(n);
-                }
+                names = names(cell, name, where);
+                may.addAll(names);
             }
-            allowed.remove(pkg);
-            map.put(pkg, allowed);
+            may.remove(pkg);
+            allowed.put(pkg, may);
+            listed.put(pkg, names);
         });
-        return map;
+        return new PackageMap(allowed, listed, rowLine);
     }
 
     /** A comma-separated list of backticked names, nothing else. */

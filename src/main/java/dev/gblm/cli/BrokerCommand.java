@@ -1,8 +1,8 @@
 package dev.gblm.cli;
 
 import dev.gblm.ops.EmbeddedKafka;
-import dev.gblm.ops.TopicAdmin;
-import dev.gblm.ops.TopicCatalog;
+import dev.gblm.stream.topics.TopicAdmin;
+import dev.gblm.stream.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

@@ -1,10 +1,10 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.ops.StrimziRenderer;
-import dev.gblm.ops.TopicAdmin;
-import dev.gblm.ops.TopicCatalog;
-import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.topics.StrimziRenderer;
+import dev.gblm.stream.topics.TopicAdmin;
+import dev.gblm.stream.topics.TopicCatalog;
+import dev.gblm.stream.topics.TopicReport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -10,6 +10,10 @@ import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.ingest.IngestSummary;
 import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.topics.TopicAdmin;
+import dev.gblm.stream.topics.TopicCatalog;
+import dev.gblm.stream.topics.TopicReport;
+import dev.gblm.stream.topics.TopicSpec;
 import dev.gblm.testing.EmbeddedKafkaExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -60,7 +64,7 @@ class KafkaIntegrationTest {
 
     @Test
     void applyCreatesEveryTopicThenFindsThemAllMatching() throws Exception {
-        TopicCatalog catalog = TopicCatalog.load(TopicCatalogTest.TOPICS);
+        TopicCatalog catalog = TopicCatalog.load(Path.of("topics"));
         try (TopicAdmin ta = new TopicAdmin(admin)) {
             List<TopicReport> first = ta.apply(catalog);
             assertThat(first).extracting(TopicReport::topic).containsAll(
@@ -154,7 +158,7 @@ class KafkaIntegrationTest {
                 + "{\"title\":\"no text\"}\n"                 // line 7: no text
                 + "{\"text\":\"" + "x".repeat(Ingestor.MAX_DOCUMENT_BYTES) + "\"}\n"; // line 8: too large
         Path input = Files.writeString(dir.resolve("in.jsonl"), jsonl);
-        TopicCatalog catalog = TopicCatalog.load(TopicCatalogTest.TOPICS);
+        TopicCatalog catalog = TopicCatalog.load(Path.of("topics"));
         try (TopicAdmin ta = new TopicAdmin(admin)) {
             assertThat(ta.ensure(catalog.calibrationTopic("it-jsonl")).healthy()).isTrue();
         }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.GblmException;
-import dev.gblm.ops.TopicCatalog;
-import dev.gblm.ops.TopicSpec;
+import dev.gblm.stream.topics.TopicCatalog;
+import dev.gblm.stream.topics.TopicSpec;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 

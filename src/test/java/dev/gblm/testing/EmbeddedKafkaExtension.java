@@ -1,9 +1,9 @@
 package dev.gblm.testing;
 
 import dev.gblm.ops.EmbeddedKafka;
-import dev.gblm.ops.TopicAdmin;
-import dev.gblm.ops.TopicCatalog;
-import dev.gblm.ops.TopicReport;
+import dev.gblm.stream.topics.TopicAdmin;
+import dev.gblm.stream.topics.TopicCatalog;
+import dev.gblm.stream.topics.TopicReport;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;

@@ -2,12 +2,12 @@ package dev.gblm.stream.job;
 
 import dev.gblm.GblmException;
 import dev.gblm.ops.KafkaSettings;
-import dev.gblm.ops.TopicAdmin;
-import dev.gblm.ops.TopicCatalog;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.Topics;
+import dev.gblm.stream.topics.TopicAdmin;
+import dev.gblm.stream.topics.TopicCatalog;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.gblm.ops;
+package dev.gblm.stream.topics;
 
 import java.util.ArrayList;
 import java.util.List;

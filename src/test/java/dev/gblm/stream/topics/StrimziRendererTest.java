@@ -1,4 +1,4 @@
-package dev.gblm.ops;
+package dev.gblm.stream.topics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.gblm.ops;
+package dev.gblm.stream.topics;
 
 import dev.gblm.GblmException;
 import java.util.Collections;

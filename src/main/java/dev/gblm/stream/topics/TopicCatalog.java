@@ -1,6 +1,7 @@
-package dev.gblm.ops;
+package dev.gblm.stream.topics;
 
 import dev.gblm.GblmException;
+import dev.gblm.stream.Topics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -136,19 +137,8 @@ public final class TopicCatalog {
         return templates().stream().filter(t -> t.matches(topic)).findFirst().map(t -> t.forName(topic));
     }
 
-    /** The calibration topic of one stream, validated: {@code calib.<stream>}. */
+    /** The calibration topic of one stream, validated ({@link Topics#calibrationTopic}), from the template. */
     public TopicSpec calibrationTopic(String stream) {
-        return get(CALIB_TEMPLATE).forName(calibrationTopicName(stream));
-    }
-
-    public static final String CALIB_TEMPLATE = "calib.*";
-
-    /** {@code calib.<stream>}, or a clear error when {@code stream} has characters Kafka refuses. */
-    public static String calibrationTopicName(String stream) {
-        if (stream == null || !stream.matches("[a-zA-Z0-9._-]{1,200}")) {
-            throw new GblmException("invalid stream name '" + stream
-                    + "': use 1-200 of the characters a-z A-Z 0-9 . _ -");
-        }
-        return "calib." + stream;
+        return get(Topics.CALIBRATION.name()).forName(Topics.calibrationTopic(stream));
     }
 }

@@ -1,6 +1,7 @@
-package dev.gblm.ops;
+package dev.gblm.stream.topics;
 
 import dev.gblm.GblmException;
+import dev.gblm.ops.KafkaSettings;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
