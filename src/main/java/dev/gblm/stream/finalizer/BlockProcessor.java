@@ -89,7 +89,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
     public void process(Record<String, byte[]> rec) {
         String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS.name());
         if (topic.equals(Topics.FINALIZE.name())) {
-            onCommand(rec);
+            onInstruction(rec);
         } else {
             onStats(rec);
         }
@@ -151,14 +151,14 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         }
     }
 
-    private void onCommand(Record<String, byte[]> rec) {
+    private void onInstruction(Record<String, byte[]> rec) {
         BlockKey key;
         BlockInstruction c;
         try {
             key = BlockKey.parse(rec.key());
             c = Json.read(rec.value(), BlockInstruction.class);
         } catch (RecordFormatException e) {
-            DeadLetters.send(ctx, metrics, rec, "invalid-command", e.getMessage());
+            DeadLetters.send(ctx, metrics, rec, "invalid-instruction", e.getMessage());
             return;
         }
         if (c.type() == BlockInstruction.Type.RETIRE) {

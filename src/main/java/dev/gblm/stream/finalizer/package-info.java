@@ -7,7 +7,7 @@
  * statistics records and selects its mask through {@code dev.gblm.prune.Pruner}. Weights come from
  * {@link DenseWeights} ({@link CheckpointWeights} reads a checkpoint without an engine); {@link FinalizerSettings},
  * {@link FinalizerMetrics} and {@link SkipTooLargeHandler} configure, measure and protect it. May depend on
- * {@code dev.gblm}, {@code dev.gblm.model}, {@code dev.gblm.stats}, {@code dev.gblm.prune}, {@code dev.gblm.ops} and
- * {@code dev.gblm.stream}.
+ * {@code dev.gblm}, {@code dev.gblm.model}, {@code dev.gblm.stats}, {@code dev.gblm.prune}, {@code dev.gblm.ops},
+ * {@code dev.gblm.stream} and {@code dev.gblm.stream.topics}.
  */
 package dev.gblm.stream.finalizer;

@@ -1,0 +1,707 @@
+package dev.gblm.stream.finalizer;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gblm.model.LinearKind;
+import dev.gblm.ops.KafkaSettings;
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.MaskSelector;
+import dev.gblm.prune.Scores;
+import dev.gblm.stats.ModuleKey;
+import dev.gblm.stats.ModuleStats;
+import dev.gblm.stats.StatKind;
+import dev.gblm.stats.StatKinds;
+import dev.gblm.stats.StatsCodec;
+import dev.gblm.stream.BlockAck;
+import dev.gblm.stream.BlockInstruction;
+import dev.gblm.stream.BlockKey;
+import dev.gblm.stream.EpochRecord;
+import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.Json;
+import dev.gblm.stream.MaskBlock;
+import dev.gblm.stream.ModuleLayout;
+import dev.gblm.stream.OffsetRange;
+import dev.gblm.stream.Profile;
+import dev.gblm.stream.SliceRecord;
+import dev.gblm.stream.Topics;
+import dev.gblm.testing.InMemoryWeights;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The finalizer's planner and block tasks on Kafka's TopologyTestDriver: no broker, one task, every record processed
+ * to completion inside the pipe call, wall-clock punctuators fired only by {@code advanceWallClockTime}, so every
+ * outcome is deterministic.
+ *
+ * <p>There is no loop that pipes gblm.finalize and gblm.finalize-acks back into the topology: the driver
+ * (kafka-streams-test-utils 4.x, {@code captureOutputsAndReEnqueueInternalResults}) re-enqueues every record a sink
+ * writes to a topic the topology also reads, right after the writing processor returns. The planner → block tasks →
+ * planner round trips therefore complete within each pipe call, while the output queues of those topics still
+ * receive every record for the assertions. Piping them again would deliver each instruction and ack twice
+ * ({@link #theDriverItselfFeedsCommandsAndAcksBack} pins this, so a driver upgrade that changes it fails loudly).
+ */
+class FinalizerTopologyTest {
+    static final InMemoryWeights WEIGHTS = InMemoryWeights.randomLlama(2, 8, 24, 5);
+    // 600-byte records: q/k/v/o keep one row block, gate/up get 3, down (in 24) gets 4: 14 blocks per layer
+    static final Profile PROFILE = new Profile("topo-test-fp", 32, 100f, StatKinds.of(StatKind.GRAD, StatKind.ACT).bits(), 600);
+    static final List<ModuleLayout> LAYOUT = WEIGHTS.layout(PROFILE);
+    static final int BLOCKS = ModuleLayout.blockCount(LAYOUT);
+    static final Duration PLANNER_INTERVAL = Duration.ofSeconds(1);
+    static final Duration ORPHAN_RETENTION = Duration.ofMinutes(10);
+
+    @TempDir
+    Path tmp;
+
+    private final Random rnd = new Random(17);
+    private TopologyTestDriver driver;
+    private FinalizerMetrics metrics;
+    private final Map<String, TestInputTopic<String, byte[]>> inputs = new HashMap<>();
+    private TestOutputTopic<String, byte[]> epochsOut;
+    private TestOutputTopic<String, byte[]> masksOut;
+    private TestOutputTopic<String, byte[]> finalizeOut;
+    private TestOutputTopic<String, byte[]> acksOut;
+    private TestOutputTopic<String, byte[]> dlqOut;
+
+    /** One synthetic slice: its record, its whole-module statistics (the reference's input) and its encoded row blocks. */
+    record Slice(SliceRecord record, Map<ModuleKey, ModuleStats> whole, Map<BlockKey, byte[]> blocks) {
+        String id() {
+            return record.sliceId();
+        }
+    }
+
+    @BeforeEach
+    void start() {
+        FinalizerSettings settings = FinalizerSettings.builder(KafkaSettings.of("dummy:9092"), tmp.resolve("finalizer"), PROFILE.model())
+                .applicationId("fin-ttd").plannerInterval(PLANNER_INTERVAL).orphanRetention(ORPHAN_RETENTION).build();
+        metrics = new FinalizerMetrics(new SimpleMeterRegistry());
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        p.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("streams").toString());
+        // the driver's mock wall clock starts at the real time: the block tasks stamp arrivals with the real clock,
+        // the orphan sweep compares them with the mock one
+        driver = new TopologyTestDriver(FinalizerTopology.build(new Topology(), WEIGHTS, settings, metrics), p);
+        for (Topics.Topic<?, ?> t : List.of(Topics.JOBS, Topics.SLICES, Topics.STATS, Topics.FINALIZE, Topics.ACKS)) {
+            inputs.put(t.name(), driver.createInputTopic(t.name(), new StringSerializer(), new ByteArraySerializer()));
+        }
+        epochsOut = output(Topics.EPOCHS.name());
+        masksOut = output(Topics.MASKS.name());
+        finalizeOut = output(Topics.FINALIZE.name());
+        acksOut = output(Topics.ACKS.name());
+        dlqOut = output(Topics.DLQ.name());
+    }
+
+    @AfterEach
+    void stop() {
+        if (driver != null) {
+            driver.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ tests
+
+    @Test
+    void theDriverItselfFeedsCommandsAndAcksBack() {
+        // invariant: without the test piping anything back, every instruction the planner writes and every ack the block
+        // tasks write is processed exactly once
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        Slice s = slice("w1-a-0", "a", 0, 0, 8);
+        pipeStats(s);
+        pipeSlice(s);
+        Map<BlockInstruction.Type, Long> byType = instructions(finalizeOut.readRecordsToList()).stream()
+                .collect(Collectors.groupingBy(BlockInstruction::type, Collectors.counting()));
+        assertThat(byType).isEqualTo(Map.of(BlockInstruction.Type.CLAIM, (long) BLOCKS, BlockInstruction.Type.FINALIZE, (long) BLOCKS,
+                BlockInstruction.Type.RETIRE, (long) BLOCKS));
+        assertThat(acksOut.readRecordsToList()).hasSize(BLOCKS);
+        // a second delivery of the FINALIZEs would double these; of the acks, overshoot the planner's count
+        assertThat(metrics.maskBlocks.count()).isEqualTo(BLOCKS);
+        assertThat(Json.read(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.PROGRESS_STORE).get("wanda-24"),
+                JobProgress.class).acked()).isEqualTo(BLOCKS);
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty(); // the RETIREs arrived too
+    }
+
+    @Test
+    void everyRecordKindFlowsToExactlyOneFinalizedEpoch() {
+        // invariant: a job whose streams reach minSamples gets one epoch of whole slices in SliceRecord.ORDER, one mask
+        // block per layout block, and is finalized (then its slices retired) once every block is acknowledged
+        List<Slice> slices = List.of(
+                slice("w2-a-0", "a", 1, 0, 8),
+                slice("w1-a-1", "a", 0, 100, 8),
+                slice("w3-b-0", "b", 0, 0, 16),
+                slice("w1-a-0", "a", 0, 0, 8),
+                slice("w4-c-0", "c", 0, 0, 8));
+        for (Slice s : slices) {
+            pipeStats(s);
+        }
+        for (Slice s : slices) {
+            pipeSlice(s);
+        }
+        assertThat(metrics.slicesAccepted.count()).isEqualTo(5);
+        assertThat(metrics.statsStored.count()).isEqualTo(5.0 * BLOCKS);
+
+        // submitted after its slices: only the planner's wall-clock punctuator can declare it
+        JobSpec job = job("gblm-u50", List.of("a", "b"), "gblm", 0.5, "unstructured", 20, "l1");
+        submit(job);
+        submit(job("starved", List.of("c"), "wanda", null, "2:4", 1000, null));
+        assertThat(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.JOBS_STORE).get("gblm-u50")).isNotNull();
+        assertThat(epochsOut.isEmpty()).isTrue();
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+
+        // a/p0/0 (8) + a/p0/100 (16) + a/p1/0 (24 >= 20): b sorts after a and is not needed, c is not the job's stream
+        List<String> chosen = List.of("w1-a-0", "w1-a-1", "w2-a-0");
+        assertThat(slices.stream().map(Slice::record).filter(r -> !r.stream().equals("c")).sorted(SliceRecord.ORDER)
+                .limit(3).map(SliceRecord::sliceId).toList()).isEqualTo(chosen);
+        List<TestRecord<String, byte[]>> epochs = epochsOut.readRecordsToList();
+        assertThat(epochs).hasSize(1);
+        assertThat(epochs.get(0).key()).isEqualTo("gblm-u50");
+        EpochRecord e = Json.read(epochs.get(0).value(), EpochRecord.class);
+        assertThat(e.epoch()).isEqualTo(1);
+        assertThat(e.sliceIds()).isEqualTo(chosen);
+        assertThat(e.samples()).isEqualTo(24);
+        assertThat(e.streams()).containsExactly("a");
+        assertThat(e.spec()).isEqualTo(job.validated());
+        assertThat(e.blocks()).isEqualTo(LAYOUT);
+        assertThat(e.blockCount()).isEqualTo(BLOCKS);
+
+        List<TestRecord<String, byte[]>> masks = masksOut.readRecordsToList();
+        assertThat(masks).hasSize(BLOCKS);
+        assertThat(masks).extracting(TestRecord::key).doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(e.blockKeys().stream()
+                        .map(k -> MaskBlock.key("gblm-u50", 1, k.layer(), k.module(), k.rowStart())).toList());
+        assertThat(masks).allSatisfy(r -> assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo("1"));
+
+        List<TestRecord<String, byte[]>> acks = acksOut.readRecordsToList();
+        assertThat(acks).hasSize(BLOCKS).allSatisfy(r -> {
+            assertThat(r.key()).isEqualTo(PROFILE.id());
+            assertThat(r.headers().lastHeader(Topics.HEADER_BAD_SLICE)).isNull();
+        });
+        assertThat(acks.stream().map(r -> Json.read(r.value(), BlockAck.class)).toList())
+                .containsExactlyInAnyOrderElementsOf(e.blockKeys().stream().map(k -> new BlockAck("gblm-u50", 1, k.toString())).toList());
+
+        Map<BlockInstruction.Type, List<BlockInstruction>> byType = instructions(finalizeOut.readRecordsToList()).stream()
+                .collect(Collectors.groupingBy(BlockInstruction::type));
+        assertThat(byType.get(BlockInstruction.Type.CLAIM)).hasSize(5 * BLOCKS);
+        assertThat(byType.get(BlockInstruction.Type.FINALIZE)).hasSize(BLOCKS).allSatisfy(c -> {
+            assertThat(c.job()).isEqualTo("gblm-u50");
+            assertThat(c.epoch()).isEqualTo(1);
+            assertThat(c.sliceIds()).isEqualTo(chosen);
+        });
+        assertThat(byType.get(BlockInstruction.Type.RETIRE)).hasSize(BLOCKS)
+                .allSatisfy(c -> assertThat(c.sliceIds()).isEqualTo(chosen));
+
+        JobProgress progress = Json.read(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.PROGRESS_STORE).get("gblm-u50"),
+                JobProgress.class);
+        assertThat(progress.finalized()).isTrue();
+        assertThat(progress.acked()).isEqualTo(BLOCKS);
+        assertThat(progress.sliceIds()).isEqualTo(chosen);
+        assertThat(metrics.epochsDeclared.count()).isEqualTo(1);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(metrics.maskBlocks.count()).isEqualTo(BLOCKS);
+        assertThat(metrics.statsMerged.count()).isEqualTo(3.0 * BLOCKS);
+        assertThat(metrics.slicesRetired.count()).isEqualTo(3);
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+
+        // retired: the chosen slices leave both the planner's and the block tasks' state; the unused ones stay
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactlyInAnyOrder(PROFILE.id() + "|w3-b-0", PROFILE.id() + "|w4-c-0");
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(Map.of("w3-b-0", BLOCKS, "w4-c-0", BLOCKS));
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCK_TIMES_STORE)).isEqualTo(Map.of("w3-b-0", BLOCKS, "w4-c-0", BLOCKS));
+
+        // exactly one epoch: a later slice and later planner rounds declare nothing more
+        Slice late = slice("w5-a-0", "a", 2, 0, 8);
+        pipeStats(late);
+        pipeSlice(late);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(epochsOut.isEmpty()).isTrue();
+        assertThat(masksOut.isEmpty()).isTrue();
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void masksEqualAnIndependentMergeOfExactlyTheEpochsSlices() {
+        // invariant: each epoch's mask blocks are MaskSelector on the plain in-memory sum of exactly its slices, in order
+        List<JobSpec> jobs = List.of(
+                job("gblm-u50", List.of("a", "b"), "gblm", 0.5, "unstructured", 24, "l1"),
+                job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null),
+                job("mag-u50", List.of("b"), "magnitude", 0.5, "unstructured", 16, null),
+                job("grad-48-l2", List.of("a", "b"), "gradient", null, "4:8", 40, "l2"));
+        jobs.forEach(this::submit);
+        Map<String, Slice> slices = new LinkedHashMap<>();
+        for (Slice s : List.of(slice("w1-a-0", "a", 0, 0, 8), slice("w1-b-0", "b", 0, 0, 8), slice("w1-a-1", "a", 0, 8, 8),
+                slice("w2-b-0", "b", 1, 0, 8), slice("w2-a-0", "a", 1, 0, 8))) {
+            slices.put(s.id(), s);
+            pipeStats(s);
+            pipeSlice(s);
+        }
+
+        Map<String, EpochRecord> epochs = new TreeMap<>();
+        for (TestRecord<String, byte[]> r : epochsOut.readRecordsToList()) {
+            assertThat(epochs.put(r.key(), Json.read(r.value(), EpochRecord.class))).as("one epoch of " + r.key()).isNull();
+        }
+        assertThat(epochs).containsOnlyKeys("gblm-u50", "wanda-24", "mag-u50", "grad-48-l2");
+        assertThat(epochs.get("grad-48-l2").sliceIds()).hasSize(5);
+        Map<String, List<TestRecord<String, byte[]>>> masks = masksOut.readRecordsToList().stream()
+                .collect(Collectors.groupingBy(r -> r.key().substring(0, r.key().indexOf('/'))));
+        for (EpochRecord e : epochs.values()) {
+            long samples = e.sliceIds().stream().mapToLong(id -> slices.get(id).record().samples()).sum();
+            assertThat(e.samples()).isEqualTo(samples).isGreaterThanOrEqualTo(e.spec().minSamples());
+            assertMasksEqualReference(e, masks.get(e.job()), slices);
+        }
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(4);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void badRecordsGoToTheDlqAndNeverStopTheTopology() {
+        // invariant: every malformed input becomes one dead letter (original key and value, "code: text" reason,
+        // source topic-partition@offset) and the topology keeps serving valid records afterwards
+        Slice good = slice("w1-a-0", "a", 0, 0, 8);
+        SliceRecord r = good.record();
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        byte[] q0Stats = good.blocks().get(q0);
+
+        assertRejected(Topics.SLICES, PROFILE.id(), "{not json".getBytes(UTF_8), null, "invalid-slice");
+        assertRejected(Topics.SLICES, PROFILE.id(), Json.write(new SliceRecord("w1-a-9", PROFILE.id(), PROFILE, "a", List.of(), 8, 8, 0,
+                BLOCKS, 0)), null, "invalid-slice");
+        assertRejected(Topics.SLICES, "0123456789abcdef", Json.write(r), null, "key-mismatch");
+        Profile other = new Profile("another-model", PROFILE.seqLen(), PROFILE.gradScale(), PROFILE.stats(), PROFILE.blockBytes());
+        assertRejected(Topics.SLICES, other.id(), Json.write(new SliceRecord("x-a-0", other.id(), other, "a", r.ranges(), 8, 8, 0,
+                BLOCKS, 0)), null, "wrong-profile");
+        assertRejected(Topics.SLICES, PROFILE.id(), Json.write(new SliceRecord(r.sliceId(), r.profile(), r.profileSpec(), r.stream(),
+                r.ranges(), r.samples(), r.tokens(), r.rejected(), BLOCKS + 1, r.lastSampleTimestamp())), null, "wrong-layout");
+
+        assertRejected(Topics.STATS, "not-a-block-key", q0Stats, sliceHeader("w1-a-0"), "unknown-block");
+        assertRejected(Topics.STATS, PROFILE.id() + "/0/no_proj/0", q0Stats, sliceHeader("w1-a-0"), "unknown-block");
+        ModuleStats layer5 = ModuleStats.zeros(5, LinearKind.Q_PROJ, 0, 8, 8, PROFILE.kinds());
+        assertRejected(Topics.STATS, new BlockKey(PROFILE.id(), 5, LinearKind.Q_PROJ, 0).toString(), StatsCodec.encode(layer5),
+                sliceHeader("w1-a-0"), "unknown-block");
+        assertRejected(Topics.STATS, q0.toString(), q0Stats, null, "missing-slice-id");
+        assertRejected(Topics.STATS, q0.toString(), q0Stats, sliceHeader("a|b"), "missing-slice-id");
+        assertRejected(Topics.STATS, q0.toString(), "garbage".getBytes(UTF_8), sliceHeader("w1-a-0"), "corrupt-stats");
+        byte[] flipped = q0Stats.clone();
+        flipped[60] ^= 1;
+        assertRejected(Topics.STATS, q0.toString(), flipped, sliceHeader("w1-a-0"), "corrupt-stats");
+
+        assertRejected(Topics.FINALIZE, q0.toString(), "{not json".getBytes(UTF_8), null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, q0.toString(), "{\"type\":\"EXPLODE\"}".getBytes(UTF_8), null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, "not-a-block-key", Json.write(BlockInstruction.claim(List.of("w1-a-0"))), null, "invalid-instruction");
+        assertRejected(Topics.ACKS, PROFILE.id(), "{not json".getBytes(UTF_8), null, "invalid-ack");
+
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BAD_SLICES_STORE)).isEmpty();
+        assertThat(metrics.registry().find("gblm.finalizer.dlq").tag("reason", "unknown-block").counter().count()).isEqualTo(3);
+
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        pipeStats(good);
+        pipeSlice(good);
+        assertThat(epochsOut.readRecordsToList()).hasSize(1);
+        assertThat(masksOut.readRecordsToList()).hasSize(BLOCKS);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void finalizeWaitsInThePendingStoreForAMissingStatisticsBlock() {
+        // invariant: a FINALIZE is answered only once every listed slice's block is present, exactly once, and then
+        // leaves the pending store
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 8);
+        Slice s2 = slice("w1-a-1", "a", 0, 8, 8);
+        ModuleLayout down = module(0, LinearKind.DOWN_PROJ);
+        BlockKey missing = new BlockKey(PROFILE.id(), 0, LinearKind.DOWN_PROJ, down.rowStarts().get(1));
+        pipeStats(s1);
+        s2.blocks().forEach((k, v) -> {
+            if (!k.equals(missing)) {
+                pipeStats(k.toString(), v, s2.id());
+            }
+        });
+        JobSpec spec = job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null).validated();
+        BlockInstruction fin = new BlockInstruction(BlockInstruction.Type.FINALIZE, spec.id(), 1, spec, down.rowEnd(1), down.in(),
+                List.of(s1.id(), s2.id()), null);
+
+        instruct(missing, fin);
+        assertThat(masksOut.isEmpty()).isTrue();
+        assertThat(acksOut.isEmpty()).isTrue();
+        String pendingKey = missing + "|wanda-24|1";
+        KeyValueStore<String, byte[]> pending = driver.getKeyValueStore(FinalizerTopology.PENDING_STORE);
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).containsExactly(pendingKey);
+        assertThat(Json.read(pending.get(pendingKey), BlockInstruction.class)).isEqualTo(fin);
+        assertThat(metrics.pendingBlocks.get()).isEqualTo(1);
+
+        // a block of the same key from a slice the instruction does not list changes nothing
+        pipeStats(missing.toString(), slice("w9-a-0", "a", 3, 0, 8).blocks().get(missing), "w9-a-0");
+        assertThat(masksOut.isEmpty()).isTrue();
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).containsExactly(pendingKey);
+
+        pipeStats(missing.toString(), s2.blocks().get(missing), s2.id());
+        List<TestRecord<String, byte[]>> masks = masksOut.readRecordsToList();
+        assertThat(masks).hasSize(1);
+        assertThat(masks.get(0).key()).isEqualTo(MaskBlock.key("wanda-24", 1, 0, LinearKind.DOWN_PROJ, missing.rowStart()));
+        MaskBlock got = MaskBlock.decode(masks.get(0).value());
+        assertThat(got.rowStart()).isEqualTo(missing.rowStart());
+        assertThat(got.rowEnd()).isEqualTo(down.rowEnd(1));
+        ModuleStats sum = s1.whole().get(new ModuleKey(0, LinearKind.DOWN_PROJ)).copy()
+                .mergeInPlace(s2.whole().get(new ModuleKey(0, LinearKind.DOWN_PROJ)));
+        float[] w = WEIGHTS.rows(0, LinearKind.DOWN_PROJ, got.rowStart(), got.rowEnd());
+        Mask expected = MaskSelector.select(Scores.compute(spec.methodEnum(), spec.gradNormEnum(), w, got.rowStart(), got.rowEnd(),
+                down.in(), sum), got.rowEnd() - got.rowStart(), down.in(), spec.patternSpec(), spec.tailRuleEnum());
+        assertThat(got.mask().differences(expected)).isZero();
+        assertThat(acksOut.readRecordsToList()).singleElement().satisfies(a -> {
+            assertThat(a.key()).isEqualTo(PROFILE.id());
+            assertThat(Json.read(a.value(), BlockAck.class)).isEqualTo(new BlockAck("wanda-24", 1, missing.toString()));
+        });
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        assertThat(metrics.pendingBlocks.get()).isZero();
+
+        // a block whose every listed slice is present is answered at once, never pending
+        BlockKey up0 = new BlockKey(PROFILE.id(), 0, LinearKind.UP_PROJ, 0);
+        ModuleLayout up = module(0, LinearKind.UP_PROJ);
+        instruct(up0, new BlockInstruction(BlockInstruction.Type.FINALIZE, spec.id(), 1, spec, up.rowEnd(0), up.in(),
+                List.of(s1.id(), s2.id()), null));
+        assertThat(masksOut.readRecordsToList()).hasSize(1);
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void retireDeletesBlocksAndTheOrphanSweepKeepsOnlyClaimedOrListedOnes() {
+        // invariant: RETIRE deletes a slice's blocks and arrival stamps; the sweep deletes exactly the unclaimed,
+        // unlisted blocks older than orphanRetention
+        Slice retired = slice("w1-a-0", "a", 0, 0, 8);
+        Slice claimed = slice("w1-a-1", "a", 0, 8, 8);
+        Slice claimedFirst = slice("w1-a-2", "a", 0, 16, 8);
+        Slice orphan = slice("w1-a-3", "a", 0, 24, 8);
+        Slice listed = slice("w1-a-4", "a", 0, 32, 8);
+        for (Slice s : List.of(retired, claimed, orphan, listed)) {
+            pipeStats(s);
+        }
+        // the CLAIM may overtake the statistics: the late arrival must not turn the block back into an orphan
+        instructEveryBlock(BlockInstruction.claim(List.of(claimedFirst.id())));
+        pipeStats(claimedFirst);
+        instructEveryBlock(BlockInstruction.claim(List.of(retired.id(), claimed.id())));
+        instructEveryBlock(BlockInstruction.retire(List.of(retired.id())));
+        // a pending FINALIZE that lists `listed` (and waits for a slice that never comes) keeps its blocks alive
+        JobSpec spec = job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null).validated();
+        ModuleLayout q = module(0, LinearKind.Q_PROJ);
+        instruct(new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0), new BlockInstruction(BlockInstruction.Type.FINALIZE, spec.id(), 1,
+                spec, q.rowEnd(0), q.in(), List.of(listed.id(), "never-0"), null));
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).hasSize(1);
+
+        Map<String, Integer> live = Map.of(claimed.id(), BLOCKS, claimedFirst.id(), BLOCKS, orphan.id(), BLOCKS, listed.id(), BLOCKS);
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(live);
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCK_TIMES_STORE)).isEqualTo(live);
+        assertThat(timesOf(claimed.id()).values()).allSatisfy(v -> assertThat(v).isEqualTo(BlockProcessor.CLAIMED));
+        assertThat(timesOf(claimedFirst.id()).values()).allSatisfy(v -> assertThat(v).isEqualTo(BlockProcessor.CLAIMED));
+        assertThat(timesOf(orphan.id()).values()).allSatisfy(v -> assertThat(v).hasSize(Long.BYTES));
+        assertThat(timesOf(listed.id()).values()).allSatisfy(v -> assertThat(v).hasSize(Long.BYTES));
+
+        driver.advanceWallClockTime(ORPHAN_RETENTION.dividedBy(2)); // the first sweep: nothing is old enough yet
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(live);
+        assertThat(metrics.orphansDeleted.count()).isZero();
+
+        driver.advanceWallClockTime(ORPHAN_RETENTION); // the next sweep's cutoff is past every arrival stamp
+        Map<String, Integer> kept = Map.of(claimed.id(), BLOCKS, claimedFirst.id(), BLOCKS, listed.id(), BLOCKS);
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(kept);
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCK_TIMES_STORE)).isEqualTo(kept);
+        assertThat(metrics.orphansDeleted.count()).isEqualTo(BLOCKS);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aBadSliceNoticeExcludesTheSliceFromEpochs() {
+        // invariant: a slice with a statistics block rejected as wrong-shape or key-mismatch never enters an epoch,
+        // whether the notice comes before its slice record or after it
+        JobSpec job = job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null);
+        submit(job);
+        // partitions 0-2 sort first: were they planned, the epoch would be exactly w1-a-0 and w1-a-1
+        Slice wrongShape = slice("w1-a-0", "a", 0, 0, 8);
+        Slice wrongKey = slice("w1-a-1", "a", 1, 0, 8);
+        Slice lateNotice = slice("w1-a-2", "a", 2, 0, 8);
+        Slice good1 = slice("w2-a-0", "a", 3, 0, 8);
+        Slice good2 = slice("w2-a-1", "a", 4, 0, 8);
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        ModuleStats wide = ModuleStats.zeros(0, LinearKind.Q_PROJ, 0, 8, 9, PROFILE.kinds());
+        wide.addCounts(8, 8);
+        byte[] k0 = wrongKey.blocks().get(new BlockKey(PROFILE.id(), 0, LinearKind.K_PROJ, 0));
+
+        pipeStatsExcept(wrongShape, q0);
+        pipeStats(q0.toString(), StatsCodec.encode(wide), wrongShape.id());
+        pipeStatsExcept(wrongKey, q0);
+        pipeStats(q0.toString(), k0, wrongKey.id());
+        assertThat(deadLetterCodes()).containsExactly("wrong-shape", "key-mismatch");
+        assertThat(keys(FinalizerTopology.BAD_SLICES_STORE))
+                .containsExactlyInAnyOrder(PROFILE.id() + "|" + wrongShape.id(), PROFILE.id() + "|" + wrongKey.id());
+        assertThat(new String(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.BAD_SLICES_STORE)
+                .get(PROFILE.id() + "|" + wrongShape.id()), UTF_8)).isEqualTo("wrong-shape");
+
+        // the slice record arrives after its notice: not accepted, so its blocks stay unclaimed for the orphan sweep
+        pipeSlice(wrongShape);
+        pipeSlice(wrongKey);
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+        assertThat(timesOf(wrongShape.id()).values()).allSatisfy(v -> assertThat(v).hasSize(Long.BYTES));
+
+        // the notice arrives after the slice was accepted (8 samples, no epoch yet): the slice is dropped and retired
+        pipeSlice(lateNotice);
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactly(PROFILE.id() + "|" + lateNotice.id());
+        pipeStatsExcept(lateNotice, q0);
+        pipeStats(q0.toString(), StatsCodec.encode(wide), lateNotice.id());
+        assertThat(deadLetterCodes()).containsExactly("wrong-shape");
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).doesNotContainKey(lateNotice.id());
+        assertThat(metrics.slicesBad.count()).isEqualTo(3);
+
+        for (Slice s : List.of(good1, good2)) {
+            pipeStats(s);
+            pipeSlice(s);
+        }
+        assertThat(epochsOut.readRecordsToList()).singleElement()
+                .satisfies(r -> assertThat(Json.read(r.value(), EpochRecord.class).sliceIds()).containsExactly(good1.id(), good2.id()));
+        assertThat(masksOut.readRecordsToList()).hasSize(BLOCKS);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+    }
+
+    @Test
+    void statisticsOfAnotherRowLayoutEmitNoMaskAndMarkTheSliceBad() {
+        // invariant: a stored block that fits the model but not the FINALIZE's rows yields a layout-mismatch dead
+        // letter and a bad-slice notice instead of a mask, and the instruction does not wait
+        Slice s = slice("w1-a-0", "a", 0, 0, 8);
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        ModuleStats half = s.whole().get(new ModuleKey(0, LinearKind.Q_PROJ)).rowBlock(0, 4);
+        pipeStats(q0.toString(), StatsCodec.encode(half), s.id());
+        assertThat(dlqOut.isEmpty()).isTrue();
+
+        JobSpec spec = job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null).validated();
+        ModuleLayout q = module(0, LinearKind.Q_PROJ);
+        instruct(q0, new BlockInstruction(BlockInstruction.Type.FINALIZE, spec.id(), 1, spec, q.rowEnd(0), q.in(), List.of(s.id()), null));
+        assertThat(masksOut.isEmpty()).isTrue();
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        List<TestRecord<String, byte[]>> dlq = dlqOut.readRecordsToList();
+        assertThat(dlq).singleElement().satisfies(d -> {
+            assertThat(header(d, Topics.HEADER_REASON)).startsWith("layout-mismatch: ");
+            assertThat(header(d, Topics.HEADER_SLICE)).isEqualTo(s.id());
+            assertThat(d.value()).isEqualTo(StatsCodec.encode(half));
+        });
+        assertThat(acksOut.readRecordsToList()).singleElement()
+                .satisfies(a -> assertThat(header(a, Topics.HEADER_BAD_SLICE)).isEqualTo(s.id()));
+        assertThat(keys(FinalizerTopology.BAD_SLICES_STORE)).containsExactly(PROFILE.id() + "|" + s.id());
+    }
+
+    // ------------------------------------------------------------------ reference
+
+    /** Whole-module merge of the epoch's slices in epoch order, scored and selected by the pure core, per module. */
+    private static void assertMasksEqualReference(EpochRecord e, List<TestRecord<String, byte[]>> recs, Map<String, Slice> slices) {
+        assertThat(recs).as("mask blocks of " + e.job()).hasSize(BLOCKS);
+        Map<ModuleKey, List<MaskBlock>> byModule = new HashMap<>();
+        for (TestRecord<String, byte[]> r : recs) {
+            assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo("1");
+            MaskBlock b = MaskBlock.decode(r.value());
+            assertThat(r.key()).isEqualTo(MaskBlock.key(e.job(), 1, b.layer(), b.module(), b.rowStart()));
+            byModule.computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);
+        }
+        JobSpec spec = e.spec();
+        for (ModuleLayout m : LAYOUT) {
+            ModuleKey mk = new ModuleKey(m.layer(), m.kind());
+            ModuleStats merged = null;
+            for (String id : e.sliceIds()) {
+                ModuleStats st = slices.get(id).whole().get(mk);
+                merged = merged == null ? st.copy() : merged.mergeInPlace(st);
+            }
+            float[] w = WEIGHTS.matrix(m.layer(), m.kind());
+            Mask expected = spec.needsMatrixThreshold()
+                    ? MaskSelector.magnitudeThreshold(w, m.out(), m.in(), spec.sparsity())
+                    : MaskSelector.select(Scores.compute(spec.methodEnum(), spec.gradNormEnum(), w, 0, m.out(), m.in(), merged),
+                            m.out(), m.in(), spec.patternSpec(), spec.tailRuleEnum());
+            List<MaskBlock> blocks = byModule.get(mk);
+            blocks.sort(Comparator.comparingInt(MaskBlock::rowStart));
+            assertThat(blocks).extracting(MaskBlock::rowStart).isEqualTo(m.rowStarts());
+            Mask got = Mask.concatRows(blocks.stream().map(MaskBlock::mask).toList());
+            assertThat(got.differences(expected)).as(e.job() + " " + mk).isZero();
+            assertThat(expected.prunedCount()).isPositive();
+        }
+    }
+
+    // ------------------------------------------------------------------ records
+
+    private Slice slice(String id, String stream, int partition, long from, int samples) {
+        Map<ModuleKey, ModuleStats> whole = new LinkedHashMap<>();
+        Map<BlockKey, byte[]> blocks = new LinkedHashMap<>();
+        for (ModuleLayout m : LAYOUT) {
+            ModuleStats s = ModuleStats.zeros(m.layer(), m.kind(), 0, m.out(), m.in(), PROFILE.kinds());
+            fill(s.gradL1());
+            fill(s.gradL2Sq());
+            fill(s.actSq());
+            s.addCounts(samples, samples * 32L);
+            whole.put(new ModuleKey(m.layer(), m.kind()), s);
+            for (int b = 0; b < m.rowStarts().size(); b++) {
+                int start = m.rowStarts().get(b);
+                blocks.put(new BlockKey(PROFILE.id(), m.layer(), m.kind(), start), StatsCodec.encode(s.rowBlock(start, m.rowEnd(b))));
+            }
+        }
+        SliceRecord r = new SliceRecord(id, PROFILE.id(), PROFILE, stream,
+                List.of(new OffsetRange(Topics.calibrationTopic(stream), partition, from, from + samples)), samples, samples * 32L, 0,
+                blocks.size(), System.currentTimeMillis());
+        return new Slice(r, whole, blocks);
+    }
+
+    private void fill(float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            a[i] = rnd.nextFloat() * 10f;
+        }
+    }
+
+    private static JobSpec job(String id, List<String> streams, String method, Double sparsity, String pattern, int min, String norm) {
+        return new JobSpec(id, PROFILE.id(), streams, method, sparsity, pattern, null, norm, min, 0, 0);
+    }
+
+    private static ModuleLayout module(int layer, LinearKind k) {
+        return LAYOUT.stream().filter(m -> m.layer() == layer && m.kind() == k).findFirst().orElseThrow();
+    }
+
+    private static Headers sliceHeader(String sliceId) {
+        return new RecordHeaders().add(Topics.HEADER_SLICE, sliceId.getBytes(UTF_8));
+    }
+
+    // ------------------------------------------------------------------ driver plumbing
+
+    private TestOutputTopic<String, byte[]> output(String topic) {
+        return driver.createOutputTopic(topic, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private void pipe(String topic, String key, byte[] value, Headers headers) {
+        inputs.get(topic).pipeInput(new TestRecord<>(key, value, headers == null ? new RecordHeaders() : headers));
+    }
+
+    private void submit(JobSpec spec) {
+        pipe(Topics.JOBS.name(), spec.id(), Json.write(spec), null);
+    }
+
+    private void pipeSlice(Slice s) {
+        pipe(Topics.SLICES.name(), PROFILE.id(), Json.write(s.record()), null);
+    }
+
+    private void pipeStats(Slice s) {
+        s.blocks().forEach((k, v) -> pipeStats(k.toString(), v, s.id()));
+    }
+
+    private void pipeStatsExcept(Slice s, BlockKey skip) {
+        s.blocks().forEach((k, v) -> {
+            if (!k.equals(skip)) {
+                pipeStats(k.toString(), v, s.id());
+            }
+        });
+    }
+
+    private void pipeStats(String key, byte[] value, String sliceId) {
+        pipe(Topics.STATS.name(), key, value, sliceHeader(sliceId));
+    }
+
+    private void instruct(BlockKey key, BlockInstruction c) {
+        pipe(Topics.FINALIZE.name(), key.toString(), Json.write(c), null);
+    }
+
+    private void instructEveryBlock(BlockInstruction c) {
+        for (ModuleLayout m : LAYOUT) {
+            for (int start : m.rowStarts()) {
+                instruct(new BlockKey(PROFILE.id(), m.layer(), m.kind(), start), c);
+            }
+        }
+    }
+
+    /** Pipes one bad record and checks that it, and only it, comes out on the DLQ, unchanged and explained. */
+    private void assertRejected(Topics.Topic<?, ?> topic, String key, byte[] value, Headers headers, String code) {
+        pipe(topic.name(), key, value, headers);
+        List<TestRecord<String, byte[]>> dlq = dlqOut.readRecordsToList();
+        assertThat(dlq).as(code + " on " + topic).hasSize(1);
+        TestRecord<String, byte[]> d = dlq.get(0);
+        assertThat(d.key()).isEqualTo(key);
+        assertThat(d.value()).isEqualTo(value);
+        String reason = header(d, Topics.HEADER_REASON);
+        assertThat(reason).as(code + " on " + topic).startsWith(code + ": ");
+        assertThat(reason.substring(code.length() + 2)).isNotBlank();
+        assertThat(header(d, Topics.HEADER_SOURCE)).matches(Pattern.quote(topic.name()) + "-0@\\d+");
+        if (headers != null) {
+            for (Header h : headers) {
+                assertThat(d.headers().lastHeader(h.key()).value()).as("original header " + h.key()).isEqualTo(h.value());
+            }
+        }
+    }
+
+    private List<String> deadLetterCodes() {
+        return dlqOut.readRecordsToList().stream().map(r -> {
+            String reason = header(r, Topics.HEADER_REASON);
+            return reason.substring(0, reason.indexOf(':'));
+        }).toList();
+    }
+
+    private static String header(TestRecord<String, byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), UTF_8);
+    }
+
+    private static List<BlockInstruction> instructions(List<TestRecord<String, byte[]>> recs) {
+        return recs.stream().map(r -> Json.read(r.value(), BlockInstruction.class)).toList();
+    }
+
+    private List<String> keys(String store) {
+        KeyValueStore<String, byte[]> s = driver.getKeyValueStore(store);
+        List<String> out = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = s.all()) {
+            it.forEachRemaining(kv -> out.add(kv.key));
+        }
+        return out;
+    }
+
+    /** Slice id → number of its entries in a {@code blockKey|sliceId} store. */
+    private Map<String, Integer> sliceIdsIn(String store) {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String k : keys(store)) {
+            out.merge(k.substring(k.lastIndexOf('|') + 1), 1, Integer::sum);
+        }
+        return out;
+    }
+
+    /** blockKey|sliceId → block-times value, for one slice. */
+    private Map<String, byte[]> timesOf(String sliceId) {
+        KeyValueStore<String, byte[]> s = driver.getKeyValueStore(FinalizerTopology.BLOCK_TIMES_STORE);
+        Map<String, byte[]> out = new TreeMap<>();
+        try (KeyValueIterator<String, byte[]> it = s.all()) {
+            it.forEachRemaining(kv -> {
+                if (kv.key.endsWith("|" + sliceId)) {
+                    out.put(kv.key, kv.value);
+                }
+            });
+        }
+        return out;
+    }
+}
