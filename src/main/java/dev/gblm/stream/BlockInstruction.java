@@ -27,6 +27,32 @@ public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, i
         sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
     }
 
+    /** Checks that the instruction has what its type needs; throws {@link RecordFormatException} with the reason. */
+    public BlockInstruction validate() {
+        if (type == null) {
+            throw new RecordFormatException("instruction has no type (FINALIZE, RETIRE or CLAIM)");
+        }
+        if (sliceIds.isEmpty() || sliceIds.stream().anyMatch(id -> id == null || id.isEmpty() || id.indexOf('|') >= 0)) {
+            throw new RecordFormatException(type + " instruction needs slice ids without '|', got " + sliceIds);
+        }
+        if (type == Type.FINALIZE) {
+            if (!Ids.isSafe(job) || epoch < 1 || spec == null || rowEnd <= 0 || in <= 0) {
+                throw new RecordFormatException("FINALIZE needs a valid job, epoch >= 1, spec, rowEnd and in; got job "
+                        + job + ", epoch " + epoch + ", spec " + (spec == null ? "none" : spec.id()) + ", rowEnd " + rowEnd
+                        + ", in " + in);
+            }
+            try {
+                spec.validated();
+            } catch (RuntimeException e) {
+                throw new RecordFormatException("FINALIZE for job " + job + " carries an invalid spec: " + e.getMessage());
+            }
+            if (spec.needsMatrixThreshold() && magnitudeThreshold == null) {
+                throw new RecordFormatException("FINALIZE for unstructured magnitude job " + job + " has no matrix threshold");
+            }
+        }
+        return this;
+    }
+
     public static BlockInstruction retire(List<String> sliceIds) {
         return new BlockInstruction(Type.RETIRE, null, 0, null, 0, 0, sliceIds, null);
     }

@@ -12,14 +12,38 @@ import java.util.List;
  *                            threshold (prune {@code |W| <= t}), computed by the planner from the weights
  * @param lastSampleTimestamp the latest {@link SliceRecord#lastSampleTimestamp} of the epoch's slices (ms; 0 when
  *                            unknown): the start of the end-to-end latency the exporter measures
+ * @param finalizer           application id of the finalizer that declared the epoch; its block tasks put the same id
+ *                            in header {@link Topics#HEADER_FINALIZER} of every mask block, so the exporter never mixes
+ *                            the blocks of two finalizers that both declared this epoch (null in older records)
  */
 public record EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
         long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
-        java.util.Map<String, Float> magnitudeThresholds, long lastSampleTimestamp) {
+        java.util.Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer) {
     public EpochRecord {
-        sliceIds = List.copyOf(sliceIds);
-        streams = List.copyOf(streams);
-        blocks = List.copyOf(blocks);
+        sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
+        streams = streams == null ? List.of() : List.copyOf(streams);
+        blocks = blocks == null ? List.of() : List.copyOf(blocks);
+    }
+
+    /**
+     * Checks what a consumer relies on before acting on the record: a safe job id ({@link Ids}), an epoch >= 1, a
+     * profile id, the job spec, at least one slice and one block, and a well-formed layout. Throws
+     * {@link RecordFormatException} with the reason.
+     */
+    public EpochRecord validate() {
+        if (!Ids.isSafe(job)) {
+            throw new RecordFormatException("epoch record has an unsafe or missing job id '" + job + "'");
+        }
+        if (epoch < 1 || !Profile.isValidId(profile) || spec == null) {
+            throw new RecordFormatException("epoch record " + job + "/" + epoch + " lacks epoch >= 1, profile or spec");
+        }
+        if (sliceIds.isEmpty() || blocks.isEmpty()) {
+            throw new RecordFormatException("epoch record " + job + "/" + epoch + " lists no slices or no blocks");
+        }
+        for (ModuleLayout m : blocks) {
+            m.validate();
+        }
+        return this;
     }
 
     /** Every block key the epoch has a mask block for (profile/layer/module/rowStart). */

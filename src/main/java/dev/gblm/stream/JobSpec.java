@@ -16,7 +16,7 @@ import java.util.Locale;
 /**
  * A pruning job on the compacted topic {@code gblm.jobs} (key = {@link #id}, JSON; a null value deletes the job).
  *
- * @param id           job id: letters, digits, '.', '_', '-'
+ * @param id           job id: letters, digits, '.', '_', '-', not starting with '.' ({@link Ids})
  * @param profile      profile id of the statistics the job uses
  * @param streams      calibration streams whose slices count (one or several)
  * @param method       magnitude | wanda | gradient | gblm (sparsegpt needs weight updates over full Hessians: batch only)
@@ -41,9 +41,7 @@ public record JobSpec(String id, String profile, List<String> streams, String me
      * for N:M). Throws {@link GblmException} with a message a user can act on.
      */
     public JobSpec validated() {
-        if (id == null || !id.matches("[A-Za-z0-9._-]{1,200}")) {
-            throw new GblmException("bad job id '" + id + "' (letters, digits, '.', '_', '-'; at most 200)");
-        }
+        Ids.requireSafe("job id", id);
         Profile.requireValidId(profile);
         if (streams.isEmpty()) {
             throw new GblmException("job " + id + " names no stream");

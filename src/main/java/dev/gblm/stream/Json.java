@@ -31,11 +31,17 @@ public final class Json {
         if (bytes == null) {
             throw new RecordFormatException(type.getSimpleName() + " record has no value");
         }
+        T value;
         try {
-            return MAPPER.readValue(bytes, type);
+            value = MAPPER.readValue(bytes, type);
         } catch (IOException | RuntimeException e) {
             String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
             throw new RecordFormatException("malformed " + type.getSimpleName() + " JSON: " + msg);
         }
+        if (value == null) {
+            // the JSON literal null (or an empty document) parses to no object at all
+            throw new RecordFormatException(type.getSimpleName() + " record is JSON null");
+        }
+        return value;
     }
 }

@@ -18,6 +18,25 @@ public record ModuleLayout(int layer, String module, int out, int in, List<Integ
         rowStarts = List.copyOf(rowStarts);
     }
 
+    /** Checks the layout is usable: a known module, positive shape, row starts ascending from 0 inside {@code out}. */
+    public ModuleLayout validate() {
+        try {
+            kind();
+        } catch (RuntimeException e) {
+            throw new RecordFormatException("layout names unknown module '" + module + "'");
+        }
+        if (layer < 0 || out <= 0 || in <= 0 || rowStarts.isEmpty() || rowStarts.get(0) != 0) {
+            throw new RecordFormatException("bad layout of layer " + layer + " " + module + ": [" + out + "," + in
+                    + "], row starts " + rowStarts);
+        }
+        for (int i = 1; i < rowStarts.size(); i++) {
+            if (rowStarts.get(i) <= rowStarts.get(i - 1) || rowStarts.get(i) >= out) {
+                throw new RecordFormatException("bad row starts of layer " + layer + " " + module + ": " + rowStarts);
+            }
+        }
+        return this;
+    }
+
     @JsonIgnore
     public LinearKind kind() {
         return LinearKind.fromShortName(module);

@@ -80,6 +80,8 @@ public final class Topics {
     public static final String HEADER_SLICE = "gblm.slice";
     /** Mask block: the epoch number. */
     public static final String HEADER_EPOCH = "gblm.epoch";
+    /** Mask block: application id of the finalizer that emitted it ({@link EpochRecord#finalizer}). */
+    public static final String HEADER_FINALIZER = "gblm.finalizer";
     /** Dead letter: {@code code: text}. */
     public static final String HEADER_REASON = "gblm.reason";
     /** Dead letter from a worker: the reason code alone. */

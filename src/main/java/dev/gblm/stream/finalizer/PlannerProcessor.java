@@ -262,7 +262,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         List<String> streams = sel.slices().stream().map(SliceRecord::stream).distinct().sorted().toList();
         EpochRecord e = new EpochRecord(job.id(), epoch, profile.id(), job, sel.sliceIds(), sel.samples(), sel.tokens(),
                 streams, layout, System.currentTimeMillis(), thresholds,
-                sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0));
+                sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId());
         ctx.forward(new Record<>(job.id(), Json.write(e), timestamp), FinalizerTopology.EPOCHS_SINK);
         for (ModuleLayout m : layout) {
             for (int b = 0; b < m.rowStarts().size(); b++) {

@@ -251,7 +251,7 @@ class ExporterPiecesTest {
         JobSpec spec = new JobSpec(job, profile.id(), List.of("a"), "gblm", 0.5, "unstructured", null, "l1", 10, 0, 0)
                 .validated();
         return new EpochRecord(job, epoch, profile.id(), spec, List.of("s-" + epoch), 10, 300, List.of("a"), layout,
-                1000L * epoch, null, 500L * epoch);
+                1000L * epoch, null, 500L * epoch, "test-finalizer");
     }
 
     /** Random masks (about half the bits set) for every module of the layout. */
