@@ -98,7 +98,11 @@ public final class TopicAdmin implements AutoCloseable {
             notes.add("replication factor " + spec.replicationFactor() + " reduced to " + rf
                     + ": the cluster has " + brokers + " broker(s)");
         }
-        NewTopic nt = new NewTopic(spec.name(), spec.partitions(), rf).configs(spec.configs());
+        Map<String, String> configs = spec.effectiveConfigs(brokers);
+        if (!configs.equals(spec.configs())) {
+            notes.add("min.insync.replicas reduced to " + rf + " with the replication factor");
+        }
+        NewTopic nt = new NewTopic(spec.name(), spec.partitions(), rf).configs(configs);
         try {
             admin.createTopics(List.of(nt)).all().get(TIMEOUT_S, TimeUnit.SECONDS);
             return new TopicReport(spec.name(), TopicReport.Status.CREATED, List.of(), notes);

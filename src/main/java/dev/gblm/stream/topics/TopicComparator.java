@@ -29,7 +29,7 @@ public final class TopicComparator {
                     + (rf != spec.replicationFactor() ? " (defined " + spec.replicationFactor() + ", " + brokers + " broker(s))" : "")
                     + ", actual " + actual.replicationFactor());
         }
-        for (Map.Entry<String, String> e : spec.configs().entrySet()) {
+        for (Map.Entry<String, String> e : spec.effectiveConfigs(brokers).entrySet()) {
             String have = actual.configs().get(e.getKey());
             if (!e.getValue().equals(have)) {
                 out.add("config " + e.getKey() + ": defined " + e.getValue() + ", actual " + (have == null ? "(unset)" : have));

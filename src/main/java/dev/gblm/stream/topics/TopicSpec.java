@@ -104,6 +104,24 @@ public record TopicSpec(
         return (short) Math.max(1, Math.min(replicationFactor, brokers));
     }
 
+    /**
+     * The configs to create the topic with on a cluster of {@code brokers}: as defined, except that
+     * {@code min.insync.replicas} never exceeds the effective replication factor (on a single-node cluster a
+     * definition's 2 would make every acks=all write fail).
+     */
+    public Map<String, String> effectiveConfigs(int brokers) {
+        String isr = configs.get(MIN_ISR);
+        short rf = effectiveReplicationFactor(brokers);
+        if (isr == null || Integer.parseInt(isr) <= rf) {
+            return configs;
+        }
+        Map<String, String> m = new java.util.TreeMap<>(configs);
+        m.put(MIN_ISR, Integer.toString(rf));
+        return m;
+    }
+
+    static final String MIN_ISR = "min.insync.replicas";
+
     public Map<String, String> configMap() {
         return configs;
     }
