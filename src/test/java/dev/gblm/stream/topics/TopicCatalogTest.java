@@ -30,6 +30,16 @@ class TopicCatalogTest {
     }
 
     @Test
+    void minInsyncReplicasNeverExceedTheReplicationFactorACluster() {
+        TopicSpec stats = TopicCatalog.load(TOPICS).get("gblm.stats");
+        assertThat(stats.configs()).containsEntry("min.insync.replicas", "2");
+        assertThat(stats.effectiveConfigs(3)).containsEntry("min.insync.replicas", "2");
+        // one broker: acks=all must still succeed
+        assertThat(stats.effectiveConfigs(1)).containsEntry("min.insync.replicas", "1")
+                .containsEntry("retention.ms", stats.configs().get("retention.ms"));
+    }
+
+    @Test
     void packagedCopyEqualsTheRepositoryFolder() {
         assertThat(TopicCatalog.fromClasspath().all()).isEqualTo(TopicCatalog.load(TOPICS).all());
     }
