@@ -31,6 +31,10 @@ final class FinalizerCommand implements Callable<Integer> {
     @Option(names = "--application-id", defaultValue = FinalizerSettings.DEFAULT_APPLICATION_ID,
             description = "Kafka Streams application id (default ${DEFAULT-VALUE})")
     String applicationId;
+    @Option(names = "--internal-replication-factor", defaultValue = "0", paramLabel = "N",
+            description = "replication factor of the finalizer's changelog topics; 0 = that of gblm.stats in the topic definitions"
+                    + " (default); capped by the number of brokers")
+    int internalReplicationFactor;
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
@@ -39,7 +43,7 @@ final class FinalizerCommand implements Callable<Integer> {
         CheckpointWeights weights = ProfileFromModel.weights(model);
         String fingerprint = weights.checkpoint().fingerprint();
         FinalizerSettings settings = FinalizerSettings.builder(kafka.settings(), stateDir, fingerprint)
-                .applicationId(applicationId).build();
+                .applicationId(applicationId).internalReplicationFactor(internalReplicationFactor).build();
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("finalizer");
                 MetricsServer server = metricsEndpoint.serve(metrics);

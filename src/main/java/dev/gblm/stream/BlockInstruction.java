@@ -11,8 +11,10 @@ import java.util.List;
  *       the mask with the job's method and pattern, emit the mask block for {@code job}/{@code epoch}.
  *   <li>{@code RETIRE}: no epoch will need these slices' blocks any more: delete them (after any pending
  *       FINALIZE of the block that still needs them).
- *   <li>{@code CLAIM}: the planner accepted these slices: their blocks are live and exempt from the orphan sweep
- *       until RETIRE (blocks of slices never claimed are deleted after the finalizer's {@code orphanRetention}).
+ *   <li>{@code CLAIM}: the planner accepted these slices: their blocks are live until RETIRE. A block still
+ *       unclaimed after the finalizer's {@code orphanRetention} is reported to the planner
+ *       ({@link Topics#HEADER_UNCLAIMED}), which answers with CLAIM if it accepted the slice, else marks the slice
+ *       expired and RETIREs the block: blocks are only ever deleted on the planner's decision.
  * </ul>
  *
  * @param rowEnd             end of the block's rows (the layout's; checked against every slice's record)

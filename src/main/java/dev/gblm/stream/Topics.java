@@ -55,7 +55,8 @@ public final class Topics {
             "JSON (FINALIZE, RETIRE or CLAIM)", "finalizer planner");
     /** Block tasks to planner; must have exactly the partition count of {@link #SLICES} (co-partitioned by key). */
     public static final Topic<String, BlockAck> ACKS = new Topic<>("gblm.finalize-acks", String.class, "profile id",
-            BlockAck.class, "JSON; with header " + Topics.HEADER_BAD_SLICE + " a bad-slice notice instead of an ack",
+            BlockAck.class, "JSON; with header " + Topics.HEADER_BAD_SLICE + " a bad-slice notice, with "
+                    + Topics.HEADER_UNCLAIMED + " an unclaimed-block report, instead of an ack",
             "finalizer block tasks");
     public static final Topic<String, MaskBlock> MASKS = new Topic<>("gblm.masks", String.class,
             "job/epoch/layer/module/rowStart (MaskBlock.key)", MaskBlock.class,
@@ -95,6 +96,11 @@ public final class Topics {
     public static final String HEADER_WORKER = "gblm.worker";
     /** On gblm.finalize-acks: not an ack but a notice that this slice has a rejected statistics block. */
     public static final String HEADER_BAD_SLICE = "gblm.bad-slice";
+    /**
+     * On gblm.finalize-acks: not an ack but a report that a block of this slice is still unclaimed after the
+     * finalizer's orphan retention; the planner answers with CLAIM (slice accepted) or RETIRE (slice expired).
+     */
+    public static final String HEADER_UNCLAIMED = "gblm.unclaimed";
 
     // ------------------------------------------------------------------ calibration streams
 

@@ -9,14 +9,17 @@ import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
+import dev.gblm.stream.Profile;
 import dev.gblm.stream.RecordFormatException;
 import dev.gblm.stream.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -34,19 +37,24 @@ import org.slf4j.LoggerFactory;
  * The block aggregator, partitioned like {@code gblm.stats} (sources {@code gblm.stats} and {@code gblm.finalize},
  * same key bytes, same partition count). Stores each slice's statistics block under {@code blockKey|sliceId};
  * a FINALIZE instruction sums exactly the epoch's slices — or waits in the pending store until they are all present,
- * re-checked whenever a statistics block arrives — then emits the mask block and an ack to the planner. RETIRE
- * deletes the named slices' blocks; CLAIM marks them live.
+ * re-checked whenever a statistics block arrives — then emits the mask block (header {@link Topics#HEADER_FINALIZER}
+ * = this application id) and an ack to the planner. RETIRE deletes the named slices' blocks, once no pending FINALIZE
+ * lists them; CLAIM marks them live.
  *
- * <p>Bounded state: a wall-clock punctuator deletes blocks older than {@code orphanRetention} whose slice the planner
- * never claimed and no pending FINALIZE lists (statistics without an accepted slice record). A rejected statistics
- * record of a valid block key and slice id also tells the planner (a {@link Topics#HEADER_BAD_SLICE} notice on
- * gblm.finalize-acks) so that it never plans that slice into an epoch.
+ * <p>Bounded state: a wall-clock punctuator reports to the planner every block still unclaimed {@code orphanRetention}
+ * after its arrival and listed by no pending FINALIZE ({@link FinalizerTopology#HEADER_UNCLAIMED} notice on
+ * gblm.finalize-acks); the planner answers with CLAIM (it accepted the slice meanwhile) or RETIRE (it never will).
+ * Deleting is left to the planner because only it knows whether an epoch may still list the slice. A rejected
+ * statistics record of a valid block key and slice id also tells the planner (a {@link Topics#HEADER_BAD_SLICE}
+ * notice) so that it never plans that slice into an epoch.
  */
 final class BlockProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(BlockProcessor.class);
 
     /** Block-times value of a claimed block: exempt from the orphan sweep. */
     static final byte[] CLAIMED = new byte[0];
+    /** Block-times value of a block RETIREd while a pending FINALIZE lists its slice: deleted once none does. */
+    static final byte[] RETIRING = {'R'};
 
     private final DenseWeights weights;
     private final FinalizerSettings settings;
@@ -69,7 +77,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         blocks = context.getStateStore(FinalizerTopology.BLOCKS_STORE);
         pending = context.getStateStore(FinalizerTopology.PENDING_STORE);
         times = context.getStateStore(FinalizerTopology.BLOCK_TIMES_STORE);
-        context.schedule(settings.orphanSweepInterval(), PunctuationType.WALL_CLOCK_TIME, this::sweepOrphans);
+        context.schedule(settings.orphanSweepInterval(), PunctuationType.WALL_CLOCK_TIME,
+                DeadLetters.guarded("orphan report", metrics, this::reportOrphans));
         try (KeyValueIterator<String, byte[]> it = pending.all()) {
             while (it.hasNext()) {
                 it.next();
@@ -87,12 +96,14 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
 
     @Override
     public void process(Record<String, byte[]> rec) {
-        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS.name());
-        if (topic.equals(Topics.FINALIZE.name())) {
-            onInstruction(rec);
-        } else {
-            onStats(rec);
-        }
+        DeadLetters.processOrDeadLetter(ctx, metrics, rec, r -> {
+            String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.STATS.name());
+            if (topic.equals(Topics.FINALIZE.name())) {
+                onInstruction(r);
+            } else {
+                onStats(r);
+            }
+        });
     }
 
     private void onStats(Record<String, byte[]> rec) {
@@ -131,23 +142,58 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             notifyBadSlice(key, slice, "wrong-shape", rec.timestamp());
             return;
         }
+        // the block task cannot see the profile, but the planner accepts only streaming profiles: statistics of other
+        // kinds belong to no slice it will plan, and stored they would make the FINALIZE that merges them throw
+        if (!s.kinds().equals(Profile.STREAMING_KINDS)) {
+            DeadLetters.send(ctx, metrics, rec, "wrong-kinds", s.describe() + " but every profile the finalizer serves has "
+                    + Profile.STREAMING_KINDS);
+            notifyBadSlice(key, slice, "wrong-kinds", rec.timestamp());
+            return;
+        }
+        if (s.sampleCount() <= 0) {
+            // a slice has samples; scores divide by the count
+            DeadLetters.send(ctx, metrics, rec, "empty-stats", s.describe() + " counts no samples");
+            notifyBadSlice(key, slice, "empty-stats", rec.timestamp());
+            return;
+        }
         String storeKey = key + "|" + slice;
         blocks.put(storeKey, rec.value());
         if (times.get(storeKey) == null) { // a CLAIM may have come first
-            times.put(storeKey, encodeTime(System.currentTimeMillis()));
+            times.put(storeKey, encodeTime(ctx.currentSystemTimeMs()));
         }
         metrics.statsStored.increment();
+        retryPending(key, slice, rec.timestamp());
+    }
+
+    /** Re-tries the FINALIZEs of {@code key} waiting for {@code slice}'s block, which just arrived. */
+    private void retryPending(BlockKey key, String slice, long timestamp) {
         List<KeyValue<String, byte[]>> waiting = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = pending.prefixScan(key + "|", new StringSerializer())) {
             it.forEachRemaining(waiting::add);
         }
+        boolean resolved = false;
         for (KeyValue<String, byte[]> w : waiting) {
-            BlockInstruction c = Json.read(w.value, BlockInstruction.class);
-            if (c.sliceIds().contains(slice) && tryFinalize(key, c, rec.timestamp())) {
+            boolean done;
+            try {
+                BlockInstruction c = Json.read(w.value, BlockInstruction.class);
+                done = c.sliceIds().contains(slice) && tryFinalize(key, c, timestamp);
+            } catch (KafkaException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // the waiting FINALIZE is the poison, not the statistics that woke it up: it leaves, they stay
+                DeadLetters.send(ctx, metrics, new Record<>(key.toString(), w.value, timestamp), DeadLetters.PROCESSING_ERROR,
+                        "pending FINALIZE " + w.key + ": " + DeadLetters.describe(e));
+                done = true;
+            }
+            if (done) {
                 pending.delete(w.key);
                 myPending--;
                 metrics.pendingBlocks.decrementAndGet();
+                resolved = true;
             }
+        }
+        if (resolved) {
+            dropRetired(key);
         }
     }
 
@@ -156,16 +202,13 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         BlockInstruction c;
         try {
             key = BlockKey.parse(rec.key());
-            c = Json.read(rec.value(), BlockInstruction.class);
+            c = Json.read(rec.value(), BlockInstruction.class).validate();
         } catch (RecordFormatException e) {
             DeadLetters.send(ctx, metrics, rec, "invalid-instruction", e.getMessage());
             return;
         }
         if (c.type() == BlockInstruction.Type.RETIRE) {
-            for (String id : c.sliceIds()) {
-                blocks.delete(key + "|" + id);
-                times.delete(key + "|" + id);
-            }
+            retire(key, c.sliceIds());
             return;
         }
         if (c.type() == BlockInstruction.Type.CLAIM) {
@@ -174,11 +217,78 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             }
             return;
         }
-        if (!tryFinalize(key, c, rec.timestamp())) {
-            pending.put(key + "|" + c.job() + "|" + c.epoch(), rec.value());
-            myPending++;
-            metrics.pendingBlocks.incrementAndGet();
+        String misfit = misfit(key, c);
+        if (misfit != null) {
+            DeadLetters.send(ctx, metrics, rec, "invalid-instruction", misfit);
+            return;
         }
+        if (!tryFinalize(key, c, rec.timestamp())) {
+            String pk = key + "|" + c.job() + "|" + c.epoch();
+            if (pending.get(pk) == null) { // a replayed instruction waits once
+                myPending++;
+                metrics.pendingBlocks.incrementAndGet();
+            }
+            pending.put(pk, rec.value());
+        }
+    }
+
+    /** Why a FINALIZE cannot apply to this model's block {@code key}, or null: its rows must lie inside the weight. */
+    private String misfit(BlockKey key, BlockInstruction c) {
+        if (key.layer() >= weights.numLayers()) {
+            return "FINALIZE for " + key + " but the model has " + weights.numLayers() + " layers";
+        }
+        int[] shape = weights.shape(key.layer(), key.module());
+        if (c.rowEnd() <= key.rowStart() || c.rowEnd() > shape[0] || c.in() != shape[1]) {
+            return "FINALIZE rows [" + key.rowStart() + "," + c.rowEnd() + ") in " + c.in() + " do not fit the model's ["
+                    + shape[0] + "," + shape[1] + "] weight";
+        }
+        return null;
+    }
+
+    /**
+     * Deletes the slices' blocks of {@code key}, except those a pending FINALIZE still lists: RETIRE means "no epoch
+     * will need them any more", and an epoch still waiting does. Those are marked {@link #RETIRING} and go when the
+     * last FINALIZE listing them is resolved ({@link #dropRetired}).
+     */
+    private void retire(BlockKey key, List<String> sliceIds) {
+        Set<String> listed = listedByPending(key);
+        for (String id : sliceIds) {
+            String k = key + "|" + id;
+            if (listed.contains(id)) {
+                times.put(k, RETIRING);
+            } else {
+                blocks.delete(k);
+                times.delete(k);
+            }
+        }
+    }
+
+    /** Deletes the {@link #RETIRING} blocks of {@code key} that no pending FINALIZE lists any more. */
+    private void dropRetired(BlockKey key) {
+        Set<String> listed = listedByPending(key);
+        List<String> gone = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = times.prefixScan(key + "|", new StringSerializer())) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> kv = it.next();
+                if (Arrays.equals(kv.value, RETIRING) && !listed.contains(kv.key.substring(kv.key.lastIndexOf('|') + 1))) {
+                    gone.add(kv.key);
+                }
+            }
+        }
+        for (String k : gone) {
+            blocks.delete(k);
+            times.delete(k);
+        }
+    }
+
+    private Set<String> listedByPending(BlockKey key) {
+        Set<String> out = new HashSet<>();
+        try (KeyValueIterator<String, byte[]> it = pending.prefixScan(key + "|", new StringSerializer())) {
+            while (it.hasNext()) {
+                out.addAll(Json.read(it.next().value, BlockInstruction.class).sliceIds());
+            }
+        }
+        return out;
     }
 
     /** Emits the block's mask when every listed slice's block is here; false (and nothing emitted) otherwise. */
@@ -204,6 +314,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         MaskBlock mb = new MaskBlock(key.layer(), key.module(), key.rowStart(), c.rowEnd(), mask);
         RecordHeaders h = new RecordHeaders();
         h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));
+        // the exporter assembles only blocks of the finalizer that declared the epoch (EpochRecord.finalizer)
+        h.add(Topics.HEADER_FINALIZER, ctx.applicationId().getBytes(StandardCharsets.UTF_8));
         ctx.forward(new Record<>(MaskBlock.key(c.job(), c.epoch(), key.layer(), key.module(), key.rowStart()), mb.encode(),
                 timestamp, h), FinalizerTopology.MASKS_SINK);
         ctx.forward(new Record<>(key.profile(), Json.write(new BlockAck(c.job(), c.epoch(), key.toString())), timestamp),
@@ -252,8 +364,11 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
                 FinalizerTopology.ACKS_SINK);
     }
 
-    /** Punctuator: deletes unclaimed blocks past orphanRetention that no pending FINALIZE lists. */
-    private void sweepOrphans(long now) {
+    /**
+     * Punctuator: reports to the planner every block unclaimed for orphanRetention that no pending FINALIZE lists,
+     * and re-stamps it, so an unanswered report is repeated only after another orphanRetention.
+     */
+    private void reportOrphans(long now) {
         long cutoff = now - settings.orphanRetention().toMillis();
         Set<String> referenced = new HashSet<>();
         try (KeyValueIterator<String, byte[]> it = pending.all()) {
@@ -261,25 +376,37 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
                 referenced.addAll(Json.read(it.next().value, BlockInstruction.class).sliceIds());
             }
         }
-        List<String> expired = new ArrayList<>();
+        List<String> unclaimed = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = times.all()) {
             while (it.hasNext()) {
                 KeyValue<String, byte[]> kv = it.next();
                 if (kv.value.length == Long.BYTES && decodeTime(kv.value) < cutoff
                         && !referenced.contains(kv.key.substring(kv.key.lastIndexOf('|') + 1))) {
-                    expired.add(kv.key);
+                    unclaimed.add(kv.key);
                 }
             }
         }
-        for (String k : expired) {
-            blocks.delete(k);
-            times.delete(k);
+        for (String k : unclaimed) {
+            int bar = k.lastIndexOf('|');
+            ctx.forward(unclaimedNotice(BlockKey.parse(k.substring(0, bar)), k.substring(bar + 1), now), FinalizerTopology.ACKS_SINK);
+            times.put(k, encodeTime(now));
         }
-        if (!expired.isEmpty()) {
-            metrics.orphansDeleted.increment(expired.size());
-            LOG.warn("orphan sweep: deleted {} statistics blocks older than {} whose slice was never accepted (e.g. {})",
-                    expired.size(), settings.orphanRetention(), expired.get(0));
+        if (!unclaimed.isEmpty()) {
+            metrics.orphansReported.increment(unclaimed.size());
+            LOG.info("reported {} statistics blocks unclaimed for {} to the planner (e.g. {})", unclaimed.size(),
+                    settings.orphanRetention(), unclaimed.get(0));
         }
+    }
+
+    /**
+     * The report that {@code slice}'s block {@code key} is unclaimed: keyed by profile on gblm.finalize-acks, so it
+     * reaches the planner task that owns the slice; header {@link FinalizerTopology#HEADER_UNCLAIMED} = slice id,
+     * value a {@link BlockAck} naming the block.
+     */
+    static Record<String, byte[]> unclaimedNotice(BlockKey key, String slice, long timestamp) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(FinalizerTopology.HEADER_UNCLAIMED, slice.getBytes(StandardCharsets.UTF_8));
+        return new Record<>(key.profile(), Json.write(new BlockAck(null, 0, key.toString())), timestamp, h);
     }
 
     static byte[] encodeTime(long millis) {

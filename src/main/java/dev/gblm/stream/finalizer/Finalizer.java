@@ -21,6 +21,7 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,7 @@ public final class Finalizer implements Service {
     private final DenseWeights weights;
     private final GblmMetrics metrics;
     private final FinalizerMetrics meters;
+    private final ThreadFailures failures = new ThreadFailures();
     private KafkaStreams streams;
 
     public Finalizer(FinalizerSettings settings, DenseWeights weights, GblmMetrics metrics) {
@@ -52,19 +54,33 @@ public final class Finalizer implements Service {
         return "finalizer";
     }
 
+    /**
+     * UP while the application runs (or rebalances) and its stream threads are not failing repeatedly: a failed
+     * thread is replaced and the state stays RUNNING, so the state alone would report UP through a failure loop.
+     * The detail names the state, the recent failures and the last one.
+     */
     @Override
     public Health health() {
         KafkaStreams s = streams();
-        return s != null && s.state().isRunningOrRebalancing() ? Health.up(s.state().name())
-                : Health.down(s == null ? "stopped" : s.state().name());
+        return failures.health(s == null ? null : s.state(), System.currentTimeMillis());
+    }
+
+    /** The uncaught-exception handler: count, remember for {@link #health()}, replace the thread. */
+    StreamThreadExceptionResponse onStreamThreadFailure(Throwable e) {
+        meters.threadFailures.increment();
+        failures.record(e, System.currentTimeMillis());
+        LOG.error("finalizer stream thread failed; replacing it ({} failures since start)", failures.total(), e);
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     public Topology topology() {
         return FinalizerTopology.build(new Topology(), weights, settings, meters);
     }
 
-    public Properties streamsProperties() {
+    /** The application's properties, with {@code replication} for its internal topics. */
+    public Properties streamsProperties(InternalReplication replication) {
         Properties p = settings.kafka().streams(settings.applicationId());
+        replication.applyTo(p);
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toAbsolutePath().toString());
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
@@ -88,19 +104,23 @@ public final class Finalizer implements Service {
         if (streams != null) {
             throw new IllegalStateException("already started");
         }
+        TopicCatalog catalog = TopicCatalog.fromClasspath();
         try (TopicAdmin admin = TopicAdmin.connect(settings.kafka())) {
-            for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
+            for (TopicReport r : admin.apply(catalog)) {
                 if (r.status() == TopicReport.Status.MISMATCH) {
                     LOG.warn("{}", r.describe());
                 }
             }
         }
-        checkCoPartitioned();
-        streams = new KafkaStreams(topology(), streamsProperties());
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("finalizer stream thread failed; replacing it", e);
-            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+        int brokers = checkCoPartitioned();
+        InternalReplication replication = InternalReplication.of(settings.internalReplicationFactor(),
+                catalog.get(Topics.STATS.name()), brokers);
+        if (settings.internalReplicationFactor() > replication.replicationFactor()) {
+            LOG.warn("internal topics get replication factor {}, not {}: the cluster has {} broker(s)",
+                    replication.replicationFactor(), settings.internalReplicationFactor(), brokers);
+        }
+        streams = new KafkaStreams(topology(), streamsProperties(replication));
+        streams.setUncaughtExceptionHandler(this::onStreamThreadFailure);
         metrics.bind(streams);
         streams.start();
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -121,7 +141,8 @@ public final class Finalizer implements Service {
         return this;
     }
 
-    private void checkCoPartitioned() {
+    /** Refuses to run unless both topic pairs are co-partitioned; returns the number of brokers. */
+    private int checkCoPartitioned() {
         try (Admin admin = Admin.create(settings.kafka().admin("gblm-finalizer-check"))) {
             Map<String, TopicDescription> d = null;
             Exception last = null;
@@ -141,6 +162,7 @@ public final class Finalizer implements Service {
             }
             requireSame(d, Topics.STATS.name(), Topics.FINALIZE.name());
             requireSame(d, Topics.SLICES.name(), Topics.ACKS.name());
+            return admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
         } catch (GblmException e) {
             throw e;
         } catch (Exception e) {

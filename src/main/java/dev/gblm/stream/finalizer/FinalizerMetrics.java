@@ -18,6 +18,12 @@ public final class FinalizerMetrics {
     final Counter slicesRetired;
     final Counter orphansDeleted;
     final Counter slicesBad;
+    final Counter slicesExpired;
+    final Counter orphansReported;
+    final Counter orphansReclaimed;
+    final Counter acksDuplicate;
+    final Counter threadFailures;
+    final Counter punctuatorFailures;
     final AtomicLong pendingBlocks = new AtomicLong();
 
     public FinalizerMetrics(MeterRegistry registry) {
@@ -31,7 +37,20 @@ public final class FinalizerMetrics {
         slicesAccepted = Counter.builder("gblm.finalizer.slices.accepted").description("slice records accepted by the planner").register(registry);
         slicesRetired = Counter.builder("gblm.finalizer.slices.retired").description("slices dropped from state (no epoch needs them)").register(registry);
         orphansDeleted = Counter.builder("gblm.finalizer.orphans.deleted")
-                .description("statistics blocks of never-accepted slices deleted by the orphan sweep").register(registry);
+                .description("unclaimed statistics blocks the planner retired (their slice was never accepted)").register(registry);
+        orphansReported = Counter.builder("gblm.finalizer.orphans.reported")
+                .description("statistics blocks still unclaimed after orphanRetention, reported to the planner").register(registry);
+        orphansReclaimed = Counter.builder("gblm.finalizer.orphans.reclaimed")
+                .description("reported blocks the planner claimed again (it had accepted their slice meanwhile)").register(registry);
+        slicesExpired = Counter.builder("gblm.finalizer.slices.expired")
+                .description("slices never planned because one of their blocks was reported unclaimed first").register(registry);
+        acksDuplicate = Counter.builder("gblm.finalizer.acks.duplicate")
+                .description("acks of a mask block that was already acknowledged (ignored)").register(registry);
+        threadFailures = Counter.builder("gblm.finalizer.thread.failures")
+                .description("stream threads that failed and were replaced").register(registry);
+        punctuatorFailures = Counter.builder("gblm.finalizer.punctuator.failures")
+                .description("wall-clock punctuations (planner round, retirement, orphan report) that failed and were skipped")
+                .register(registry);
         slicesBad = Counter.builder("gblm.finalizer.slices.bad")
                 .description("slices excluded from epochs because one of their statistics blocks was rejected").register(registry);
         Gauge.builder("gblm.finalizer.blocks.pending", pendingBlocks, AtomicLong::get)

@@ -15,13 +15,19 @@ import java.util.Objects;
  * @param modelFingerprint slices of another model go to the DLQ ("wrong-profile"); null = accept any
  * @param plannerInterval  wall-clock period of the planner's re-evaluation (jobs arriving after their slices)
  * @param sliceRetention   slices no job used nor needs are dropped after this long (match gblm.stats retention)
- * @param orphanRetention  statistics blocks of a slice the planner never accepted (no slice record, or a rejected
- *                         one) are deleted from the block store after this long; must exceed the planner's worst lag
- *                         behind gblm.stats, since a block stays unclaimed until its slice record is processed
+ * @param orphanRetention  a statistics block still unclaimed this long after it arrived is reported to the planner,
+ *                         which claims it again if it has accepted the slice by then and otherwise expires the slice
+ *                         and deletes the block. Should exceed the planner's usual lag behind gblm.stats: a slice
+ *                         whose record the planner reaches only after its block was reported is expired (never
+ *                         planned), which loses that slice's samples but never stalls an epoch
  * @param startTimeout     how long {@link Finalizer#start()} waits for the application to reach RUNNING
+ * @param internalReplicationFactor replication factor of the application's changelog topics; 0 = that of the
+ *                         gblm.stats definition in the topic catalog, in both cases capped by the brokers found at
+ *                         start ({@link InternalReplication})
  */
 public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path stateDir, String modelFingerprint,
-        Duration plannerInterval, Duration sliceRetention, Duration orphanRetention, Duration startTimeout) {
+        Duration plannerInterval, Duration sliceRetention, Duration orphanRetention, Duration startTimeout,
+        int internalReplicationFactor) {
     public static final String DEFAULT_APPLICATION_ID = "gblm-finalizer";
     public static final Duration DEFAULT_PLANNER_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_SLICE_RETENTION = Duration.ofDays(7);
@@ -38,6 +44,10 @@ public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path 
         requirePositive(sliceRetention, "sliceRetention");
         requirePositive(orphanRetention, "orphanRetention");
         requirePositive(startTimeout, "startTimeout");
+        if (internalReplicationFactor < 0 || internalReplicationFactor > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("internalReplicationFactor must be 0 (from the topic catalog) or positive, got "
+                    + internalReplicationFactor);
+        }
     }
 
     private static void requirePositive(Duration d, String name) {
@@ -54,6 +64,17 @@ public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path 
         return half.compareTo(max) > 0 ? max : half.compareTo(min) < 0 ? min : half;
     }
 
+    /**
+     * Period of the planner's retirement pass over every profile's slices: like the orphan sweep, half the retention
+     * between 100 ms and 5 min, so a slice nobody needs outlives {@code sliceRetention} by at most that.
+     */
+    public Duration retirementInterval() {
+        Duration half = sliceRetention.dividedBy(2);
+        Duration max = Duration.ofMinutes(5);
+        Duration min = Duration.ofMillis(100);
+        return half.compareTo(max) > 0 ? max : half.compareTo(min) < 0 ? min : half;
+    }
+
     /** Defaults for everything but the cluster, the state directory and the model. */
     public static Builder builder(KafkaSettings kafka, Path stateDir, String modelFingerprint) {
         return new Builder(kafka, stateDir, modelFingerprint);
@@ -61,7 +82,8 @@ public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path 
 
     public Builder toBuilder() {
         return new Builder(kafka, stateDir, modelFingerprint).applicationId(applicationId).plannerInterval(plannerInterval)
-                .sliceRetention(sliceRetention).orphanRetention(orphanRetention).startTimeout(startTimeout);
+                .sliceRetention(sliceRetention).orphanRetention(orphanRetention).startTimeout(startTimeout)
+                .internalReplicationFactor(internalReplicationFactor);
     }
 
     public static final class Builder {
@@ -73,6 +95,7 @@ public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path 
         private Duration sliceRetention = DEFAULT_SLICE_RETENTION;
         private Duration orphanRetention = DEFAULT_ORPHAN_RETENTION;
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
+        private int internalReplicationFactor;
 
         private Builder(KafkaSettings kafka, Path stateDir, String modelFingerprint) {
             this.kafka = kafka;
@@ -105,9 +128,15 @@ public record FinalizerSettings(KafkaSettings kafka, String applicationId, Path 
             return this;
         }
 
+        /** 0 (the default): from the gblm.stats definition; either way capped by the number of brokers. */
+        public Builder internalReplicationFactor(int rf) {
+            this.internalReplicationFactor = rf;
+            return this;
+        }
+
         public FinalizerSettings build() {
             return new FinalizerSettings(kafka, applicationId, stateDir, modelFingerprint, plannerInterval, sliceRetention,
-                    orphanRetention, startTimeout);
+                    orphanRetention, startTimeout, internalReplicationFactor);
         }
     }
 }

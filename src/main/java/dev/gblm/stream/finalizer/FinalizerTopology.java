@@ -20,8 +20,13 @@ import org.apache.kafka.streams.state.Stores;
  *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending, gblm-block-times} ─► gblm.masks, gblm.finalize-acks, gblm.dlq
  * </pre>
  *
- * Every source uses String keys and raw byte values, so no record can fail deserialization; parsing happens in
- * the processors, which send bad records to gblm.dlq. Stores are persistent RocksDB with changelogs.
+ * gblm.finalize-acks carries, besides acks, the block tasks' notices to the planner: a slice with a rejected block
+ * ({@code gblm.bad-slice}) and a block unclaimed after orphanRetention ({@link #HEADER_UNCLAIMED}), which the planner
+ * answers on gblm.finalize with CLAIM or RETIRE.
+ *
+ * <p>Every source uses String keys and raw byte values, so no record can fail deserialization; parsing happens in
+ * the processors, which send bad records, and records whose processing fails, to gblm.dlq. Stores are persistent
+ * RocksDB with changelogs.
  */
 public final class FinalizerTopology {
     public static final String JOBS_STORE = "gblm-jobs";
@@ -31,8 +36,14 @@ public final class FinalizerTopology {
     public static final String PENDING_STORE = "gblm-pending";
     /** blockKey|sliceId → arrival time (8 bytes, wall clock ms) or {@link BlockProcessor#CLAIMED}: the orphan sweep's input. */
     public static final String BLOCK_TIMES_STORE = "gblm-block-times";
-    /** profile|sliceId → reason: slices with a rejected block, never planned into an epoch. */
+    /** profile|sliceId → reason: slices with a rejected block, or expired, never planned into an epoch. */
     public static final String BAD_SLICES_STORE = "gblm-planner-bad-slices";
+    /**
+     * On gblm.finalize-acks: not an ack but a block task's report that the header's slice has a block still unclaimed
+     * after orphanRetention (value: a BlockAck naming only the block). Internal to the finalizer, which writes and
+     * reads it; belongs in the Topics registry next to {@link dev.gblm.stream.Topics#HEADER_BAD_SLICE}.
+     */
+    public static final String HEADER_UNCLAIMED = Topics.HEADER_UNCLAIMED;
 
     static final String PLANNER = "planner";
     static final String BLOCKS = "blocks";

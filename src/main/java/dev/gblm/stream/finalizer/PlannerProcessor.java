@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
@@ -44,18 +46,32 @@ import org.slf4j.LoggerFactory;
  * out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, and then retires the slices
  * no job needs any more.
  *
- * <p>A slice is planned only if it is accepted (valid, this model, block count of the layout) and no block task has
- * reported one of its statistics blocks as rejected ({@link Topics#HEADER_BAD_SLICE} notices on gblm.finalize-acks,
- * kept in {@code gblm-planner-bad-slices}): a bad slice is dropped and never enters an epoch. Accepting a slice
- * CLAIMs its blocks so the block tasks' orphan sweep keeps them.
+ * <p>A slice is planned only if it is accepted (valid, this model, streaming kinds, block count of the layout) and no
+ * block task has reported one of its statistics blocks as rejected ({@link Topics#HEADER_BAD_SLICE} notices on
+ * gblm.finalize-acks, kept in {@code gblm-planner-bad-slices}): a bad slice is dropped and never enters an epoch.
+ * Accepting a slice CLAIMs its blocks.
+ *
+ * <p>Deleting an unclaimed block is the planner's decision, not the block task's: a block task reports a block still
+ * unclaimed after {@code orphanRetention} ({@link FinalizerTopology#HEADER_UNCLAIMED} notice, keyed by profile like
+ * gblm.slices, so it reaches this task). If the planner has accepted the slice by then it claims the block again;
+ * otherwise it expires the slice — recorded in the bad-slice store, so a slice record arriving later is never planned
+ * — and RETIREs the block. Either way no epoch can list a slice whose blocks were deleted.
+ *
+ * <p>Retirement runs after a declaration, after a finalization and on a wall-clock punctuator over every profile
+ * with stored slices, so slices nobody plans do not stay in state forever.
  */
 final class PlannerProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(PlannerProcessor.class);
+
+    /** Bad-slice store value of a slice expired because one of its blocks was reported unclaimed first. */
+    static final String EXPIRED = "expired";
 
     private final DenseWeights weights;
     private final FinalizerSettings settings;
     private final FinalizerMetrics metrics;
     private final Map<String, List<ModuleLayout>> layouts = new HashMap<>();
+    /** profile id → block key → index in the layout order (EpochRecord.blockKeys), for the acked-blocks bit set. */
+    private final Map<String, Map<String, Integer>> blockIndexes = new HashMap<>();
     private final Set<String> warnedJobs = new HashSet<>();
     private ProcessorContext<String, byte[]> ctx;
     private KeyValueStore<String, byte[]> slices;
@@ -76,17 +92,22 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         progress = context.getStateStore(FinalizerTopology.PROGRESS_STORE);
         bad = context.getStateStore(FinalizerTopology.BAD_SLICES_STORE);
         jobs = context.getStateStore(FinalizerTopology.JOBS_STORE);
-        context.schedule(settings.plannerInterval(), PunctuationType.WALL_CLOCK_TIME, this::evaluateAll);
+        context.schedule(settings.plannerInterval(), PunctuationType.WALL_CLOCK_TIME,
+                DeadLetters.guarded("planner round", metrics, this::evaluateAll));
+        context.schedule(settings.retirementInterval(), PunctuationType.WALL_CLOCK_TIME,
+                DeadLetters.guarded("retirement", metrics, this::retireAll));
     }
 
     @Override
     public void process(Record<String, byte[]> rec) {
-        String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.SLICES.name());
-        if (topic.equals(Topics.ACKS.name())) {
-            onAck(rec);
-        } else {
-            onSlice(rec);
-        }
+        DeadLetters.processOrDeadLetter(ctx, metrics, rec, r -> {
+            String topic = ctx.recordMetadata().map(m -> m.topic()).orElse(Topics.SLICES.name());
+            if (topic.equals(Topics.ACKS.name())) {
+                onAckTopic(r);
+            } else {
+                onSlice(r);
+            }
+        });
     }
 
     private void onSlice(Record<String, byte[]> rec) {
@@ -106,6 +127,12 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                     + ", this finalizer serves " + settings.modelFingerprint());
             return;
         }
+        if (!s.profileSpec().kinds().equals(Profile.STREAMING_KINDS)) {
+            // workers collect exactly these; the block tasks reject statistics of other kinds on arrival
+            DeadLetters.send(ctx, metrics, rec, "wrong-kinds", "slice " + s.sliceId() + " has statistics " + s.profileSpec().kinds()
+                    + ", the finalizer serves " + Profile.STREAMING_KINDS);
+            return;
+        }
         List<ModuleLayout> layout;
         try {
             layout = layout(s.profileSpec());
@@ -123,10 +150,13 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         if (slices.get(key) != null) {
             return; // the same slice twice (a replayed producer): idempotent
         }
-        if (bad.get(key) != null) {
-            // its blocks stay unclaimed: the orphan sweep deletes them
-            LOG.warn("slice {} of profile {} has a rejected statistics block ({}): not planned", s.sliceId(), s.profile(),
-                    new String(bad.get(key), StandardCharsets.UTF_8));
+        byte[] badReason = bad.get(key);
+        if (badReason != null) {
+            // its blocks stay unclaimed: once reported, the planner retires them
+            LOG.warn("slice {} of profile {} is {}: not planned", s.sliceId(), s.profile(),
+                    EXPIRED.equals(new String(badReason, StandardCharsets.UTF_8))
+                            ? "expired (a block of it was reported unclaimed before this record arrived; raise orphanRetention above the planner's lag)"
+                            : "bad (a statistics block was rejected: " + new String(badReason, StandardCharsets.UTF_8) + ")");
             return;
         }
         slices.put(key, rec.value());
@@ -135,36 +165,136 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         evaluate(s.profile(), rec.timestamp());
     }
 
-    private void onAck(Record<String, byte[]> rec) {
-        Header notice = rec.headers().lastHeader(Topics.HEADER_BAD_SLICE);
-        if (notice != null) {
-            Header reason = rec.headers().lastHeader(Topics.HEADER_REASON);
-            onBadSlice(rec.key(), new String(notice.value(), StandardCharsets.UTF_8),
-                    reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8), rec.timestamp());
+    /** gblm.finalize-acks carries acks, bad-slice notices and unclaimed-block notices. */
+    private void onAckTopic(Record<String, byte[]> rec) {
+        Header badSlice = rec.headers().lastHeader(Topics.HEADER_BAD_SLICE);
+        Header unclaimed = rec.headers().lastHeader(FinalizerTopology.HEADER_UNCLAIMED);
+        if (badSlice == null && unclaimed == null) {
+            onAck(rec);
             return;
         }
+        String profile = rec.key();
+        Header h = badSlice != null ? badSlice : unclaimed;
+        String slice = h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
+        if (!Profile.isValidId(profile) || slice.isEmpty() || slice.indexOf('|') >= 0) {
+            DeadLetters.send(ctx, metrics, rec, "invalid-ack", "notice keyed '" + profile + "' about slice '" + slice
+                    + "': needs a profile id key and a slice id without '|'");
+            return;
+        }
+        if (badSlice != null) {
+            Header reason = rec.headers().lastHeader(Topics.HEADER_REASON);
+            onBadSlice(profile, slice, reason == null || reason.value() == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8),
+                    rec.timestamp());
+            return;
+        }
+        BlockKey block;
+        try {
+            block = BlockKey.parse(Json.read(rec.value(), BlockAck.class).block());
+        } catch (RecordFormatException e) {
+            DeadLetters.send(ctx, metrics, rec, "invalid-ack", "unclaimed-block notice: " + e.getMessage());
+            return;
+        }
+        if (!block.profile().equals(profile)) {
+            DeadLetters.send(ctx, metrics, rec, "invalid-ack", "unclaimed-block notice keyed " + profile + " names block " + block);
+            return;
+        }
+        onUnclaimed(profile, slice, block, rec.timestamp());
+    }
+
+    private void onAck(Record<String, byte[]> rec) {
         BlockAck a;
         try {
-            a = Json.read(rec.value(), BlockAck.class);
+            a = Json.read(rec.value(), BlockAck.class).validate();
         } catch (RecordFormatException e) {
             DeadLetters.send(ctx, metrics, rec, "invalid-ack", e.getMessage());
             return;
         }
         byte[] raw = progress.get(a.job());
         if (raw == null) {
-            return;
+            return; // not a job this task declared
         }
         JobProgress p = Json.read(raw, JobProgress.class);
-        if (p.epoch() != a.epoch() || p.finalized()) {
+        if (p.epoch() != a.epoch()) {
+            return; // an earlier epoch's
+        }
+        if (p.finalized()) {
+            metrics.acksDuplicate.increment(); // every block was acknowledged already
             return;
         }
-        JobProgress next = p.ack();
+        Map<String, Integer> index = blockIndex(p);
+        JobProgress next;
+        if (index == null) {
+            next = p.ackUntracked();
+        } else {
+            Integer i = index.get(a.block());
+            if (i == null) {
+                DeadLetters.send(ctx, metrics, rec, "invalid-ack", "block " + a.block() + " is not in the layout of job " + a.job()
+                        + " epoch " + a.epoch());
+                return;
+            }
+            next = p.ack(i);
+        }
+        if (next == p) {
+            metrics.acksDuplicate.increment(); // a replay: the block was counted already
+            return;
+        }
         progress.put(a.job(), Json.write(next));
         if (next.finalized()) {
             metrics.epochsFinalized.increment();
             LOG.info("job {} epoch {} finalized ({} mask blocks)", a.job(), a.epoch(), next.blockCount());
-            retire(p.profile(), rec.timestamp());
+            retire(p.profile(), rec.timestamp(), ctx.currentSystemTimeMs());
         }
+    }
+
+    /** Block key → index in layout order for the job's profile; null for progress written before per-block tracking. */
+    private Map<String, Integer> blockIndex(JobProgress p) {
+        Profile spec = p.profileSpec();
+        if (spec == null) {
+            // older records: the epoch's slices are kept while it is in flight and name the profile
+            List<SliceRecord> some = slicesOf(p.profile());
+            if (some.isEmpty()) {
+                return null;
+            }
+            spec = some.get(0).profileSpec();
+        }
+        Profile profile = spec;
+        return blockIndexes.computeIfAbsent(profile.id(), id -> {
+            Map<String, Integer> m = new HashMap<>();
+            for (ModuleLayout ml : layout(profile)) {
+                for (int start : ml.rowStarts()) {
+                    m.put(new BlockKey(id, ml.layer(), ml.kind(), start).toString(), m.size());
+                }
+            }
+            return m;
+        });
+    }
+
+    /**
+     * A block task reports a block of {@code sliceId} still unclaimed after orphanRetention. Either this task has
+     * accepted the slice (its CLAIM and the report crossed: claim the block again) or it has not, and then the slice
+     * expires: never planned, even if its record comes later, and the block goes. The report carries the time it was
+     * sent and Kafka Streams feeds this task gblm.slices and gblm.finalize-acks in timestamp order, so a slice record
+     * the worker wrote before the report is normally processed first; when it is not, the slice is lost to the
+     * planner, but no epoch ever lists deleted blocks.
+     */
+    private void onUnclaimed(String profile, String sliceId, BlockKey block, long timestamp) {
+        String key = profile + "|" + sliceId;
+        if (slices.get(key) != null) {
+            ctx.forward(new Record<>(block.toString(), Json.write(BlockInstruction.claim(List.of(sliceId))), timestamp),
+                    FinalizerTopology.FINALIZE_SINK);
+            metrics.orphansReclaimed.increment();
+            LOG.info("block {} of accepted slice {} was reported unclaimed: claimed again", block, sliceId);
+            return;
+        }
+        if (bad.get(key) == null) {
+            bad.put(key, EXPIRED.getBytes(StandardCharsets.UTF_8));
+            metrics.slicesExpired.increment();
+            LOG.warn("slice {} of profile {}: block {} is unclaimed after orphanRetention and no slice record was accepted; "
+                    + "the slice expires (never planned) and its blocks are retired as reported", sliceId, profile, block);
+        }
+        ctx.forward(new Record<>(block.toString(), Json.write(BlockInstruction.retire(List.of(sliceId))), timestamp),
+                FinalizerTopology.FINALIZE_SINK);
+        metrics.orphansDeleted.increment();
     }
 
     /**
@@ -224,6 +354,24 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
     }
 
+    /**
+     * Punctuator: retirement for every profile this task stores slices of, with or without live jobs, so a slice that
+     * no job will ever use (its profile has no job, or it came after its jobs' epochs) leaves state after
+     * sliceRetention even when nothing is declared or finalized any more.
+     */
+    private void retireAll(long now) {
+        Set<String> profiles = new TreeSet<>();
+        try (KeyValueIterator<String, byte[]> it = slices.all()) {
+            while (it.hasNext()) {
+                String k = it.next().key;
+                profiles.add(k.substring(0, k.indexOf('|')));
+            }
+        }
+        for (String p : profiles) {
+            retire(p, now, now);
+        }
+    }
+
     private void evaluate(String profile, long timestamp) {
         List<SliceRecord> available = new ArrayList<>(slicesOf(profile));
         available.removeIf(s -> bad.get(profile + "|" + s.sliceId()) != null); // bad yet kept: used by an epoch in flight
@@ -246,12 +394,21 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             }
             Optional<EpochPlanner.Selection> sel = EpochPlanner.firstEpoch(job, available);
             if (sel.isPresent()) {
-                declare(job, spec, sel.get(), timestamp);
-                declared = true;
+                try {
+                    declare(job, spec, sel.get(), timestamp);
+                    declared = true;
+                } catch (KafkaException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // nothing was forwarded or stored (declare builds everything first); retried every round, logged once
+                    if (warnedJobs.add(job.id())) {
+                        LOG.error("job {} cannot be declared: {}", job.id(), DeadLetters.describe(e), e);
+                    }
+                }
             }
         }
         if (declared) {
-            retire(profile, timestamp); // slices of jobs nobody wants and past retention
+            retire(profile, timestamp, ctx.currentSystemTimeMs()); // slices of jobs nobody wants and past retention
         }
     }
 
@@ -263,7 +420,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         EpochRecord e = new EpochRecord(job.id(), epoch, profile.id(), job, sel.sliceIds(), sel.samples(), sel.tokens(),
                 streams, layout, System.currentTimeMillis(), thresholds,
                 sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId());
-        ctx.forward(new Record<>(job.id(), Json.write(e), timestamp), FinalizerTopology.EPOCHS_SINK);
+        // everything is built before anything is forwarded, so a failure leaves no half-declared epoch
+        List<Record<String, byte[]>> instructions = new ArrayList<>(e.blockCount());
         for (ModuleLayout m : layout) {
             for (int b = 0; b < m.rowStarts().size(); b++) {
                 int start = m.rowStarts().get(b);
@@ -271,11 +429,16 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 BlockInstruction c = new BlockInstruction(BlockInstruction.Type.FINALIZE, job.id(), epoch, job, m.rowEnd(b), m.in(),
                         sel.sliceIds(), t);
                 String key = new BlockKey(profile.id(), m.layer(), m.kind(), start).toString();
-                ctx.forward(new Record<>(key, Json.write(c), timestamp), FinalizerTopology.FINALIZE_SINK);
+                instructions.add(new Record<>(key, Json.write(c), timestamp));
             }
         }
-        progress.put(job.id(), Json.write(new JobProgress(job.id(), profile.id(), epoch, sel.sliceIds(),
-                e.blockCount(), 0, false, e.declaredAt())));
+        byte[] progressValue = Json.write(new JobProgress(job.id(), profile.id(), epoch, sel.sliceIds(), e.blockCount(), 0, false,
+                e.declaredAt(), profile, new byte[0]));
+        ctx.forward(new Record<>(job.id(), Json.write(e), timestamp), FinalizerTopology.EPOCHS_SINK);
+        for (Record<String, byte[]> r : instructions) {
+            ctx.forward(r, FinalizerTopology.FINALIZE_SINK);
+        }
+        progress.put(job.id(), progressValue);
         metrics.epochsDeclared.increment();
         LOG.info("job {} epoch {} declared: {} slices, {} samples, {} blocks", job.id(), epoch, sel.slices().size(),
                 sel.samples(), e.blockCount());
@@ -290,8 +453,11 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         return t;
     }
 
-    /** Drops slices no live job needs once every epoch that used them is finalized; tells the block tasks. */
-    private void retire(String profile, long timestamp) {
+    /**
+     * Drops slices no live job needs once every epoch that used them is finalized, and unused ones older than
+     * sliceRetention at {@code nowMs}; tells the block tasks.
+     */
+    private void retire(String profile, long timestamp, long nowMs) {
         List<SliceRecord> all = slicesOf(profile);
         if (all.isEmpty()) {
             return;
@@ -306,13 +472,12 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 (p.finalized() ? used : inFlight).addAll(p.sliceIds());
             }
         }
-        Set<String> gone = EpochPlanner.retirable(all, liveJobs(), used, declared, System.currentTimeMillis(),
-                settings.sliceRetention().toMillis());
+        Set<String> gone = EpochPlanner.retirable(all, liveJobs(), used, declared, nowMs, settings.sliceRetention().toMillis());
         gone.removeAll(inFlight);
         if (gone.isEmpty()) {
             return;
         }
-        List<String> ids = new ArrayList<>(new java.util.TreeSet<>(gone));
+        List<String> ids = new ArrayList<>(new TreeSet<>(gone));
         sendToBlocks(layout(all.get(0).profileSpec()), profile, Json.write(BlockInstruction.retire(ids)), timestamp);
         for (String id : ids) {
             slices.delete(profile + "|" + id);

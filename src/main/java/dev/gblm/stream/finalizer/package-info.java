@@ -6,7 +6,10 @@
  * {@link EpochPlanner} picks an epoch's slices and the retirable ones, {@link BlockAggregation} sums a block's
  * statistics records and selects its mask through {@code dev.gblm.prune.Pruner}. Weights come from
  * {@link DenseWeights} ({@link CheckpointWeights} reads a checkpoint without an engine); {@link FinalizerSettings},
- * {@link FinalizerMetrics} and {@link SkipTooLargeHandler} configure, measure and protect it. May depend on
+ * {@link FinalizerMetrics} and {@link SkipTooLargeHandler} configure, measure and protect it. A record that cannot be
+ * processed — malformed, or failing unexpectedly — goes to gblm.dlq through {@link DeadLetters} and never stops a
+ * task; {@link ThreadFailures} makes repeated stream-thread failures visible in health, and
+ * {@link InternalReplication} gives the changelogs the replication of the statistics they hold. May depend on
  * {@code dev.gblm}, {@code dev.gblm.model}, {@code dev.gblm.stats}, {@code dev.gblm.prune}, {@code dev.gblm.ops},
  * {@code dev.gblm.stream} and {@code dev.gblm.stream.topics}.
  */

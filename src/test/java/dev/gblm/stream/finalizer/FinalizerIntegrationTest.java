@@ -37,7 +37,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -45,6 +51,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -62,8 +69,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The finalizer against a real embedded broker: a synthetic transactional worker writes slices of random statistics
  * of a tiny random model over 2 streams; jobs for gblm, wanda, magnitude and gradient; the finalizer is restarted
- * mid-run with a wiped state directory (restore from changelogs); bad records are injected. The epoch's masks must
- * equal MaskSelector on the plain in-memory merge of exactly the epoch's slices, each mask block exactly once.
+ * mid-run with a wiped state directory (restore from changelogs); bad records are injected, poison pills among them
+ * (JSON null and {} on the finalizer's inputs, statistics of the wrong kinds), which must reach the DLQ without a single
+ * stream-thread failure. The epoch's masks must equal MaskSelector on the plain in-memory merge of exactly the epoch's
+ * slices, each mask block exactly once, carrying the finalizer's application id; the changelogs get the replication
+ * computed for this single-node broker.
  */
 class FinalizerIntegrationTest {
     static EmbeddedKafka kafka;
@@ -166,7 +176,7 @@ class FinalizerIntegrationTest {
                 assertThat(left).allMatch(k -> k.endsWith("|" + unused));
                 assertThat(left).hasSize(68);
 
-                Map<String, String> dlq = readDlqReasons(bs, 6);
+                Map<String, String> dlq = readDlqReasons(bs, 12);
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("corrupt-stats: ") && r.contains("CRC"));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("corrupt-stats: ") && r.contains("bytes, header implies"));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("wrong-shape: "));
@@ -175,6 +185,16 @@ class FinalizerIntegrationTest {
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("unknown-block: "));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-slice: "));
                 assertThat(dlq.values()).anyMatch(r -> r.startsWith("wrong-profile: "));
+                // poison pills: on the dead-letter queue, and no stream thread failed on them
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-slice: ") && r.contains("JSON null"));
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-ack: ") && r.contains("JSON null"));
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-ack: ") && r.contains("ack needs job"));
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-instruction: ") && r.contains("JSON null"));
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("invalid-instruction: ") && r.contains("no type"));
+                assertThat(dlq.values()).anyMatch(r -> r.startsWith("wrong-kinds: "));
+                assertThat(metrics.registry().get("gblm.finalizer.thread.failures").counter().count()).isZero();
+                assertThat(f2.health().up()).as(f2.health().detail()).isTrue();
+                assertChangelogReplication(bs, "fin-it-" + FinalizerTopology.BLOCKS_STORE + "-changelog");
                 assertThat(metrics.registry().find("gblm.finalizer.dlq").tag("reason", "corrupt-stats").counter().count()).isEqualTo(2);
                 assertThat(metrics.registry().get("gblm.finalizer.epochs.finalized").counter().count()).isGreaterThanOrEqualTo(3);
                 assertThat(metrics.registry().get("gblm.finalizer.stats.merged.bytes").counter().count()).isPositive();
@@ -198,6 +218,8 @@ class FinalizerIntegrationTest {
         for (ConsumerRecord<String, byte[]> r : recs) {
             assertThat(keys.add(r.key())).as("mask block " + r.key() + " emitted once").isTrue();
             assertThat(new String(r.headers().lastHeader(Topics.HEADER_EPOCH).value(), StandardCharsets.UTF_8)).isEqualTo("1");
+            assertThat(e.finalizer()).isEqualTo("fin-it");
+            assertThat(new String(r.headers().lastHeader(Topics.HEADER_FINALIZER).value(), StandardCharsets.UTF_8)).isEqualTo(e.finalizer());
             MaskBlock b = MaskBlock.decode(r.value());
             byModule.computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);
         }
@@ -248,7 +270,33 @@ class FinalizerIntegrationTest {
             SliceRecord foreign = new SliceRecord("x-a-0", other.id(), other, "a", List.of(new OffsetRange("calib.a", 0, 0, 1)),
                     1, 1, 0, 68, 0);
             send(prod, Topics.SLICES.name(), other.id(), Json.write(foreign), null);
+            // poison pills: each once threw out of process(), and a replaced thread re-read it forever
+            byte[] jsonNull = "null".getBytes(StandardCharsets.UTF_8);
+            byte[] empty = "{}".getBytes(StandardCharsets.UTF_8);
+            send(prod, Topics.SLICES.name(), PROFILE.id(), jsonNull, null);
+            send(prod, Topics.ACKS.name(), PROFILE.id(), jsonNull, null);
+            send(prod, Topics.ACKS.name(), PROFILE.id(), empty, null);
+            send(prod, Topics.FINALIZE.name(), key, jsonNull, null);
+            send(prod, Topics.FINALIZE.name(), key, empty, null);
+            ModuleStats gradOnly = ModuleStats.zeros(0, LinearKind.Q_PROJ, 0, 5, 16, StatKinds.of(StatKind.GRAD));
+            gradOnly.addCounts(1, 1);
+            send(prod, Topics.STATS.name(), key, StatsCodec.encode(gradOnly), "bad-kinds-1");
             prod.flush();
+        }
+    }
+
+    /** The changelog has the replication computed for this one-broker cluster, set on the topic, not a broker default. */
+    private static void assertChangelogReplication(String bs, String changelog) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
+        try (Admin admin = Admin.create(p)) {
+            TopicDescription d = admin.describeTopics(List.of(changelog)).allTopicNames().get(30, TimeUnit.SECONDS).get(changelog);
+            assertThat(d.partitions()).allSatisfy(tp -> assertThat(tp.replicas()).hasSize(1));
+            ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, changelog);
+            Config c = admin.describeConfigs(List.of(res)).all().get(30, TimeUnit.SECONDS).get(res);
+            ConfigEntry isr = c.get("min.insync.replicas");
+            assertThat(isr.value()).isEqualTo("1");
+            assertThat(isr.source()).isEqualTo(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG);
         }
     }
 

@@ -52,6 +52,7 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
@@ -80,11 +81,17 @@ class FinalizerTopologyTest {
     static final int BLOCKS = ModuleLayout.blockCount(LAYOUT);
     static final Duration PLANNER_INTERVAL = Duration.ofSeconds(1);
     static final Duration ORPHAN_RETENTION = Duration.ofMinutes(10);
+    /** Longer than any other test advances the clock; retirement then runs every 5 min (its interval's cap). */
+    static final Duration SLICE_RETENTION = Duration.ofHours(1);
+    /** Another profile of the same model (another sequence length) with the same layout, which no job plans. */
+    static final Profile OTHER_PROFILE = new Profile(PROFILE.model(), 64, 100f, PROFILE.stats(), PROFILE.blockBytes());
 
     @TempDir
     Path tmp;
 
     private final Random rnd = new Random(17);
+    /** The weights the topology reads; {@code failRows} makes reading them throw, an unexpected failure. */
+    private final FlakyWeights weights = new FlakyWeights(WEIGHTS);
     private TopologyTestDriver driver;
     private FinalizerMetrics metrics;
     private final Map<String, TestInputTopic<String, byte[]>> inputs = new HashMap<>();
@@ -104,15 +111,16 @@ class FinalizerTopologyTest {
     @BeforeEach
     void start() {
         FinalizerSettings settings = FinalizerSettings.builder(KafkaSettings.of("dummy:9092"), tmp.resolve("finalizer"), PROFILE.model())
-                .applicationId("fin-ttd").plannerInterval(PLANNER_INTERVAL).orphanRetention(ORPHAN_RETENTION).build();
+                .applicationId("fin-ttd").plannerInterval(PLANNER_INTERVAL).orphanRetention(ORPHAN_RETENTION)
+                .sliceRetention(SLICE_RETENTION).build();
         metrics = new FinalizerMetrics(new SimpleMeterRegistry());
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
         p.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("streams").toString());
-        // the driver's mock wall clock starts at the real time: the block tasks stamp arrivals with the real clock,
-        // the orphan sweep compares them with the mock one
-        driver = new TopologyTestDriver(FinalizerTopology.build(new Topology(), WEIGHTS, settings, metrics), p);
+        // the processors read wall-clock time from the context, which is the driver's mock clock: every wall-clock
+        // decision (arrival stamps, orphan reports, retirement) follows advanceWallClockTime alone
+        driver = new TopologyTestDriver(FinalizerTopology.build(new Topology(), weights, settings, metrics), p);
         for (Topics.Topic<?, ?> t : List.of(Topics.JOBS, Topics.SLICES, Topics.STATS, Topics.FINALIZE, Topics.ACKS)) {
             inputs.put(t.name(), driver.createInputTopic(t.name(), new StringSerializer(), new ByteArraySerializer()));
         }
@@ -201,6 +209,9 @@ class FinalizerTopologyTest {
                 .containsExactlyInAnyOrderElementsOf(e.blockKeys().stream()
                         .map(k -> MaskBlock.key("gblm-u50", 1, k.layer(), k.module(), k.rowStart())).toList());
         assertThat(masks).allSatisfy(r -> assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo("1"));
+        // the exporter assembles only the blocks of the finalizer the epoch record names
+        assertThat(e.finalizer()).isEqualTo("fin-ttd");
+        assertThat(masks).allSatisfy(r -> assertThat(header(r, Topics.HEADER_FINALIZER)).isEqualTo(e.finalizer()));
 
         List<TestRecord<String, byte[]>> acks = acksOut.readRecordsToList();
         assertThat(acks).hasSize(BLOCKS).allSatisfy(r -> {
@@ -517,6 +528,300 @@ class FinalizerTopologyTest {
         assertThat(keys(FinalizerTopology.BAD_SLICES_STORE)).containsExactly(PROFILE.id() + "|" + s.id());
     }
 
+    @Test
+    void poisonPillsGoToTheDlqAndTheTopologyKeepsServing() {
+        // invariant: records that used to throw out of process() — and, with exactly_once and a replaced thread, were
+        // re-read forever — each become one dead letter, change no state, and valid records are served afterwards
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        JobSpec wanda = job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null).validated();
+        byte[] jsonNull = "null".getBytes(UTF_8);
+        byte[] empty = "{}".getBytes(UTF_8);
+
+        assertRejected(Topics.SLICES, PROFILE.id(), jsonNull, null, "invalid-slice");
+        assertRejected(Topics.SLICES, PROFILE.id(), null, null, "invalid-slice");
+        Profile gradOnly = new Profile(PROFILE.model(), 32, 100f, StatKinds.of(StatKind.GRAD).bits(), 600);
+        SliceRecord r = slice("w1-a-0", "a", 0, 0, 8).record();
+        assertRejected(Topics.SLICES, gradOnly.id(), Json.write(new SliceRecord("w1-g-0", gradOnly.id(), gradOnly, "a", r.ranges(),
+                8, 256, 0, BLOCKS, 0)), null, "wrong-kinds");
+
+        assertRejected(Topics.ACKS, PROFILE.id(), jsonNull, null, "invalid-ack");
+        assertRejected(Topics.ACKS, PROFILE.id(), empty, null, "invalid-ack");
+        assertRejected(Topics.ACKS, PROFILE.id(), Json.write(new BlockAck("wanda-24", 0, q0.toString())), null, "invalid-ack");
+        assertRejected(Topics.ACKS, PROFILE.id(), empty, header(Topics.HEADER_BAD_SLICE, ""), "invalid-ack");
+        assertRejected(Topics.ACKS, "not-a-profile", empty, header(Topics.HEADER_BAD_SLICE, "w1-a-0"), "invalid-ack");
+        assertRejected(Topics.ACKS, PROFILE.id(), jsonNull, header(FinalizerTopology.HEADER_UNCLAIMED, "w1-a-0"), "invalid-ack");
+        assertRejected(Topics.ACKS, PROFILE.id(), Json.write(new BlockAck(null, 0, new BlockKey(OTHER_PROFILE.id(), 0, LinearKind.Q_PROJ, 0)
+                .toString())), header(FinalizerTopology.HEADER_UNCLAIMED, "w1-a-0"), "invalid-ack");
+
+        assertRejected(Topics.FINALIZE, q0.toString(), jsonNull, null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, q0.toString(), empty, null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, q0.toString(), "{\"type\":\"FINALIZE\"}".getBytes(UTF_8), null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, q0.toString(), "{\"type\":\"FINALIZE\",\"sliceIds\":[\"w1-a-0\"]}".getBytes(UTF_8), null,
+                "invalid-instruction");
+        assertRejected(Topics.FINALIZE, q0.toString(), Json.write(BlockInstruction.retire(List.of())), null, "invalid-instruction");
+        BlockInstruction fin = finalizeOf(wanda, q0, List.of("w1-a-0"));
+        assertRejected(Topics.FINALIZE, q0.toString(), Json.write(new BlockInstruction(fin.type(), fin.job(), 1, wanda, 99, fin.in(),
+                fin.sliceIds(), null)), null, "invalid-instruction");
+        assertRejected(Topics.FINALIZE, new BlockKey(PROFILE.id(), 5, LinearKind.Q_PROJ, 0).toString(), Json.write(fin), null,
+                "invalid-instruction");
+
+        // statistics of other kinds than the profile's: refused on arrival (stored, they would make the FINALIZE that
+        // merges them throw) and their slice is reported bad; likewise statistics of no samples
+        ModuleStats grad = ModuleStats.zeros(0, LinearKind.Q_PROJ, 0, 8, 8, StatKinds.of(StatKind.GRAD));
+        grad.addCounts(8, 256);
+        assertRejected(Topics.STATS, q0.toString(), StatsCodec.encode(grad), sliceHeader("w9-a-0"), "wrong-kinds");
+        assertRejected(Topics.STATS, q0.toString(), StatsCodec.encode(ModuleStats.zeros(0, LinearKind.Q_PROJ, 0, 8, 8, PROFILE.kinds())),
+                sliceHeader("w9-a-1"), "empty-stats");
+        assertThat(acksOut.readRecordsToList()).extracting(a -> header(a, Topics.HEADER_BAD_SLICE)).containsExactly("w9-a-0", "w9-a-1");
+        assertThat(new String(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.BAD_SLICES_STORE).get(PROFILE.id() + "|w9-a-0"),
+                UTF_8)).isEqualTo("wrong-kinds");
+
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.PROGRESS_STORE)).isEmpty();
+        assertThat(metrics.registry().find("gblm.finalizer.dlq").tag("reason", "invalid-ack").counter().count()).isEqualTo(7);
+        assertThat(metrics.registry().find("gblm.finalizer.dlq").tag("reason", "invalid-instruction").counter().count()).isEqualTo(7);
+
+        submit(wanda);
+        Slice good = slice("w1-a-0", "a", 0, 0, 8);
+        pipeStats(good);
+        pipeSlice(good);
+        assertThat(epochsOut.readRecordsToList()).hasSize(1);
+        assertThat(masksOut.readRecordsToList()).hasSize(BLOCKS);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void anUnexpectedFailureCostsOneRecordNotTheStreamThread() {
+        // invariant: an exception nobody anticipated (here the weights cannot be read) sends the record being processed to
+        // the DLQ as processing-error and processing continues; a failing FINALIZE that waited is the one dropped, not
+        // the statistics that woke it up; a job whose declaration fails declares nothing until it can declare whole
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 8);
+        Slice s2 = slice("w1-a-1", "a", 0, 8, 8);
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        JobSpec wanda = job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null).validated();
+        pipeStats(s1);
+        weights.failRows = true;
+
+        BlockInstruction only1 = finalizeOf(wanda, q0, List.of(s1.id()));
+        assertRejected(Topics.FINALIZE, q0.toString(), Json.write(only1), null, "processing-error");
+        assertThat(masksOut.isEmpty()).isTrue();
+
+        BlockInstruction both = finalizeOf(wanda, q0, List.of(s1.id(), s2.id()));
+        instruct(q0, both);
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).hasSize(1);
+        pipeStats(q0.toString(), s2.blocks().get(q0), s2.id());
+        assertThat(dlqOut.readRecordsToList()).singleElement().satisfies(d -> {
+            assertThat(d.key()).isEqualTo(q0.toString());
+            assertThat(d.value()).isEqualTo(Json.write(both));
+            assertThat(header(d, Topics.HEADER_REASON)).startsWith("processing-error: ").contains("checkpoint read failed");
+        });
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        assertThat(metrics.pendingBlocks.get()).isZero();
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).containsEntry(s2.id(), 1);
+
+        // unstructured magnitude reads the weights at declaration: nothing of the epoch leaves the planner
+        submit(job("mag-u50", List.of("a"), "magnitude", 0.5, "unstructured", 8, null));
+        pipeSlice(s1);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(epochsOut.isEmpty()).isTrue();
+        assertThat(instructions(finalizeOut.readRecordsToList())).extracting(BlockInstruction::type)
+                .containsOnly(BlockInstruction.Type.CLAIM);
+        assertThat(keys(FinalizerTopology.PROGRESS_STORE)).isEmpty();
+
+        weights.failRows = false;
+        instruct(q0, only1); // the same FINALIZE once the weights can be read again
+        assertThat(masksOut.readRecordsToList()).hasSize(1);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(epochsOut.readRecordsToList()).hasSize(1);
+        assertThat(masksOut.readRecordsToList()).hasSize(BLOCKS);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(dlqOut.isEmpty()).isTrue();
+        assertThat(metrics.registry().find("gblm.finalizer.dlq").tag("reason", "processing-error").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void retirementRunsOnItsOwnClockForSlicesNoJobNeeds() {
+        // invariant: with no declaration or finalization to trigger it, an accepted slice that no live job needs — it came
+        // after its job's epoch, or its profile has no job at all — leaves the planner's and the block tasks' state once
+        // older than sliceRetention; a slice a live job still waits for stays
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        submit(job("starved", List.of("c"), "wanda", null, "2:4", 1000, null));
+        Slice used = slice("w1-a-0", "a", 0, 0, 8);
+        Slice late = slice("w1-a-1", "a", 0, 8, 8);
+        Slice nobodys = slice(OTHER_PROFILE, "w2-a-0", "a", 0, 0, 8);
+        Slice needed = slice("w1-c-0", "c", 0, 0, 8);
+        for (Slice s : List.of(used, late, nobodys, needed)) {
+            pipeStats(s);
+            pipeSlice(s);
+        }
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(metrics.slicesRetired.count()).isEqualTo(1); // `used`, at finalization
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactlyInAnyOrder(PROFILE.id() + "|" + late.id(),
+                OTHER_PROFILE.id() + "|" + nobodys.id(), PROFILE.id() + "|" + needed.id());
+        finalizeOut.readRecordsToList();
+
+        driver.advanceWallClockTime(SLICE_RETENTION.dividedBy(2));
+        assertThat(finalizeOut.isEmpty()).isTrue();
+        assertThat(metrics.slicesRetired.count()).isEqualTo(1);
+
+        driver.advanceWallClockTime(SLICE_RETENTION);
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactly(PROFILE.id() + "|" + needed.id());
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(Map.of(needed.id(), BLOCKS));
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCK_TIMES_STORE)).isEqualTo(Map.of(needed.id(), BLOCKS));
+        List<TestRecord<String, byte[]>> retires = finalizeOut.readRecordsToList();
+        assertThat(retires).hasSize(2 * BLOCKS);
+        assertThat(retires).extracting(rec -> Json.read(rec.value(), BlockInstruction.class))
+                .allSatisfy(c -> assertThat(c.type()).isEqualTo(BlockInstruction.Type.RETIRE))
+                .extracting(c -> c.sliceIds().get(0)).containsOnly(late.id(), nobodys.id());
+        assertThat(metrics.slicesRetired.count()).isEqualTo(3);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void anUnclaimedBlockOfASliceThePlannerNeverAcceptedExpiresTheSlice() {
+        // invariant: the block tasks never delete an unclaimed block themselves; they report it after orphanRetention,
+        // and the planner, which has not accepted the slice, expires it — so a slice record arriving later is never
+        // planned over deleted blocks — and RETIREs the reported block
+        Slice s = slice("w1-a-0", "a", 0, 0, 8);
+        pipeStats(s); // its slice record is still on its way: the planner lags behind gblm.stats
+        driver.advanceWallClockTime(ORPHAN_RETENTION.dividedBy(2));
+        assertThat(acksOut.isEmpty()).isTrue();
+        assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(Map.of(s.id(), BLOCKS));
+
+        driver.advanceWallClockTime(ORPHAN_RETENTION);
+        List<TestRecord<String, byte[]>> notices = acksOut.readRecordsToList();
+        assertThat(notices).hasSize(BLOCKS).allSatisfy(n -> {
+            assertThat(n.key()).isEqualTo(PROFILE.id());
+            assertThat(header(n, FinalizerTopology.HEADER_UNCLAIMED)).isEqualTo(s.id());
+        });
+        assertThat(notices).extracting(n -> Json.read(n.value(), BlockAck.class).block())
+                .containsExactlyInAnyOrderElementsOf(s.blocks().keySet().stream().map(BlockKey::toString).toList());
+        assertThat(new String(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.BAD_SLICES_STORE).get(PROFILE.id() + "|" + s.id()),
+                UTF_8)).isEqualTo(PlannerProcessor.EXPIRED);
+        assertThat(instructions(finalizeOut.readRecordsToList())).hasSize(BLOCKS)
+                .allSatisfy(c -> assertThat(c).isEqualTo(BlockInstruction.retire(List.of(s.id()))));
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BLOCK_TIMES_STORE)).isEmpty();
+        assertThat(metrics.orphansReported.count()).isEqualTo(BLOCKS);
+        assertThat(metrics.orphansDeleted.count()).isEqualTo(BLOCKS);
+        assertThat(metrics.slicesExpired.count()).isEqualTo(1);
+
+        // the slice record comes at last: a job that would take it declares nothing, and later slices are unaffected
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        pipeSlice(s);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+        assertThat(epochsOut.isEmpty()).isTrue();
+        Slice next = slice("w1-a-1", "a", 0, 8, 8);
+        pipeStats(next);
+        pipeSlice(next);
+        assertThat(epochsOut.readRecordsToList()).singleElement()
+                .satisfies(e -> assertThat(Json.read(e.value(), EpochRecord.class).sliceIds()).containsExactly(next.id()));
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void anUnclaimedBlockOfAnAcceptedSliceIsClaimedAgain() {
+        // invariant: a report that crossed the slice's acceptance (the block task reported while the planner still
+        // lagged; the planner then reached the slice record before the report) keeps the block: the planner CLAIMs it
+        // again, the slice stays plannable, and its epoch completes
+        Slice s = slice("w1-a-0", "a", 0, 0, 8);
+        BlockKey up1 = new BlockKey(PROFILE.id(), 0, LinearKind.UP_PROJ, module(0, LinearKind.UP_PROJ).rowStarts().get(1));
+        pipeStats(s);
+        pipeSlice(s);
+        finalizeOut.readRecordsToList();
+        Record<String, byte[]> notice = BlockProcessor.unclaimedNotice(up1, s.id(), 0);
+        pipe(Topics.ACKS.name(), notice.key(), notice.value(), notice.headers());
+
+        assertThat(finalizeOut.readRecordsToList()).singleElement().satisfies(c -> {
+            assertThat(c.key()).isEqualTo(up1.toString());
+            assertThat(Json.read(c.value(), BlockInstruction.class)).isEqualTo(BlockInstruction.claim(List.of(s.id())));
+        });
+        assertThat(keys(FinalizerTopology.BAD_SLICES_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactly(PROFILE.id() + "|" + s.id());
+        assertThat(timesOf(s.id())).hasSize(BLOCKS).allSatisfy((k, v) -> assertThat(v).isEqualTo(BlockProcessor.CLAIMED));
+        assertThat(metrics.orphansReclaimed.count()).isEqualTo(1);
+        assertThat(metrics.orphansDeleted.count()).isZero();
+
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(epochsOut.readRecordsToList()).hasSize(1);
+        assertThat(masksOut.readRecordsToList()).hasSize(BLOCKS);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void retireWaitsForThePendingFinalizeThatStillListsTheSlice() {
+        // invariant (RETIRE's contract): a slice's block is deleted only once no pending FINALIZE of that block lists it;
+        // elsewhere RETIRE deletes at once
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 8);
+        Slice s2 = slice("w1-a-1", "a", 0, 8, 8);
+        BlockKey missing = new BlockKey(PROFILE.id(), 0, LinearKind.DOWN_PROJ, module(0, LinearKind.DOWN_PROJ).rowStarts().get(1));
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        pipeStats(s1);
+        pipeStatsExcept(s2, missing);
+        JobSpec wanda = job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null).validated();
+        instruct(missing, finalizeOf(wanda, missing, List.of(s1.id(), s2.id())));
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).hasSize(1);
+
+        instructEveryBlock(BlockInstruction.retire(List.of(s1.id(), s2.id())));
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).containsExactly(missing + "|" + s1.id());
+        assertThat(timesOf(s1.id())).containsOnlyKeys(missing + "|" + s1.id())
+                .allSatisfy((k, v) -> assertThat(v).isEqualTo(BlockProcessor.RETIRING));
+        // s2's block is not here yet; it is retired the moment the FINALIZE is answered
+        assertThat(timesOf(s2.id())).containsOnlyKeys(missing + "|" + s2.id())
+                .allSatisfy((k, v) -> assertThat(v).isEqualTo(BlockProcessor.RETIRING));
+
+        pipeStats(missing.toString(), s2.blocks().get(missing), s2.id());
+        assertThat(masksOut.readRecordsToList()).singleElement()
+                .satisfies(m -> assertThat(m.key()).isEqualTo(MaskBlock.key("wanda-24", 1, 0, LinearKind.DOWN_PROJ, missing.rowStart())));
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+        assertThat(keys(FinalizerTopology.BLOCK_TIMES_STORE)).isEmpty();
+        // a FINALIZE that is answered at once never delays a RETIRE
+        pipeStats(q0.toString(), s1.blocks().get(q0), s1.id());
+        instruct(q0, BlockInstruction.retire(List.of(s1.id())));
+        assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aReplayedAckCountsOnce() {
+        // invariant: an epoch is finalized when every one of its blocks is acknowledged, not when as many acks arrived:
+        // a replayed ack cannot stand in for the block still missing; an ack of a block outside the epoch is a dead letter
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 8, null));
+        Slice s = slice("w1-a-0", "a", 0, 0, 8);
+        BlockKey missing = new BlockKey(PROFILE.id(), 1, LinearKind.GATE_PROJ, 0);
+        pipeStatsExcept(s, missing);
+        pipeSlice(s);
+        List<TestRecord<String, byte[]>> acks = acksOut.readRecordsToList();
+        assertThat(acks).hasSize(BLOCKS - 1);
+        assertThat(progress("wanda-24").acked()).isEqualTo(BLOCKS - 1);
+
+        pipe(Topics.ACKS.name(), acks.get(0).key(), acks.get(0).value(), null);
+        pipe(Topics.ACKS.name(), acks.get(5).key(), acks.get(5).value(), null);
+        assertThat(progress("wanda-24").acked()).isEqualTo(BLOCKS - 1);
+        assertThat(progress("wanda-24").finalized()).isFalse();
+        assertThat(metrics.acksDuplicate.count()).isEqualTo(2);
+        assertThat(metrics.epochsFinalized.count()).isZero();
+        assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactly(PROFILE.id() + "|" + s.id()); // not retired
+        assertRejected(Topics.ACKS, PROFILE.id(), Json.write(new BlockAck("wanda-24", 1, PROFILE.id() + "/7/q_proj/0")), null,
+                "invalid-ack");
+
+        pipeStats(missing.toString(), s.blocks().get(missing), s.id());
+        assertThat(progress("wanda-24").acked()).isEqualTo(BLOCKS);
+        assertThat(progress("wanda-24").finalized()).isTrue();
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        pipe(Topics.ACKS.name(), acks.get(0).key(), acks.get(0).value(), null);
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(metrics.acksDuplicate.count()).isEqualTo(3);
+    }
+
     // ------------------------------------------------------------------ reference
 
     /** Whole-module merge of the epoch's slices in epoch order, scored and selected by the pure core, per module. */
@@ -554,6 +859,10 @@ class FinalizerTopologyTest {
     // ------------------------------------------------------------------ records
 
     private Slice slice(String id, String stream, int partition, long from, int samples) {
+        return slice(PROFILE, id, stream, partition, from, samples);
+    }
+
+    private Slice slice(Profile profile, String id, String stream, int partition, long from, int samples) {
         Map<ModuleKey, ModuleStats> whole = new LinkedHashMap<>();
         Map<BlockKey, byte[]> blocks = new LinkedHashMap<>();
         for (ModuleLayout m : LAYOUT) {
@@ -565,10 +874,10 @@ class FinalizerTopologyTest {
             whole.put(new ModuleKey(m.layer(), m.kind()), s);
             for (int b = 0; b < m.rowStarts().size(); b++) {
                 int start = m.rowStarts().get(b);
-                blocks.put(new BlockKey(PROFILE.id(), m.layer(), m.kind(), start), StatsCodec.encode(s.rowBlock(start, m.rowEnd(b))));
+                blocks.put(new BlockKey(profile.id(), m.layer(), m.kind(), start), StatsCodec.encode(s.rowBlock(start, m.rowEnd(b))));
             }
         }
-        SliceRecord r = new SliceRecord(id, PROFILE.id(), PROFILE, stream,
+        SliceRecord r = new SliceRecord(id, profile.id(), profile, stream,
                 List.of(new OffsetRange(Topics.calibrationTopic(stream), partition, from, from + samples)), samples, samples * 32L, 0,
                 blocks.size(), System.currentTimeMillis());
         return new Slice(r, whole, blocks);
@@ -589,7 +898,49 @@ class FinalizerTopologyTest {
     }
 
     private static Headers sliceHeader(String sliceId) {
-        return new RecordHeaders().add(Topics.HEADER_SLICE, sliceId.getBytes(UTF_8));
+        return header(Topics.HEADER_SLICE, sliceId);
+    }
+
+    private static Headers header(String name, String value) {
+        return new RecordHeaders().add(name, value.getBytes(UTF_8));
+    }
+
+    private static BlockInstruction finalizeOf(JobSpec spec, BlockKey key, List<String> sliceIds) {
+        ModuleLayout m = module(key.layer(), key.module());
+        int b = m.rowStarts().indexOf(key.rowStart());
+        return new BlockInstruction(BlockInstruction.Type.FINALIZE, spec.id(), 1, spec, m.rowEnd(b), m.in(), sliceIds, null);
+    }
+
+    private JobProgress progress(String job) {
+        return Json.read(driver.<String, byte[]>getKeyValueStore(FinalizerTopology.PROGRESS_STORE).get(job), JobProgress.class);
+    }
+
+    /** Delegates to in-memory weights; reading rows throws while {@code failRows} is set. */
+    static final class FlakyWeights implements DenseWeights {
+        private final DenseWeights delegate;
+        volatile boolean failRows;
+
+        FlakyWeights(DenseWeights delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public float[] rows(int layer, LinearKind k, int rowStart, int rowEnd) {
+            if (failRows) {
+                throw new IllegalStateException("checkpoint read failed");
+            }
+            return delegate.rows(layer, k, rowStart, rowEnd);
+        }
+
+        @Override
+        public int[] shape(int layer, LinearKind k) {
+            return delegate.shape(layer, k);
+        }
+
+        @Override
+        public int numLayers() {
+            return delegate.numLayers();
+        }
     }
 
     // ------------------------------------------------------------------ driver plumbing
@@ -607,7 +958,7 @@ class FinalizerTopologyTest {
     }
 
     private void pipeSlice(Slice s) {
-        pipe(Topics.SLICES.name(), PROFILE.id(), Json.write(s.record()), null);
+        pipe(Topics.SLICES.name(), s.record().profile(), Json.write(s.record()), null);
     }
 
     private void pipeStats(Slice s) {
