@@ -8,6 +8,7 @@ import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.ingest.IngestSummary;
 import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.ingest.TopicKeys;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
 import dev.gblm.stream.topics.TopicReport;
@@ -16,6 +17,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -25,11 +27,18 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gblm ingest}: publish calibration documents to {@code calib.<stream>}. */
+/**
+ * {@code gblm ingest}: publish calibration documents to {@code calib.<stream>}. Idempotent: documents whose
+ * (content-derived) key the topic already holds are not published again, unless {@code --force}.
+ */
 @Command(name = "ingest", mixinStandardHelpOptions = true,
         description = "Publishes calibration documents to the topic calib.<stream> (created from the calib.* template"
-                + " if missing) with an idempotent producer.")
+                + " if missing) with an idempotent producer. Documents already in the topic (same key) are not"
+                + " published again, so re-running an ingest adds nothing.")
 final class IngestCommand implements Callable<Integer> {
+    /** Longest the check for keys already in the topic may take. */
+    private static final Duration KEY_READ_TIMEOUT = Duration.ofMinutes(5);
+
     @Spec
     CommandSpec spec;
 
@@ -44,6 +53,11 @@ final class IngestCommand implements Callable<Integer> {
             description = "text: documents separated by blank lines; jsonl: one object with a 'text' field per line"
                     + " (default: jsonl for *.jsonl files, else text)")
     String format;
+
+    @Option(names = "--force",
+            description = "publish every document, even those whose key the topic already holds (they are then"
+                    + " counted twice by the workers)")
+    boolean force;
 
     @Mixin
     KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
@@ -82,14 +96,22 @@ final class IngestCommand implements Callable<Integer> {
             if (server != null) {
                 spec.commandLine().getErr().println("metrics: " + server.url() + "/metrics");
             }
-            Ingestor ingestor = new Ingestor(producer, stream, metrics.meters(), System.err);
+            TopicKeys present = null;
+            if (!force) {
+                present = TopicKeys.read(kafka.settings(), topic, KEY_READ_TIMEOUT);
+                if (present.size() > 0) {
+                    spec.commandLine().getErr().println(topic + " already holds " + present.size() + " document key(s);"
+                            + " documents with those keys are not published again (--force publishes them)");
+                }
+            }
+            Ingestor ingestor = new Ingestor(producer, stream, metrics.meters(), System.err, present);
             IngestSummary summary = ingestor.ingest(in, fmt);
             spec.commandLine().getOut().println(summary.describe());
             spec.commandLine().getOut().flush();
             if (summary.failed() > 0) {
                 throw new GblmException(summary.failed() + " document(s) were not accepted by Kafka");
             }
-            if (summary.documents() == 0) {
+            if (summary.documents() == 0 && summary.alreadyPresent() == 0) {
                 throw new GblmException("no usable document in the input");
             }
             return 0;

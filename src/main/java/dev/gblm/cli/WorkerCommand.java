@@ -10,11 +10,10 @@ import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
 import dev.gblm.stream.topics.TopicReport;
 import dev.gblm.stream.worker.Worker;
+import dev.gblm.stream.worker.WorkerIdLock;
 import dev.gblm.stream.worker.WorkerSettings;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -67,8 +66,15 @@ final class WorkerCommand implements Callable<Integer> {
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Option(names = "--worker-id", description = "stable worker id; a restart with the same id fences the old instance"
-            + " (default: the host name)")
+            + " (default: the host name, or <host>_<n> for the n-th worker running on this host)")
     String workerId;
+
+    @Option(names = "--worker-id-dir", paramLabel = "DIR",
+            description = "where the default worker ids of this host are locked (default: <tmpdir>/gblm-worker-ids)")
+    Path workerIdDir;
+
+    /** Holds the default worker id's slot while the worker runs; null with --worker-id. */
+    private WorkerIdLock idLock;
 
     @Option(names = "--group", description = "consumer group (default: gblm-worker-<profile>)")
     String group;
@@ -80,7 +86,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     TopicsCommand.CatalogOption topics = new TopicsCommand.CatalogOption();
 
-    /** The worker's settings from the options (validated; no I/O). */
+    /**
+     * The worker's settings from the options (validated; no Kafka). Without --worker-id this locks a default id slot
+     * ({@link #defaultWorkerId}), released by {@link #releaseWorkerId}.
+     */
     WorkerSettings config() {
         if (maxSliceSeconds <= 0) {
             throw new GblmException("--max-slice-seconds must be > 0");
@@ -94,11 +103,21 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return run();
+        } finally {
+            releaseWorkerId();
+        }
+    }
+
+    private Integer run() throws Exception {
         WorkerSettings cfg = config();
         if (threads > 0) {
             dev.gblm.engine.LlamaModel.setComputeThreads(threads);
         }
         Checkpoint ckpt = Checkpoints.load(model);
+        // settings that cannot fit the model are refused before any connection is made
+        Worker.profileFor(cfg, ckpt);
         Tokenizer tok = loadTokenizer();
         TopicCatalog catalog = topics.catalog();
         try (TopicAdmin admin = TopicAdmin.connect(kafka.settings())) {
@@ -155,11 +174,25 @@ final class WorkerCommand implements Callable<Integer> {
         }
     }
 
-    private static String defaultWorkerId() {
-        try {
-            return InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
-        } catch (UnknownHostException e) {
-            return "worker";
+    /**
+     * The host name plus the lowest free slot of this host ({@link WorkerIdLock}): two workers on one host get
+     * different ids (and transactional ids) instead of fencing each other, and a restarted worker gets its old id
+     * back, so it fences its predecessor's open transaction. The slot is held until {@link #releaseWorkerId} or the
+     * process ends.
+     */
+    private String defaultWorkerId() {
+        if (idLock == null) {
+            idLock = WorkerIdLock.acquire(workerIdDir != null ? workerIdDir : WorkerIdLock.defaultDirectory(),
+                    WorkerIdLock.hostName());
+        }
+        return idLock.workerId();
+    }
+
+    /** Frees the default id's slot (no-op with --worker-id); the process's end frees it too. */
+    void releaseWorkerId() {
+        if (idLock != null) {
+            idLock.close();
+            idLock = null;
         }
     }
 }

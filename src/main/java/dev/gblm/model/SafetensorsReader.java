@@ -13,15 +13,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Reads safetensors files through read-only memory maps: tensors are slices of the map, nothing is
  * copied onto the Java heap. Supports a single file and sharded {@code model.safetensors.index.json}.
+ *
+ * <p>The header is validated before any tensor is handed out: every tensor's {@code data_offsets} must lie inside
+ * the data section and match its dtype and shape, and no two tensors may share a byte (one would silently alias
+ * the other's weights).
  */
 public final class SafetensorsReader {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,6 +69,7 @@ public final class SafetensorsReader {
             if (dataLen > Integer.MAX_VALUE) {
                 throw new GblmException("safetensors shard over 2 GiB is not supported yet: " + file);
             }
+            List<Extent> extents = new ArrayList<>();
             Map<String, TensorData> out = new LinkedHashMap<>();
             Iterator<Map.Entry<String, JsonNode>> it = header.fields();
             while (it.hasNext()) {
@@ -75,19 +84,57 @@ public final class SafetensorsReader {
                 for (int i = 0; i < shape.length; i++) {
                     shape[i] = shapeNode.get(i).asLong();
                 }
-                long begin = t.path("data_offsets").path(0).asLong(-1);
-                long end = t.path("data_offsets").path(1).asLong(-1);
-                if (begin < 0 || end < begin || end > dataLen
-                        || end - begin != TensorData.numel(shape) * dtype.bytes()) {
-                    throw new GblmException("corrupt safetensors entry '" + e.getKey() + "' in " + file);
+                JsonNode offsets = t.path("data_offsets");
+                long begin = offsets.path(0).isIntegralNumber() ? offsets.path(0).asLong() : -1;
+                long end = offsets.path(1).isIntegralNumber() ? offsets.path(1).asLong() : -1;
+                if (offsets.size() != 2 || begin < 0 || end < begin) {
+                    throw new GblmException("corrupt safetensors entry '" + e.getKey() + "' in " + file
+                            + ": data_offsets " + offsets + " is not a range [begin, end]");
                 }
+                if (end > dataLen) {
+                    throw new GblmException("corrupt safetensors entry '" + e.getKey() + "' in " + file
+                            + ": data_offsets [" + begin + ", " + end + ") reach past the data section of " + dataLen
+                            + " bytes");
+                }
+                if (end - begin != TensorData.numel(shape) * dtype.bytes()) {
+                    throw new GblmException("corrupt safetensors entry '" + e.getKey() + "' in " + file
+                            + ": data_offsets [" + begin + ", " + end + ") hold " + (end - begin) + " bytes, its "
+                            + dtype + " shape " + Arrays.toString(shape) + " needs "
+                            + TensorData.numel(shape) * dtype.bytes());
+                }
+                extents.add(new Extent(e.getKey(), begin, end));
                 ByteBuffer slice = map == null ? ByteBuffer.allocate(0)
                         : map.duplicate().position((int) begin).limit((int) end).slice();
                 out.put(e.getKey(), new TensorData(e.getKey(), dtype, shape, slice));
             }
+            requireDisjoint(extents, file);
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Where one tensor's bytes are in the data section: {@code [begin, end)}. */
+    private record Extent(String name, long begin, long end) {
+        @Override
+        public String toString() {
+            return "'" + name + "' [" + begin + ", " + end + ")";
+        }
+    }
+
+    /** Refuses two tensors that share a byte, naming both (empty tensors occupy nothing and never overlap). */
+    private static void requireDisjoint(List<Extent> extents, Path file) {
+        List<Extent> sorted = new ArrayList<>(extents.stream().filter(x -> x.end() > x.begin()).toList());
+        sorted.sort(Comparator.comparingLong(Extent::begin).thenComparingLong(Extent::end));
+        Extent reach = null; // the tensor reaching furthest so far
+        for (Extent x : sorted) {
+            if (reach != null && x.begin() < reach.end()) {
+                throw new GblmException("corrupt safetensors file " + file + ": tensors " + reach + " and " + x
+                        + " overlap (data_offsets must not share bytes)");
+            }
+            if (reach == null || x.end() > reach.end()) {
+                reach = x;
+            }
         }
     }
 

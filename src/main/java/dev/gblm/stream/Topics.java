@@ -64,7 +64,8 @@ public final class Topics {
     public static final Topic<String, ModelReady> MODELS = new Topic<>("gblm.models", String.class, "job id",
             ModelReady.class, "JSON", "exporter, with its consumed offsets");
     public static final Topic<byte[], byte[]> DLQ = new Topic<>("gblm.dlq", byte[].class, "the original key",
-            byte[].class, "the original value; headers " + Topics.HEADER_REASON + ", " + Topics.HEADER_SOURCE
+            byte[].class, "the original value (workers cut it to 256 KiB: headers " + Topics.HEADER_SIZE + ", "
+                    + Topics.HEADER_TRUNCATED + "); headers " + Topics.HEADER_REASON + ", " + Topics.HEADER_SOURCE
                     + " and, from workers, the other gblm.reason.* / gblm.source.* headers",
             "every service");
 
@@ -92,6 +93,10 @@ public final class Topics {
     public static final String HEADER_SOURCE_TOPIC = "gblm.source.topic";
     public static final String HEADER_SOURCE_PARTITION = "gblm.source.partition";
     public static final String HEADER_SOURCE_OFFSET = "gblm.source.offset";
+    /** Dead letter: the original value's size in bytes (the value itself may be cut, see {@link #HEADER_TRUNCATED}). */
+    public static final String HEADER_SIZE = "gblm.size";
+    /** Dead letter: present when something was cut to fit a record, listing what ({@code value}, {@code key}, {@code headers}). */
+    public static final String HEADER_TRUNCATED = "gblm.truncated";
     /** Dead letter from a worker: the worker id. */
     public static final String HEADER_WORKER = "gblm.worker";
     /** On gblm.finalize-acks: not an ack but a notice that this slice has a rejected statistics block. */

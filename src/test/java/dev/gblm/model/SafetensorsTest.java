@@ -93,4 +93,55 @@ class SafetensorsTest {
         assertThatThrownBy(() -> SafetensorsReader.read(f)).isInstanceOf(GblmException.class)
                 .hasMessageContaining("not a safetensors file");
     }
+
+    /** A file with the given header entries (JSON, without braces) over {@code dataBytes} zero bytes. */
+    private Path handMade(String entries, int dataBytes) throws Exception {
+        byte[] header = ("{" + entries + "}").getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length).put(header);
+        Path f = dir.resolve("hand.safetensors");
+        Files.write(f, b.array());
+        return f;
+    }
+
+    @Test
+    void overlappingTensorsAreRefusedNamingBoth() throws Exception {
+        // b starts inside a: reading b would silently return the tail of a's weights
+        Path f = handMade("\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"c\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}", 32);
+        assertThatThrownBy(() -> SafetensorsReader.read(f)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'a' [0, 16)").hasMessageContaining("'b' [8, 24)").hasMessageContaining("overlap");
+        // the same bytes named twice are an overlap too; empty tensors occupy nothing
+        Path g = handMade("\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                + "\"y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8);
+        assertThatThrownBy(() -> SafetensorsReader.read(g)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'x' [0, 8)").hasMessageContaining("'y' [0, 8)").hasMessageNotContaining("'e'");
+    }
+
+    @Test
+    void adjacentAndEmptyTensorsAreAccepted() throws Exception {
+        Path f = handMade("\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}", 16);
+        assertThat(SafetensorsReader.read(f)).containsOnlyKeys("a", "e", "b");
+    }
+
+    @Test
+    void offsetsOutsideTheDataSectionAreRefused() throws Exception {
+        Path past = handMade("\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}", 16);
+        assertThatThrownBy(() -> SafetensorsReader.read(past)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'w'").hasMessageContaining("[8, 24)")
+                .hasMessageContaining("past the data section of 16 bytes");
+        Path negative = handMade("\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[-16,0]}", 16);
+        assertThatThrownBy(() -> SafetensorsReader.read(negative)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'w'").hasMessageContaining("not a range");
+        Path missing = handMade("\"w\":{\"dtype\":\"F32\",\"shape\":[4]}", 16);
+        assertThatThrownBy(() -> SafetensorsReader.read(missing)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'w'").hasMessageContaining("data_offsets");
+        Path wrongSize = handMade("\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,12]}", 16);
+        assertThatThrownBy(() -> SafetensorsReader.read(wrongSize)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("'w'").hasMessageContaining("needs 16");
+    }
 }

@@ -3,7 +3,6 @@ package dev.gblm.stream.ingest;
 import dev.gblm.GblmException;
 import dev.gblm.stream.InvalidSampleException;
 import dev.gblm.stream.SampleRecord;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,8 +20,16 @@ import java.util.Locale;
  *       optional {@code id}; every other line is skipped with its reason (empty lines included).
  * </ul>
  * Line numbers are 1-based; a text document is reported at its first line.
+ *
+ * <p><b>Bounded memory.</b> A line or text document longer than the byte limit (default
+ * {@link Ingestor#MAX_DOCUMENT_BYTES}, more than the broker would accept anyway) is skipped with reason
+ * {@value #TOO_LARGE} without being held in memory: its bytes are counted and dropped as they stream past. Memory is
+ * therefore bounded by the limit, whatever the input (a 200 MB line costs what a 4 MB one does).
  */
 public final class DocumentReader {
+    /** Skip reason of a line or document over the byte limit. */
+    public static final String TOO_LARGE = "too-large";
+
     private DocumentReader() {}
 
     public enum Format {
@@ -44,21 +51,34 @@ public final class DocumentReader {
         void skipped(long line, String reason, String message);
     }
 
+    /** Reads with the ingest limit {@link Ingestor#MAX_DOCUMENT_BYTES}. */
     public static void read(InputStream input, Format format, Sink sink) throws IOException {
-        LineSource lines = new LineSource(input);
+        read(input, format, Ingestor.MAX_DOCUMENT_BYTES, sink);
+    }
+
+    /** @param maxBytes longest line (JSONL) or document (text, newlines included) kept; longer ones are skipped */
+    public static void read(InputStream input, Format format, int maxBytes, Sink sink) throws IOException {
+        if (maxBytes < 1) {
+            throw new IllegalArgumentException("maxBytes must be >= 1: " + maxBytes);
+        }
+        LineSource lines = new LineSource(input, maxBytes);
         if (format == Format.JSONL) {
-            readJsonl(lines, sink);
+            readJsonl(lines, maxBytes, sink);
         } else {
-            readText(lines, sink);
+            readText(lines, maxBytes, sink);
         }
     }
 
-    private static void readJsonl(LineSource lines, Sink sink) throws IOException {
-        byte[] raw;
-        while ((raw = lines.next()) != null) {
+    private static void readJsonl(LineSource lines, int maxBytes, Sink sink) throws IOException {
+        while (lines.next()) {
             long n = lines.number();
+            if (lines.overflow()) {
+                // a JSON line is the document's value as sent, give or take re-encoding
+                sink.skipped(n, TOO_LARGE, tooLarge(lines.length(), "as JSON", maxBytes));
+                continue;
+            }
             try {
-                String line = SampleRecord.utf8(raw, "line");
+                String line = SampleRecord.utf8(lines.bytes(), "line");
                 if (line.isBlank()) {
                     sink.skipped(n, "empty-line", "empty line");
                     continue;
@@ -70,85 +90,190 @@ public final class DocumentReader {
         }
     }
 
-    private static void readText(LineSource lines, Sink sink) throws IOException {
-        List<byte[]> doc = new ArrayList<>();
-        long start = 0;
-        byte[] raw;
-        while ((raw = lines.next()) != null) {
-            if (isBlank(raw)) {
-                flushText(doc, start, sink);
-                doc.clear();
+    private static void readText(LineSource lines, int maxBytes, Sink sink) throws IOException {
+        TextDocument doc = new TextDocument(maxBytes);
+        while (lines.next()) {
+            if (lines.blank()) {
+                doc.flush(sink);
             } else {
-                if (doc.isEmpty()) {
-                    start = lines.number();
+                doc.add(lines);
+            }
+        }
+        doc.flush(sink);
+    }
+
+    static String tooLarge(long bytes, String how, int maxBytes) {
+        return "document of " + bytes + " bytes (" + how + ") exceeds the limit of " + maxBytes + " bytes";
+    }
+
+    /** The text document being collected: its lines while it fits the limit, only its size once it does not. */
+    private static final class TextDocument {
+        private final int maxBytes;
+        private final List<byte[]> lines = new ArrayList<>();
+        private long start;
+        private long bytes;
+        private boolean overflow;
+
+        TextDocument(int maxBytes) {
+            this.maxBytes = maxBytes;
+        }
+
+        void add(LineSource line) {
+            if (isEmpty()) {
+                start = line.number();
+            } else {
+                bytes++; // the joining newline
+            }
+            bytes += line.length();
+            if (!overflow && (line.overflow() || bytes > maxBytes)) {
+                overflow = true;
+                lines.clear(); // from here on only the size is kept
+            }
+            if (!overflow) {
+                lines.add(line.bytes());
+            }
+        }
+
+        boolean isEmpty() {
+            return bytes == 0 && lines.isEmpty() && !overflow;
+        }
+
+        void flush(Sink sink) {
+            if (isEmpty()) {
+                return;
+            }
+            if (overflow) {
+                sink.skipped(start, TOO_LARGE, tooLarge(bytes, "as text", maxBytes));
+            } else {
+                ByteArrayOutputStream joined = new ByteArrayOutputStream((int) bytes);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (i > 0) {
+                        joined.write('\n');
+                    }
+                    joined.writeBytes(lines.get(i));
                 }
-                doc.add(raw);
+                try {
+                    String text = SampleRecord.utf8(joined.toByteArray(), "document").strip();
+                    sink.document(SampleRecord.ofText(text), start);
+                } catch (InvalidSampleException e) {
+                    sink.skipped(start, e.reason(), e.getMessage());
+                }
             }
-        }
-        flushText(doc, start, sink);
-    }
-
-    private static void flushText(List<byte[]> doc, long start, Sink sink) {
-        if (doc.isEmpty()) {
-            return;
-        }
-        ByteArrayOutputStream joined = new ByteArrayOutputStream();
-        for (int i = 0; i < doc.size(); i++) {
-            if (i > 0) {
-                joined.write('\n');
-            }
-            joined.writeBytes(doc.get(i));
-        }
-        try {
-            String text = SampleRecord.utf8(joined.toByteArray(), "document").strip();
-            sink.document(SampleRecord.ofText(text), start);
-        } catch (InvalidSampleException e) {
-            sink.skipped(start, e.reason(), e.getMessage());
+            lines.clear();
+            bytes = 0;
+            overflow = false;
         }
     }
 
-    /** Whitespace-only in ASCII terms; a line with any other byte (even invalid UTF-8) is content. */
-    private static boolean isBlank(byte[] line) {
-        for (byte b : line) {
-            if (b != ' ' && b != '\t' && b != '\f' && b != 0x0B) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Raw lines as bytes (so each line's encoding is checked on its own), without \n or \r\n. */
+    /**
+     * Raw lines as bytes (so each line's encoding is checked on its own), without {@code \n} or {@code \r\n}. A line
+     * longer than the limit is not kept: {@link #overflow()} is set and only its {@link #length()} is known.
+     */
     private static final class LineSource {
         private final InputStream in;
-        private final ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
+        private final int maxBytes;
+        private final byte[] buf = new byte[1 << 16];
+        private int pos;
+        private int end;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+        private long length;
+        private boolean overflow;
+        private boolean blank;
         private long number;
         private boolean eof;
 
-        LineSource(InputStream in) {
-            this.in = in instanceof BufferedInputStream ? in : new BufferedInputStream(in, 1 << 16);
+        LineSource(InputStream in, int maxBytes) {
+            this.in = in;
+            this.maxBytes = maxBytes;
         }
 
-        byte[] next() throws IOException {
+        /** Advances to the next line; false at the end of the input. */
+        boolean next() throws IOException {
             if (eof) {
-                return null;
+                return false;
             }
-            buf.reset();
-            int b;
-            while ((b = in.read()) >= 0 && b != '\n') {
-                buf.write(b);
-            }
-            if (b < 0) {
-                eof = true;
-                if (buf.size() == 0) {
-                    return null;
+            line.reset();
+            length = 0;
+            overflow = false;
+            blank = true;
+            boolean sawAny = false;
+            boolean cr = false; // the last byte seen was \r (dropped if the line ends right after it)
+            while (true) {
+                if (pos == end) {
+                    end = in.read(buf, 0, buf.length);
+                    pos = 0;
+                    if (end <= 0) {
+                        end = 0;
+                        eof = true;
+                        if (!sawAny) {
+                            return false;
+                        }
+                        break;
+                    }
+                }
+                sawAny = true;
+                int from = pos;
+                int nl = -1;
+                for (int i = pos; i < end; i++) {
+                    if (buf[i] == '\n') {
+                        nl = i;
+                        break;
+                    }
+                }
+                int to = nl < 0 ? end : nl;
+                pos = nl < 0 ? end : nl + 1;
+                if (to > from) {
+                    if (cr) {
+                        append(new byte[] {'\r'}, 0, 1); // the \r was not the line's end after all
+                    }
+                    cr = buf[to - 1] == '\r';
+                    append(buf, from, cr ? to - 1 - from : to - from);
+                }
+                if (nl >= 0) {
+                    break;
                 }
             }
             number++;
-            byte[] line = buf.toByteArray();
-            if (line.length > 0 && line[line.length - 1] == '\r') {
-                line = java.util.Arrays.copyOf(line, line.length - 1);
+            return true;
+        }
+
+        private void append(byte[] b, int off, int len) {
+            for (int i = off; i < off + len && blank; i++) {
+                byte x = b[i];
+                blank = x == ' ' || x == '\t' || x == '\f' || x == 0x0B;
             }
-            return line;
+            length += len;
+            if (overflow) {
+                return;
+            }
+            if (length > maxBytes) {
+                overflow = true;
+                line.reset(); // only the length counts now (the buffer never grew past about twice the limit)
+                return;
+            }
+            line.write(b, off, len);
+        }
+
+        /** The line's bytes; only while not {@link #overflow()}. */
+        byte[] bytes() {
+            if (overflow) {
+                throw new IllegalStateException("line over the limit is not kept");
+            }
+            return line.toByteArray();
+        }
+
+        /** Whitespace-only in ASCII terms; a line with any other byte (even invalid UTF-8) is content. */
+        boolean blank() {
+            return blank;
+        }
+
+        boolean overflow() {
+            return overflow;
+        }
+
+        /** The line's length in bytes, without its line end. */
+        long length() {
+            return length;
         }
 
         long number() {

@@ -7,7 +7,8 @@ import java.util.TreeMap;
 
 /**
  * The outcome of one ingest: documents and value bytes acknowledged by Kafka, skipped pieces by
- * reason (with the first few examples, line numbers included), and sends that failed.
+ * reason (with the first few examples, line numbers included), sends that failed, and documents not
+ * published because their key was already in the topic (or earlier in the input).
  */
 public record IngestSummary(
         String topic,
@@ -15,11 +16,18 @@ public record IngestSummary(
         long bytes,
         SortedMap<String, Long> skippedByReason,
         List<String> skippedExamples,
-        long failed) {
+        long failed,
+        long alreadyPresent) {
 
     public IngestSummary {
         skippedByReason = new TreeMap<>(skippedByReason);
         skippedExamples = List.copyOf(skippedExamples);
+    }
+
+    /** A summary of an ingest that did not check for keys already present. */
+    public IngestSummary(String topic, long documents, long bytes, SortedMap<String, Long> skippedByReason,
+            List<String> skippedExamples, long failed) {
+        this(topic, documents, bytes, skippedByReason, skippedExamples, failed, 0);
     }
 
     public long skipped() {
@@ -29,6 +37,9 @@ public record IngestSummary(
     public String describe() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("ingested %d documents (%s) into %s", documents, human(bytes), topic));
+        if (alreadyPresent > 0) {
+            sb.append(String.format(", %d already present (not published again)", alreadyPresent));
+        }
         if (skipped() > 0) {
             sb.append(String.format("%nskipped %d:", skipped()));
             for (Map.Entry<String, Long> e : skippedByReason.entrySet()) {

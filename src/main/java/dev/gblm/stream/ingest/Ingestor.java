@@ -25,8 +25,13 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  * Publishes the documents of one input to {@code calib.<stream>}. Records are sent asynchronously;
  * counts and metrics only include what the broker acknowledged.
  *
+ * <p><b>Idempotent when given the topic's keys</b> ({@link TopicKeys}): a document whose key is already in the topic,
+ * or was sent earlier in the same input, is not published again but counted as already present. Keys are
+ * content-derived, so ingesting the same file twice publishes nothing the second time. Without keys (the 4-argument
+ * constructor, {@code gblm ingest --force}) every document is published.
+ *
  * <p>Metrics: {@code gblm.ingest.documents}, {@code gblm.ingest.bytes}, {@code gblm.ingest.skipped}
- * (tag {@code reason}), {@code gblm.ingest.errors}, all tagged {@code stream}.
+ * (tag {@code reason}), {@code gblm.ingest.errors}, {@code gblm.ingest.already.present}, all tagged {@code stream}.
  */
 public final class Ingestor {
     private static final int MAX_EXAMPLES = 10;
@@ -41,14 +46,26 @@ public final class Ingestor {
     private final String topic;
     private final MeterRegistry meters;
     private final PrintStream progress;
+    private final TopicKeys present;
 
-    /** @param progress where progress lines go (stderr in the CLI), or null for none */
+    /** Publishes every document, whatever the topic holds already. */
     public Ingestor(Producer<byte[], byte[]> producer, String stream, MeterRegistry meters, PrintStream progress) {
+        this(producer, stream, meters, progress, null);
+    }
+
+    /**
+     * @param progress where progress lines go (stderr in the CLI), or null for none
+     * @param present  the keys already in the topic ({@link TopicKeys#read}); documents with one of them are not
+     *                 published, and what is sent is added to it; null = publish every document
+     */
+    public Ingestor(Producer<byte[], byte[]> producer, String stream, MeterRegistry meters, PrintStream progress,
+            TopicKeys present) {
         this.producer = producer;
         this.stream = stream;
         this.topic = Topics.calibrationTopic(stream);
         this.meters = meters;
         this.progress = progress;
+        this.present = present;
     }
 
     /** Idempotent producer settings: acks=all, no duplicates on retry, large documents allowed. */
@@ -73,6 +90,9 @@ public final class Ingestor {
                 .baseUnit("bytes").description("value bytes of acknowledged documents").register(meters);
         Counter errorCounter = Counter.builder("gblm.ingest.errors").tag("stream", stream)
                 .description("documents Kafka did not accept").register(meters);
+        Counter presentCounter = Counter.builder("gblm.ingest.already.present").tag("stream", stream)
+                .description("documents not published because their key is already in the topic").register(meters);
+        AtomicLong alreadyPresent = new AtomicLong();
         AtomicLong docs = new AtomicLong();
         AtomicLong bytes = new AtomicLong();
         AtomicLong failed = new AtomicLong();
@@ -87,11 +107,20 @@ public final class Ingestor {
                 byte[] value = sample.value();
                 if (value.length > MAX_DOCUMENT_BYTES) {
                     // refused here rather than by the broker, so it is reported with its line number
-                    skipped(line, "too-large", "document of " + value.length
-                            + " bytes (as JSON) exceeds the limit of " + MAX_DOCUMENT_BYTES + " bytes");
+                    skipped(line, DocumentReader.TOO_LARGE, DocumentReader.tooLarge(value.length, "as JSON",
+                            MAX_DOCUMENT_BYTES));
                     return;
                 }
-                ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topic, null, sample.key(), value,
+                byte[] key = sample.key();
+                if (present != null) {
+                    if (present.contains(key)) {
+                        alreadyPresent.incrementAndGet();
+                        presentCounter.increment();
+                        return;
+                    }
+                    present.add(key);
+                }
+                ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topic, null, key, value,
                         List.of(new RecordHeader(Topics.HEADER_FORMAT,
                                 sample.format().getBytes(StandardCharsets.UTF_8))));
                 producer.send(rec, (md, ex) -> {
@@ -132,6 +161,7 @@ public final class Ingestor {
         if (firstError.get() != null && progress != null) {
             progress.println("ingest " + topic + ": first send error: " + firstError.get());
         }
-        return new IngestSummary(topic, docs.get(), bytes.get(), new TreeMap<>(skipped), examples, failed.get());
+        return new IngestSummary(topic, docs.get(), bytes.get(), new TreeMap<>(skipped), examples, failed.get(),
+                alreadyPresent.get());
     }
 }

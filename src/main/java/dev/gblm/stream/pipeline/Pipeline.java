@@ -1,5 +1,6 @@
 package dev.gblm.stream.pipeline;
 
+import dev.gblm.stream.ingest.TopicKeys;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
@@ -180,7 +181,10 @@ public final class Pipeline implements AutoCloseable {
         return s;
     }
 
-    /** Publishes a file's documents to {@code calib.<stream>} (creating the topic from the catalog's template). */
+    /**
+     * Publishes a file's documents to {@code calib.<stream>} (creating the topic from the catalog's template); documents
+     * whose key the stream already holds are skipped, so re-ingesting a file publishes nothing new.
+     */
     public IngestSummary ingest(Path file, String stream, DocumentReader.Format format) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new GblmException("input file not found: " + file);
@@ -190,7 +194,9 @@ public final class Pipeline implements AutoCloseable {
         }
         try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka));
                 InputStream in = Files.newInputStream(file)) {
-            IngestSummary s = new Ingestor(producer, stream, metrics.meters(), null).ingest(in, format);
+            // like `gblm ingest`: documents already in the stream (by key) are not published again
+            TopicKeys present = TopicKeys.read(kafka, Topics.calibrationTopic(stream), Duration.ofMinutes(5));
+            IngestSummary s = new Ingestor(producer, stream, metrics.meters(), null, present).ingest(in, format);
             say("ingested " + file + " into stream " + stream + ": " + s.describe().replace('\n', ' '));
             return s;
         }

@@ -105,6 +105,7 @@ public final class TopicAdmin implements AutoCloseable {
         NewTopic nt = new NewTopic(spec.name(), spec.partitions(), rf).configs(configs);
         try {
             admin.createTopics(List.of(nt)).all().get(TIMEOUT_S, TimeUnit.SECONDS);
+            awaitMetadata(spec.name());
             return new TopicReport(spec.name(), TopicReport.Status.CREATED, List.of(), notes);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TopicExistsException) {
@@ -114,6 +115,24 @@ public final class TopicAdmin implements AutoCloseable {
             throw new GblmException("cannot create topic " + spec.name() + ": " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException | TimeoutException e) {
             throw failure("creating topic " + spec.name(), e);
+        }
+    }
+
+    /**
+     * Waits (briefly) until the new topic can be described: CreateTopics returns before every broker serves its
+     * metadata, and a client that produces or describes at once would otherwise see UnknownTopicOrPartition.
+     */
+    private void awaitMetadata(String topic) throws InterruptedException, TimeoutException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || attempt >= 50) {
+                    return; // the create succeeded; a later call reports whatever is still wrong
+                }
+                Thread.sleep(200);
+            }
         }
     }
 

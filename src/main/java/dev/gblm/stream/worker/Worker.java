@@ -1,5 +1,6 @@
 package dev.gblm.stream.worker;
 
+import dev.gblm.GblmException;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsCollector;
 import dev.gblm.model.Checkpoint;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -36,13 +38,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -56,17 +54,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator, written only through
  * the open {@link OpenSlice} (so the statistics always cover exactly the slice's offsets, and an aborted or lost
- * slice drops both together), and closes the slice when the next record belongs to another stream. To keep slices large, each poll's records are processed
- * grouped by topic. Memory is therefore one set of statistics (twice the model's linear weights), whatever the
- * number of streams.
+ * slice drops both together), and closes the slice when the next record belongs to another stream. Memory is
+ * therefore one set of statistics (twice the model's linear weights), whatever the number of streams.
+ *
+ * <p><b>Polling.</b> A poll returns ONE record ({@code max.poll.records=1}): the consumer calls poll between any two
+ * samples, so the time between polls is one sample's forward + backward (plus a slice commit), whatever the slice
+ * size. Slices close on their own rules (count, age, stream change), independent of poll batches; a slice longer than
+ * {@code max.poll.interval.ms} no longer gets the worker expelled from the group and its transaction fenced. The
+ * consumer still fetches in bulk, so this costs no round trips.
  *
  * <p><b>Transaction flow.</b> Records are only polled once every previously polled record is processed, so a
  * slice's offsets always end at the consumer's position. Closing a slice (count, age, revocation, stop):
  * beginTransaction; statistics row blocks to {@code gblm.stats}; the {@link SliceRecord} to {@code gblm.slices};
- * dead letters to {@code gblm.dlq}; sendOffsetsToTransaction(offsets, groupMetadata); commitTransaction. On an
+ * dead letters to {@code gblm.dlq} (bounded in size: {@link DeadLetters}); sendOffsetsToTransaction(offsets,
+ * groupMetadata); commitTransaction ({@link SliceTransaction}: timeouts are retried, as the producer requires). On an
  * abortable error the transaction is aborted and the partitions are rewound to the slice's start, so the samples
  * are recomputed; on fencing (a newer instance with the same worker id, or a group generation change) the worker
  * stops without committing and the new owner recomputes from the committed offsets.
+ *
+ * <p><b>Health.</b> {@link #health()} is DOWN when the loop ended with a failure, and while the last
+ * {@value #UNHEALTHY_AFTER_ABORTS} or more slice transactions in a row were aborted (the worker runs but makes no
+ * progress); the first commit after that makes it UP again.
  *
  * <p><b>Rebalances.</b> On revocation the whole current slice is committed before the partitions are given up (the
  * callback runs inside poll, where the group metadata is still valid); on partition loss it is discarded.
@@ -81,9 +89,16 @@ public final class Worker implements Service {
     /** What the streaming pipeline collects: gradients and activations (magnitude, wanda, gradient, gblm). */
     public static final StatKinds KINDS = Profile.STREAMING_KINDS;
 
-    /** Test hook: called after a slice's records are sent, before its commit. */
+    /** Consecutive aborted slice transactions from which the worker reports itself DOWN. */
+    public static final int UNHEALTHY_AFTER_ABORTS = 3;
+
+    /** Test hooks. */
     interface Faults {
+        /** Called after a slice's records are sent, before its commit. */
         void beforeCommit(long sliceSeq);
+
+        /** Called after a sample reached the statistics (slow samples are simulated here). */
+        default void afterSample(TopicPartition tp, long offset) {}
     }
 
     /** Thrown by a {@link Faults} hook to simulate a process dying mid-transaction. */
@@ -94,6 +109,9 @@ public final class Worker implements Service {
     }
 
     private record DeadLetter(ProducerRecord<byte[], byte[]> record, String reason) {}
+
+    /** Records per poll (see the class comment). */
+    private static final int MAX_POLL_RECORDS = 1;
 
     private final WorkerSettings cfg;
     private final LlamaModel model;
@@ -106,6 +124,8 @@ public final class Worker implements Service {
     private final AtomicLong committedSamples = new AtomicLong();
     private final AtomicLong committedSlices = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicInteger consecutiveAborts = new AtomicInteger();
+    private volatile String lastAbort;
     private final CountDownLatch assigned = new CountDownLatch(1);
     private volatile boolean running;
     private volatile boolean killed;
@@ -123,22 +143,40 @@ public final class Worker implements Service {
     private OpenSlice<DeadLetter> slice;
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
     private long sliceSeq;
+    private SliceTransaction transactions;
+    private long maxPollIntervalMs;
 
     /**
      * @param tokenizer null for a model without one (token-id samples only)
      * @param metrics   where the worker's meters go; its Kafka clients are bound to it too
+     * @throws GblmException when the settings do not fit the model ({@link #profileFor})
      */
     public Worker(WorkerSettings cfg, Checkpoint ckpt, Tokenizer tokenizer, GblmMetrics metrics) {
         this.cfg = cfg;
-        this.profile = Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes());
+        this.profile = profileFor(cfg, ckpt);
         int seqLen = profile.seqLen();
         this.profileId = profile.id();
         this.groupId = cfg.groupId() != null ? cfg.groupId() : "gblm-worker-" + profileId;
         this.decoder = new SampleDecoder(tokenizer, ckpt.config().vocabSize(), seqLen);
         this.metrics = metrics;
-        this.meters = new WorkerMetrics(metrics.meters());
+        this.meters = new WorkerMetrics(metrics.meters(), cfg.workerId(), () -> health().up(), consecutiveAborts::get);
         this.model = LlamaModel.load(ckpt);
         metrics.register(this);
+    }
+
+    /**
+     * The profile a worker with these settings serves on this model, or a {@link GblmException} saying why the
+     * settings cannot work. Checked before anything starts (the CLI calls it before connecting to Kafka): a sequence
+     * length beyond the model's context would otherwise fail in the model on every long sample, and the worker would
+     * die on the same record after each restart.
+     */
+    public static Profile profileFor(WorkerSettings cfg, Checkpoint ckpt) {
+        int context = ckpt.config().maxPositionEmbeddings();
+        if (cfg.seqLen() > context) {
+            throw new GblmException("--seq-len " + cfg.seqLen() + " exceeds the model's context of " + context
+                    + " tokens (max_position_embeddings): use at most " + context + ", or 0 for the model's context");
+        }
+        return Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes());
     }
 
     /** {@code worker-<workerId>}: unique among the workers of one process. */
@@ -153,8 +191,18 @@ public final class Worker implements Service {
         if (f != null) {
             return Health.down("worker " + cfg.workerId() + " failed: " + f);
         }
+        int aborts = consecutiveAborts.get();
+        if (aborts >= UNHEALTHY_AFTER_ABORTS) {
+            return Health.down("worker " + cfg.workerId() + " makes no progress: the last " + aborts
+                    + " slice transactions were aborted; last cause: " + lastAbort);
+        }
         return running ? Health.up("worker " + cfg.workerId() + ", profile " + profileId + ", "
                 + committedSamples.get() + " samples committed") : Health.down("worker not running");
+    }
+
+    /** Slice transactions aborted since the last commit. */
+    public int consecutiveAborts() {
+        return consecutiveAborts.get();
     }
 
     public Profile profile() {
@@ -253,7 +301,10 @@ public final class Worker implements Service {
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
             producer.initTransactions();
-            consumer = new KafkaConsumer<>(consumerProperties());
+            transactions = new SliceTransaction(producer, "worker " + cfg.workerId());
+            Properties cp = consumerProperties();
+            maxPollIntervalMs = Long.parseLong(cp.get(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG).toString());
+            consumer = new KafkaConsumer<>(cp);
             metrics.bind(consumer);
             consumer.subscribe(cfg.topics(), new Rebalance());
             LOG.info("worker {} started: profile {} (seqLen {}, gradScale {}), group {}", cfg.workerId(), profileId,
@@ -317,7 +368,10 @@ public final class Worker implements Service {
         }
     }
 
-    /** Processes every polled record, grouped by topic (stream) so slices stay long. */
+    /**
+     * Processes every polled record (one with the worker's own settings; more only if overridden), grouped by topic
+     * (stream) so slices stay long.
+     */
     private void process(ConsumerRecords<byte[], byte[]> records) {
         if (records.isEmpty()) {
             return;
@@ -355,28 +409,25 @@ public final class Worker implements Service {
             meters.sample(stream, a.tokens().length, sink.lastNanos);
             LOG.debug("worker {}: sample {}-{}@{} ({} tokens) in slice", cfg.workerId(), tp.topic(), tp.partition(),
                     rec.offset(), a.tokens().length);
+            faults.afterSample(tp, rec.offset());
+            if (sink.lastNanos > TimeUnit.MILLISECONDS.toNanos(maxPollIntervalMs) / 2) {
+                // polls come between samples; one sample near max.poll.interval.ms risks expulsion from the group
+                LOG.warn("worker {}: one sample took {} ms, more than half of max.poll.interval.ms ({} ms); raise it"
+                        + " or lower --seq-len", cfg.workerId(), TimeUnit.NANOSECONDS.toMillis(sink.lastNanos),
+                        maxPollIntervalMs);
+            }
         } else {
             SampleDecoder.Rejected j = (SampleDecoder.Rejected) r;
             LOG.warn("worker {}: rejected {}-{}@{}: {}", cfg.workerId(), tp.topic(), tp.partition(), rec.offset(),
-                    j.describe());
-            slice.addReject(tp, start, rec.offset(), new DeadLetter(deadLetter(rec, j), j.reason()));
+                    abbreviate(j.describe()));
+            slice.addReject(tp, start, rec.offset(),
+                    new DeadLetter(DeadLetters.of(rec, j.reason(), j.describe(), cfg.workerId()), j.reason()));
         }
         return !slice.full(cfg.samplesPerSlice()) || closeSlice("count");
     }
 
-    private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> rec, SampleDecoder.Rejected j) {
-        List<Header> h = new ArrayList<>();
-        for (Header x : rec.headers()) {
-            h.add(x);
-        }
-        h.add(header(Topics.HEADER_REASON, j.describe()));
-        h.add(header(Topics.HEADER_REASON_CODE, j.reason()));
-        h.add(header(Topics.HEADER_SOURCE, rec.topic() + "-" + rec.partition() + "@" + rec.offset()));
-        h.add(header(Topics.HEADER_SOURCE_TOPIC, rec.topic()));
-        h.add(header(Topics.HEADER_SOURCE_PARTITION, Integer.toString(rec.partition())));
-        h.add(header(Topics.HEADER_SOURCE_OFFSET, Long.toString(rec.offset())));
-        h.add(header(Topics.HEADER_WORKER, cfg.workerId()));
-        return new ProducerRecord<>(Topics.DLQ.name(), null, rec.key(), rec.value(), h);
+    private static String abbreviate(String s) {
+        return s.length() <= 300 ? s : s.substring(0, 297) + "...";
     }
 
     private static Header header(String k, String v) {
@@ -422,29 +473,27 @@ public final class Worker implements Service {
         for (ProducerRecord<byte[], byte[]> r : out) {
             allBytes += r.value() == null ? 0 : r.value().length;
         }
+        SliceTransaction.Result result;
         try {
-            producer.beginTransaction();
-            for (ProducerRecord<byte[], byte[]> r : out) {
-                producer.send(r);
-            }
-            producer.sendOffsetsToTransaction(s.commitOffsets(), consumer.groupMetadata());
-            faults.beforeCommit(seq);
-            producer.commitTransaction();
-        } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
-                | AuthorizationException | UnsupportedVersionException e) {
-            // fatal for this producer: no abort possible; the next owner recomputes from the committed offsets
+            result = transactions.run(out, s.commitOffsets(), consumer.groupMetadata(), () -> faults.beforeCommit(seq));
+        } catch (RuntimeException e) {
+            // fatal for this producer (fenced, or a call that kept timing out): no abort possible; the next owner
+            // recomputes from the committed offsets
             slice = null;
             s.discard();
             throw e;
-        } catch (KafkaException e) {
-            LOG.warn("worker {}: slice {} aborted ({}): {}", cfg.workerId(), sliceId, why, e.toString());
+        }
+        if (!result.committed()) {
+            int n = consecutiveAborts.incrementAndGet();
+            lastAbort = result.cause().toString();
+            LOG.warn("worker {}: slice {} aborted ({}), {} in a row: {}", cfg.workerId(), sliceId, why, n, lastAbort);
             meters.aborted();
-            producer.abortTransaction();
             slice = null;
             s.discard();
             rewind();
             return false;
         }
+        consecutiveAborts.set(0);
         s.commitOffsets().forEach((tp, o) -> nextOffset.put(tp, o.offset()));
         for (DeadLetter d : s.deadLetters()) {
             meters.rejected(s.stream(), d.reason());
@@ -542,8 +591,8 @@ public final class Worker implements Service {
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // poll returns at most one slice's worth, so the loop stays responsive to rebalances
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(cfg.samplesPerSlice()));
+        // one record per poll: polls come between samples however long a slice takes (see the class comment)
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(MAX_POLL_RECORDS));
         p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "600000");
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         // new calib.<stream> topics are picked up at the next metadata refresh

@@ -2,9 +2,12 @@ package dev.gblm.stream.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
 /**
  * The worker's meters (Prometheus names in brackets): samples consumed per stream
@@ -13,7 +16,10 @@ import java.time.Duration;
  * backward time ({@code gblm_worker_sample_seconds}), slice size in samples and bytes
  * ({@code gblm_worker_slice_samples}, {@code gblm_worker_slice_bytes}), flush time
  * ({@code gblm_worker_slice_flush_seconds}), bytes published ({@code gblm_worker_published_bytes_total}),
- * slices committed and aborted ({@code gblm_worker_slices_committed_total}, {@code ..._aborted_total}).
+ * slices committed and aborted ({@code gblm_worker_slices_committed_total}, {@code ..._aborted_total}); and, tagged
+ * {@code worker} (one process may run several), whether the worker is healthy ({@code gblm_worker_up}: 1 while
+ * {@code /health} says UP, else 0) and the slice transactions aborted since the last commit
+ * ({@code gblm_worker_slices_aborted_consecutive}; the worker is DOWN from {@link Worker#UNHEALTHY_AFTER_ABORTS}).
  */
 final class WorkerMetrics {
     private final MeterRegistry r;
@@ -25,8 +31,18 @@ final class WorkerMetrics {
     private final Counter committed;
     private final Counter aborted;
 
-    WorkerMetrics(MeterRegistry registry) {
+    /**
+     * @param up                 whether the worker is healthy (evaluated on each scrape)
+     * @param consecutiveAborts  slice transactions aborted since the last commit
+     */
+    WorkerMetrics(MeterRegistry registry, String workerId, BooleanSupplier up, IntSupplier consecutiveAborts) {
         this.r = registry;
+        // strong references: nothing else holds these lambdas; weakly held, they would be collected (gauge reads NaN)
+        Gauge.builder("gblm.worker.up", up, u -> u.getAsBoolean() ? 1 : 0).tag("worker", workerId).strongReference(true)
+                .description("1 while the worker is healthy (consuming and committing), 0 when it is down").register(r);
+        Gauge.builder("gblm.worker.slices.aborted.consecutive", consecutiveAborts, IntSupplier::getAsInt)
+                .tag("worker", workerId).strongReference(true)
+                .description("slice transactions aborted since the last commit").register(r);
         sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample")
                 .register(r);
         flushTime = Timer.builder("gblm.worker.slice.flush").description("time to publish and commit one slice")
