@@ -1,7 +1,9 @@
 package dev.gblm.prune.batch;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.engine.LlamaModel;
@@ -16,11 +18,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.AbstractCollection;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,7 +34,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 
 /**
  * Writes a pruned model's output directory:
@@ -43,17 +50,28 @@ import java.util.stream.Stream;
  *   <li>the tokenizer files of the source (or the {@code --tokenizer} override, under its canonical name), so
  *       {@code gblm eval/generate --model OUT} find it;
  *   <li>{@code masks.bin} ({@link MaskFile}) and {@code report.json} (the caller's report plus source
- *       fingerprint and achieved sparsity per module and overall).
+ *       fingerprint and achieved sparsity per module and overall);
+ *   <li>{@code _COMPLETE.json}, written last: the size and CRC-32C of every other file, so a directory can be
+ *       told complete and intact ({@link #incompleteReason}) rather than merely present.
  * </ul>
  *
- * Atomic: everything is written into a temporary directory next to the target, then renamed into place. An
- * existing target is refused unless {@code force}; then it is swapped out by two renames and deleted, so a
- * reader sees either the old or the new directory whole (never a mix) except for the instant between the
- * renames. Tensors are produced one at a time, so the writer needs no in-memory model (streaming exporter).
+ * Atomic and durable: everything is written into a temporary directory next to the target ({@code .<name>.tmp-<uuid>}),
+ * every file and the temporary directory are fsynced, the directory is renamed into place and the parent is fsynced.
+ * A crash leaves either no target (plus a temporary directory, {@link #isLeftover}) or a complete one. An existing
+ * target is refused unless {@code force}; then it is swapped out by two renames and deleted, so a reader sees
+ * either the old or the new directory whole (never a mix) except for the instant between the renames. Tensors are
+ * produced one at a time, so the writer needs no in-memory model (streaming exporter).
  */
 public final class PrunedModelWriter {
     public static final String MASKS_FILE = "masks.bin";
     public static final String REPORT_FILE = "report.json";
+    /** The completion marker, the last file written into the temporary directory before the rename. */
+    public static final String COMPLETE_FILE = "_COMPLETE.json";
+    private static final String COMPLETE_FORMAT = "gblm-complete/1";
+    /** What {@link #write} itself produces; a marker that does not list them all was not written by this class. */
+    private static final List<String> REQUIRED_FILES = List.of("config.json", "model.safetensors", MASKS_FILE, REPORT_FILE);
+    private static final Pattern LEFTOVER = Pattern.compile(
+            "\\..+\\.(tmp|old)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Tokenizer and generation files carried over from a source model directory. */
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model",
@@ -106,7 +124,7 @@ public final class PrunedModelWriter {
         Path tmp = parent.resolve("." + abs.getFileName() + ".tmp-" + UUID.randomUUID());
         ObjectNode finalReport = report.deepCopy();
         try {
-            Files.createDirectories(parent);
+            createDirectoriesDurably(parent);
             Files.createDirectory(tmp);
             source.config().withTorchDtype(outputDtype(source).torchName()).write(tmp.resolve("config.json"));
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), new PrunedTensors(source, masks, replaced));
@@ -116,6 +134,9 @@ public final class PrunedModelWriter {
             MaskFile.write(tmp.resolve(MASKS_FILE), entries);
             addSourceAndSparsity(finalReport, source, masks);
             JSON.writeValue(tmp.resolve(REPORT_FILE).toFile(), finalReport);
+            writeMarker(tmp);
+            // before the rename: once the target name exists, its content must already be on disk
+            syncTree(tmp);
             publish(tmp, abs, force);
         } catch (IOException e) {
             deleteQuietly(tmp);
@@ -288,9 +309,149 @@ public final class PrunedModelWriter {
                 move(old, out); // put the previous output back
                 throw e;
             }
+            syncDirectory(out.getParent());
             deleteQuietly(old);
         } else {
             move(tmp, out);
+            syncDirectory(out.getParent());
+        }
+    }
+
+    /**
+     * Null when {@code dir} holds a completion marker that lists at least the files this writer produces and
+     * every listed file has the recorded size and CRC-32C; otherwise why not (no marker, a truncated file, ...).
+     * Reads every listed file.
+     */
+    public static String incompleteReason(Path dir) {
+        Path marker = dir.resolve(COMPLETE_FILE);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return dir + " is not a directory";
+        }
+        if (!Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+            return "no " + COMPLETE_FILE + " in " + dir;
+        }
+        JsonNode m;
+        try {
+            m = JSON.readTree(marker.toFile());
+        } catch (IOException e) {
+            return "unreadable " + COMPLETE_FILE + " in " + dir + ": " + e.getMessage();
+        }
+        if (m == null || !COMPLETE_FORMAT.equals(m.path("format").asText()) || !m.path("files").isArray()) {
+            return "unknown " + COMPLETE_FILE + " format in " + dir;
+        }
+        List<String> listed = new ArrayList<>();
+        for (JsonNode f : m.get("files")) {
+            String name = f.path("name").asText("");
+            // the marker names files inside this directory only, never a path elsewhere
+            if (name.isEmpty() || name.startsWith(".") || name.contains("/") || name.contains("\\")) {
+                return COMPLETE_FILE + " in " + dir + " lists a bad file name '" + name + "'";
+            }
+            Path p = dir.resolve(name);
+            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                return name + " is missing from " + dir;
+            }
+            try {
+                long size = Files.size(p);
+                if (size != f.path("bytes").asLong(-1)) {
+                    return name + " in " + dir + " has " + size + " bytes, " + COMPLETE_FILE + " says " + f.path("bytes").asText();
+                }
+                if (!crc32c(p).equals(f.path("crc32c").asText())) {
+                    return name + " in " + dir + " does not match its CRC-32C in " + COMPLETE_FILE;
+                }
+            } catch (IOException e) {
+                return "cannot read " + p + ": " + e.getMessage();
+            }
+            listed.add(name);
+        }
+        for (String required : REQUIRED_FILES) {
+            if (!listed.contains(required)) {
+                return COMPLETE_FILE + " in " + dir + " does not list " + required;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * True for what a killed {@link #write} leaves next to its target: the temporary directory, or the previous
+     * output moved aside by a forced replace.
+     */
+    public static boolean isLeftover(Path p) {
+        return LEFTOVER.matcher(p.getFileName().toString()).matches();
+    }
+
+    private static void writeMarker(Path dir) throws IOException {
+        ObjectNode m = JSON.createObjectNode();
+        m.put("format", COMPLETE_FORMAT);
+        ArrayNode files = m.putArray("files");
+        List<Path> all;
+        try (Stream<Path> s = Files.list(dir)) {
+            all = s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+        }
+        for (Path p : all) {
+            files.addObject().put("name", p.getFileName().toString()).put("bytes", Files.size(p)).put("crc32c", crc32c(p));
+        }
+        JSON.writeValue(dir.resolve(COMPLETE_FILE).toFile(), m);
+    }
+
+    private static String crc32c(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (c.read(buf) >= 0) {
+                buf.flip();
+                crc.update(buf);
+                buf.clear();
+            }
+        }
+        return String.format("%08x", crc.getValue());
+    }
+
+    /** fsync every regular file of {@code dir}, then {@code dir} itself. */
+    private static void syncTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.toList()) {
+                if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                    syncFile(f);
+                }
+            }
+        }
+        syncDirectory(dir);
+    }
+
+    private static void syncFile(Path f) throws IOException {
+        try (FileChannel c = openForSync(f)) {
+            c.force(true);
+        }
+    }
+
+    private static FileChannel openForSync(Path f) throws IOException {
+        try {
+            return FileChannel.open(f, StandardOpenOption.WRITE);
+        } catch (AccessDeniedException e) {
+            // a copied read-only tokenizer keeps its mode; POSIX fsync works on a read-only descriptor too
+            return FileChannel.open(f, StandardOpenOption.READ);
+        }
+    }
+
+    private static void syncDirectory(Path dir) {
+        try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+            c.force(true);
+        } catch (IOException ignored) {
+            // some platforms and file systems cannot sync a directory; the files themselves are synced
+        }
+    }
+
+    /** Creates {@code dir} and its missing ancestors, fsyncing the directory that gained each new entry. */
+    private static void createDirectoriesDurably(Path dir) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+            missing.add(p);
+        }
+        Files.createDirectories(dir);
+        for (Path p : missing) {
+            if (p.getParent() != null) {
+                syncDirectory(p.getParent());
+            }
         }
     }
 

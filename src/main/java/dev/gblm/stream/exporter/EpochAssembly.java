@@ -2,30 +2,58 @@ package dev.gblm.stream.exporter;
 
 import dev.gblm.prune.Mask;
 import dev.gblm.stats.ModuleKey;
-import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.ModuleLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The mask blocks of one epoch as they arrive, possibly before the epoch record. Complete when the record is known
- * and every block its layout lists has arrived; then {@link #masks()} stacks the row blocks into full masks. Also
- * remembers the lowest offset of every record it holds per partition: the exporter may not commit past them until
- * the epoch is exported. Pure (no I/O).
+ * and every block its layout lists has been accepted; then {@link #masks()} stacks the row blocks into full masks.
+ *
+ * <p>A block is only judged once the record is known (until then every distinct copy per block is kept): it must come
+ * from the finalizer that declared the epoch (header {@code gblm.finalizer} = {@link EpochRecord#finalizer}; a record
+ * without one accepts only blocks without the header) and have exactly the rows and columns the layout gives that
+ * block. The first block per slot that passes wins; a refused block never takes a slot, so a forged or stale block
+ * cannot keep the real one out, and it is handed back as a {@link Refusal} for the dead-letter queue instead of
+ * failing the export.
+ *
+ * <p>Also remembers the offset of every record it still needs per partition: the exporter may not commit past them
+ * until the epoch is exported. Refused blocks and duplicates are released, so their offsets can be committed with
+ * their dead letters. Pure (no I/O).
  */
 final class EpochAssembly {
+    /** A mask block as it arrived, with what a dead letter needs: key, original value, finalizer header, source. */
+    record Arrival(String key, byte[] value, MaskBlock block, String finalizer, String partition, long offset) {
+        String slot() {
+            return EpochAssembly.slot(block.layer(), block.module().shortName(), block.rowStart());
+        }
+
+        boolean sameAs(Arrival o) {
+            return Objects.equals(finalizer, o.finalizer) && Arrays.equals(value, o.value);
+        }
+    }
+
+    /** A block this epoch will not use: the dead-letter reason code and text. */
+    record Refusal(Arrival arrival, String reason, String detail) {}
+
     private final String job;
     private final int epoch;
     private EpochRecord record;
-    /** key: layer/module/rowStart */
-    private final Map<String, MaskBlock> blocks = new HashMap<>();
-    private final Map<String, Long> minOffsets = new HashMap<>();
+    /** slot (layer/module/rowStart) → {rowEnd, in} under the record's layout */
+    private final Map<String, int[]> shapes = new HashMap<>();
+    /** Before the record is known: every distinct copy of each block, in arrival order. */
+    private final Map<String, List<Arrival>> unjudged = new LinkedHashMap<>();
+    private final Map<String, MaskBlock> accepted = new HashMap<>();
+    private final Map<String, TreeSet<Long>> held = new HashMap<>();
     private int duplicates;
 
     EpochAssembly(String job, int epoch) {
@@ -41,6 +69,10 @@ final class EpochAssembly {
         return epoch;
     }
 
+    String id() {
+        return job + "/" + epoch;
+    }
+
     EpochRecord record() {
         return record;
     }
@@ -49,46 +81,124 @@ final class EpochAssembly {
         return duplicates;
     }
 
-    /** Records where this assembly's data starts on a partition ({@code topic-partition}). */
-    void held(String partition, long offset) {
-        minOffsets.merge(partition, offset, Math::min);
+    static String slot(int layer, String module, int rowStart) {
+        return layer + "/" + module + "/" + rowStart;
     }
 
+    /** Keeps the commit on {@code partition} ({@code topic-partition}) from passing {@code offset}. */
+    void hold(String partition, long offset) {
+        held.computeIfAbsent(partition, k -> new TreeSet<>()).add(offset);
+    }
+
+    private void release(String partition, long offset) {
+        TreeSet<Long> s = held.get(partition);
+        if (s != null && s.remove(offset) && s.isEmpty()) {
+            held.remove(partition);
+        }
+    }
+
+    /** Per partition, the lowest offset of a record this assembly still needs. */
     Map<String, Long> minOffsets() {
-        return minOffsets;
+        Map<String, Long> out = new HashMap<>();
+        held.forEach((p, s) -> out.put(p, s.first()));
+        return out;
     }
 
-    void setRecord(EpochRecord r) {
+    /**
+     * Sets the epoch record (once; the caller decides which record is the declaration) and judges the blocks that
+     * arrived before it. Returns the refused ones.
+     */
+    List<Refusal> setRecord(EpochRecord r) {
         if (!r.job().equals(job) || r.epoch() != epoch) {
-            throw new IllegalArgumentException("epoch record " + r.job() + "/" + r.epoch() + " given to " + job + "/" + epoch);
+            throw new IllegalArgumentException("epoch record " + r.job() + "/" + r.epoch() + " given to " + id());
+        }
+        if (record != null) {
+            throw new IllegalStateException("epoch " + id() + " already has its record");
         }
         record = r;
-    }
-
-    /** Adds a block; a second copy of the same block (a replay) is ignored and counted. */
-    void add(MaskBlock b) {
-        String k = b.layer() + "/" + b.module().shortName() + "/" + b.rowStart();
-        if (blocks.putIfAbsent(k, b) != null) {
-            duplicates++;
-        }
-    }
-
-    int blocksReceived() {
-        return blocks.size();
-    }
-
-    /** Blocks the record lists that have not arrived (all of them while the record is unknown: -1). */
-    int missing() {
-        if (record == null) {
-            return -1;
-        }
-        int n = 0;
-        for (BlockKey k : record.blockKeys()) {
-            if (!blocks.containsKey(k.layer() + "/" + k.module().shortName() + "/" + k.rowStart())) {
-                n++;
+        for (ModuleLayout m : r.blocks()) {
+            for (int i = 0; i < m.rowStarts().size(); i++) {
+                shapes.put(slot(m.layer(), m.kind().shortName(), m.rowStarts().get(i)), new int[] {m.rowEnd(i), m.in()});
             }
         }
-        return n;
+        List<Refusal> refused = new ArrayList<>();
+        for (List<Arrival> copies : unjudged.values()) {
+            for (Arrival a : copies) {
+                release(a.partition(), a.offset());
+                Refusal x = judge(a);
+                if (x != null) {
+                    refused.add(x);
+                }
+            }
+        }
+        unjudged.clear();
+        return refused;
+    }
+
+    /**
+     * Adds a block. A second identical copy (a replay) is ignored and counted. Returns the refusal when the record
+     * is known and the block does not belong to the epoch; before the record, nothing is refused.
+     */
+    Refusal add(Arrival a) {
+        if (record != null) {
+            return judge(a);
+        }
+        List<Arrival> copies = unjudged.computeIfAbsent(a.slot(), k -> new ArrayList<>());
+        for (Arrival c : copies) {
+            if (c.sameAs(a)) {
+                duplicates++;
+                return null;
+            }
+        }
+        copies.add(a);
+        hold(a.partition(), a.offset());
+        return null;
+    }
+
+    /** Accepts {@code a} into its slot (holding its offset), counts it as a duplicate, or says why it is refused. */
+    private Refusal judge(Arrival a) {
+        MaskBlock b = a.block();
+        if (!Objects.equals(a.finalizer(), record.finalizer())) {
+            return new Refusal(a, "foreign-finalizer", "mask block " + a.key() + " comes from finalizer "
+                    + quoted(a.finalizer()) + ", epoch " + id() + " was declared by " + quoted(record.finalizer()));
+        }
+        int[] shape = shapes.get(a.slot());
+        if (shape == null) {
+            return new Refusal(a, "unknown-block", "mask block " + a.key() + " is not a block of epoch " + id()
+                    + "'s layout");
+        }
+        if (b.rowEnd() != shape[0] || b.mask().cols() != shape[1]) {
+            return new Refusal(a, "wrong-shape", "mask block " + a.key() + " is rows " + b.rowStart() + ".." + b.rowEnd()
+                    + " x " + b.mask().cols() + ", the layout of epoch " + id() + " says " + b.rowStart() + ".."
+                    + shape[0] + " x " + shape[1]);
+        }
+        MaskBlock first = accepted.get(a.slot());
+        if (first == null) {
+            accepted.put(a.slot(), b);
+            hold(a.partition(), a.offset());
+            return null;
+        }
+        if (first.equals(b)) {
+            duplicates++;
+            return null;
+        }
+        // both look right; masks are a pure function of the record, so one of them is not what was declared
+        return new Refusal(a, "conflicting-mask-block", "mask block " + a.key() + " differs from the block already"
+                + " accepted for that slot");
+    }
+
+    private static String quoted(String finalizer) {
+        return finalizer == null ? "(none)" : "'" + finalizer + "'";
+    }
+
+    /** Distinct blocks held: accepted ones, plus those waiting for the record. */
+    int blocksReceived() {
+        return accepted.size() + unjudged.values().stream().mapToInt(List::size).sum();
+    }
+
+    /** Blocks the record lists that have not been accepted (all of them while the record is unknown: -1). */
+    int missing() {
+        return record == null ? -1 : record.blockCount() - accepted.size();
     }
 
     boolean complete() {
@@ -98,19 +208,13 @@ final class EpochAssembly {
     /** Full masks per module, rows stacked in layout order; only when {@link #complete()}. */
     Map<ModuleKey, Mask> masks() {
         if (!complete()) {
-            throw new IllegalStateException("epoch " + job + "/" + epoch + " is incomplete");
+            throw new IllegalStateException("epoch " + id() + " is incomplete");
         }
         Map<ModuleKey, Mask> out = new TreeMap<>();
         for (ModuleLayout m : record.blocks()) {
             List<Mask> parts = new ArrayList<>();
-            for (int i = 0; i < m.rowStarts().size(); i++) {
-                MaskBlock b = blocks.get(m.layer() + "/" + m.kind().shortName() + "/" + m.rowStarts().get(i));
-                if (b.rowEnd() != m.rowEnd(i) || b.mask().cols() != m.in()) {
-                    throw new IllegalStateException("mask block " + m.layer() + "/" + m.module() + "/" + b.rowStart()
-                            + " is rows " + b.rowStart() + ".." + b.rowEnd() + " x " + b.mask().cols() + ", layout says ..."
-                            + m.rowEnd(i) + " x " + m.in());
-                }
-                parts.add(b.mask());
+            for (int start : m.rowStarts()) {
+                parts.add(accepted.get(slot(m.layer(), m.kind().shortName(), start)).mask());
             }
             out.put(new ModuleKey(m.layer(), m.kind()), Mask.concatRows(parts));
         }

@@ -1,27 +1,36 @@
 package dev.gblm.stream.exporter;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
+import dev.gblm.model.LinearKind;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
+import dev.gblm.stream.Ids;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.ModelReady;
+import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.RecordFormatException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,147 +38,432 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The exporter's state and file work, without Kafka: epochs being assembled, epochs done, the output directories.
- * {@link dev.gblm.stream.exporter.Exporter} feeds it records and commits what it says is safe.
+ * The exporter's state and file work, without Kafka: epochs being assembled, epochs done, the output directories,
+ * and the records refused on the way ({@link #drainDeadLetters}), which {@link Exporter} sends to {@code gblm.dlq} in
+ * the transaction that commits past them. {@link Exporter} feeds it records and commits what it says is safe.
+ *
+ * <p>Nothing a record says can stop the exporter or make it write outside {@code OUT}: an epoch record must pass
+ * {@link EpochRecord#validate()} and describe exactly the linear modules of the exporter's model, and the first
+ * valid record of a job/epoch is its declaration (a different second one is refused as {@code conflicting-epoch};
+ * once exported, the declaration is read back from the directory's {@code report.json}). Mask blocks are judged by
+ * {@link EpochAssembly}. Directories are only built by {@link #epochDir}.
+ *
+ * <p>A failing export (disk full, a file where the directory should be) keeps its epoch pending and is retried with
+ * backoff; after {@link #FAILURES_BEFORE_DOWN} failures in a row {@link #stuck()} says so, and the exporter reports
+ * itself down.
  */
 public final class EpochExports {
     private static final Logger LOG = LoggerFactory.getLogger(EpochExports.class);
+    /** Consecutive failed attempts at one epoch after which the exporter is reported down. */
+    static final int FAILURES_BEFORE_DOWN = 3;
+    private static final long FIRST_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** Canonical JSON for {@link #declaration}: map entries sorted so equal records hash equally. */
+    private static final ObjectMapper CANONICAL = Json.mapper().copy().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+
+    /** A refused record for {@code gblm.dlq}: original key and value, its finalizer header, reason, source. */
+    record DeadLetter(String key, byte[] value, String finalizer, String reason, String detail, String source) {}
+
+    private record Failure(int count, long retryAt, String message) {}
+
     private final Path outDir;
     private final Checkpoint model;
     private final Path tokenizer;
+    private final LongSupplier nanoClock;
     private final Map<String, EpochAssembly> pending = new LinkedHashMap<>();
+    /** job/epoch → {@link #declaration} of the record accepted for it (assembling or done) */
+    private final Map<String, String> declared = new HashMap<>();
     private final Set<String> done = new HashSet<>();
+    private final List<DeadLetter> deadLetters = new ArrayList<>();
+    private final Map<String, Failure> failures = new HashMap<>();
+    private volatile String stuck;
     private final MeterRegistry meters;
     private final Counter exported;
     private final Counter skippedExisting;
+    private final Counter rewritten;
+    private final Counter exportFailures;
     private final Timer exportTime;
     private final Timer latency;
     private final Map<String, AtomicLong> sparsityGauges = new ConcurrentHashMap<>();
 
     public EpochExports(Path outDir, Checkpoint model, Path tokenizer, MeterRegistry meters) {
-        this.outDir = outDir;
+        this(outDir, model, tokenizer, meters, System::nanoTime);
+    }
+
+    /** @param nanoClock monotonic time for the retry backoff (tests pass their own) */
+    EpochExports(Path outDir, Checkpoint model, Path tokenizer, MeterRegistry meters, LongSupplier nanoClock) {
+        this.outDir = outDir.toAbsolutePath().normalize();
         this.model = model;
         this.tokenizer = tokenizer;
         this.meters = meters;
+        this.nanoClock = nanoClock;
         this.exported = Counter.builder("gblm.exporter.epochs.exported").description("epochs written to the output directory")
                 .register(meters);
         this.skippedExisting = Counter.builder("gblm.exporter.epochs.existing")
-                .description("completed epochs whose output directory already existed (replays), not rewritten").register(meters);
+                .description("completed epochs whose output directory already existed complete (replays), not rewritten")
+                .register(meters);
+        this.rewritten = Counter.builder("gblm.exporter.epochs.rewritten")
+                .description("epochs whose existing output directory failed verification and was written again").register(meters);
+        this.exportFailures = Counter.builder("gblm.exporter.export.failures")
+                .description("failed attempts to write an epoch's output (retried with backoff)").register(meters);
         this.exportTime = Timer.builder("gblm.exporter.export.time").description("time to write and fsync one epoch's output")
                 .register(meters);
         this.latency = Timer.builder("gblm.exporter.end.to.end.latency")
                 .description("from the epoch's last calibration sample (record timestamp) to its durable export").register(meters);
         Gauge.builder("gblm.exporter.epochs.assembling", pending, Map::size)
                 .description("epochs whose mask blocks are being collected").register(meters);
+        Gauge.builder("gblm.exporter.epochs.failing", failures, Map::size)
+                .description("complete epochs whose last export attempt failed").register(meters);
     }
 
-    /** Directory of an epoch's output. */
+    /**
+     * Directory of an epoch's output, {@code OUT/<job>/epoch-<n>}: the only way the exporter builds one. Refuses
+     * (with {@link GblmException}) a job id that {@link Ids} calls unsafe, an epoch below 1, and a path that leaves
+     * {@code OUT} after normalization or through a symbolic link already on disk.
+     */
     public static Path epochDir(Path outDir, String job, int epoch) {
-        return outDir.resolve(job).resolve("epoch-" + epoch);
+        Ids.requireSafe("job id", job);
+        if (epoch < 1) {
+            throw new GblmException("bad epoch " + epoch + " of job " + job);
+        }
+        Path root = outDir.toAbsolutePath().normalize();
+        Path dir = root.resolve(job).resolve("epoch-" + epoch).normalize();
+        if (!dir.startsWith(root) || dir.getNameCount() != root.getNameCount() + 2) {
+            throw new GblmException("epoch directory " + dir + " would be outside " + root);
+        }
+        try {
+            for (Path p = dir.getParent(); p != null && !p.equals(root); p = p.getParent()) {
+                if (Files.exists(p) && !p.toRealPath().startsWith(root.toRealPath())) {
+                    throw new GblmException("epoch directory " + dir + " leads outside " + root + " (through " + p + ")");
+                }
+            }
+            if (Files.isSymbolicLink(dir)) {
+                throw new GblmException("epoch directory " + dir + " is a symbolic link");
+            }
+        } catch (IOException e) {
+            throw new GblmException("cannot check " + dir + ": " + e.getMessage());
+        }
+        return dir;
     }
 
     public int pendingEpochs() {
         return pending.size();
     }
 
-    private void rejected(String reason) {
-        Counter.builder("gblm.exporter.rejected").tag("reason", reason).description("unusable epoch or mask records skipped")
-                .register(meters).increment();
+    /** Why the exporter cannot make progress (an epoch failing again and again), or null. Any thread. */
+    public String stuck() {
+        return stuck;
     }
 
-    public void epochRecord(byte[] value, String partition, long offset) {
+    /** The records refused since the last call, for {@code gblm.dlq}, oldest first. */
+    List<DeadLetter> drainDeadLetters() {
+        List<DeadLetter> out = List.copyOf(deadLetters);
+        deadLetters.clear();
+        return out;
+    }
+
+    /**
+     * Deletes what killed writers left under {@code OUT/<job>/} (the writer's {@code .tmp-} and {@code .old-}
+     * directories): the directory they were meant to become is absent or complete, and a held offset replays the
+     * epoch if it is absent. Call before the first export, with any older writer fenced.
+     */
+    public int removeLeftovers() {
+        if (!Files.isDirectory(outDir)) {
+            return 0;
+        }
+        int n = 0;
+        try (Stream<Path> jobs = Files.list(outDir)) {
+            for (Path jobDir : jobs.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                try (Stream<Path> s = Files.list(jobDir)) {
+                    for (Path p : s.filter(x -> Files.isDirectory(x, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                        if (PrunedModelWriter.isLeftover(p)) {
+                            LOG.info("removing {} left by an interrupted export", p);
+                            deleteTree(p);
+                            n++;
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot scan {} for leftover temporary directories: {}", outDir, e.getMessage());
+        }
+        return n;
+    }
+
+    private void reject(String key, byte[] value, String finalizer, String reason, String detail, String source) {
+        LOG.warn("refusing {} at {} ({}): {}", key, source, reason, detail);
+        Counter.builder("gblm.exporter.rejected").tag("reason", reason).description("epoch records and mask blocks refused (sent to the DLQ)")
+                .register(meters).increment();
+        deadLetters.add(new DeadLetter(key, value, finalizer, reason, detail, source));
+    }
+
+    private void refused(List<EpochAssembly.Refusal> rs) {
+        for (EpochAssembly.Refusal r : rs) {
+            EpochAssembly.Arrival a = r.arrival();
+            reject(a.key(), a.value(), a.finalizer(), r.reason(), r.detail(), a.partition() + "@" + a.offset());
+        }
+    }
+
+    /** A record of {@code gblm.epochs}; {@code key} is the record key (the job id). */
+    public void epochRecord(String key, byte[] value, String partition, long offset) {
+        try {
+            acceptEpochRecord(key, value, partition, offset);
+        } catch (RuntimeException ex) {
+            // a record this code cannot handle must not stop the exporter and then be replayed into the same failure
+            LOG.error("cannot process epoch record {} at {}@{}", key, partition, offset, ex);
+            reject(key, value, null, "unprocessable", String.valueOf(ex), partition + "@" + offset);
+        }
+    }
+
+    private void acceptEpochRecord(String key, byte[] value, String partition, long offset) {
+        String source = partition + "@" + offset;
         EpochRecord e;
         try {
             e = Json.read(value, EpochRecord.class);
-            if (e.job() == null || e.spec() == null || e.blocks() == null) {
-                throw new RecordFormatException("epoch record lacks job, spec or blocks");
-            }
-        } catch (RuntimeException ex) {
-            LOG.warn("skipping unreadable epoch record at {}@{}: {}", partition, offset, ex.getMessage());
-            rejected("bad-epoch-record");
+        } catch (RecordFormatException ex) {
+            reject(key, value, null, "bad-epoch-record", ex.getMessage(), source);
+            return;
+        }
+        try {
+            e.validate();
+        } catch (RecordFormatException ex) {
+            reject(key, value, e.finalizer(), "invalid-epoch-record", ex.getMessage(), source);
+            return;
+        }
+        if (key != null && !key.equals(e.job())) {
+            reject(key, value, e.finalizer(), "key-mismatch", "epoch record of job " + e.job() + " under key " + key, source);
+            return;
+        }
+        String layoutProblem = layoutProblem(e);
+        if (layoutProblem != null) {
+            reject(key, value, e.finalizer(), "wrong-layout", "epoch " + e.job() + "/" + e.epoch() + ": " + layoutProblem, source);
             return;
         }
         String id = e.job() + "/" + e.epoch();
-        if (isDone(e.job(), e.epoch())) {
+        Path dir;
+        try {
+            dir = epochDir(outDir, e.job(), e.epoch());
+        } catch (GblmException ex) {
+            reject(key, value, e.finalizer(), "unsafe-path", ex.getMessage(), source);
             return;
         }
+        String mine = declaration(e);
+        String first = declared.get(id);
+        if (first == null) {
+            String exported = exportedDeclaration(dir);
+            if (exported != null && !exported.equals(mine)) {
+                // exported earlier from another declaration: that one was first; its blocks are no longer needed
+                first = exported;
+                declared.put(id, exported);
+                done.add(id);
+                EpochAssembly gone = pending.remove(id);
+                if (gone != null) {
+                    LOG.info("dropping {} blocks buffered for {}: already exported from another declaration",
+                            gone.blocksReceived(), id);
+                }
+            }
+        }
+        if (first != null) {
+            if (!first.equals(mine)) {
+                reject(key, value, e.finalizer(), "conflicting-epoch", "epoch " + id + " declared again (finalizer "
+                        + e.finalizer() + ", declared at " + e.declaredAt() + "); the first declaration seen wins", source);
+            }
+            return; // otherwise the same declaration again (a replay)
+        }
+        declared.put(id, mine);
         EpochAssembly a = pending.computeIfAbsent(id, k -> new EpochAssembly(e.job(), e.epoch()));
-        a.setRecord(e);
-        a.held(partition, offset);
+        a.hold(partition, offset);
+        refused(a.setRecord(e));
     }
 
-    public void maskBlock(String key, byte[] value, String partition, long offset) {
-        String[] parts = key == null ? new String[0] : key.split("/");
-        int epoch;
+    /**
+     * Null when the layout lists every linear module of the exporter's model exactly once with the model's shape;
+     * otherwise what is wrong. A record that passes cannot make the exporter write a dense or partial model.
+     */
+    private String layoutProblem(EpochRecord e) {
+        int layers = model.config().numLayers();
+        Set<String> seen = new HashSet<>();
+        for (ModuleLayout m : e.blocks()) {
+            String name = "layer " + m.layer() + " " + m.module();
+            if (m.layer() >= layers) {
+                return name + " but the model has " + layers + " layers";
+            }
+            if (!seen.add(m.layer() + "/" + m.kind().shortName())) {
+                return name + " is listed twice";
+            }
+            long[] shape = model.tensor(m.kind().weightName(m.layer())).shape();
+            if (shape.length != 2 || shape[0] != m.out() || shape[1] != m.in()) {
+                return name + " is " + m.out() + "x" + m.in() + ", the model's weight is "
+                        + (shape.length == 2 ? shape[0] + "x" + shape[1] : java.util.Arrays.toString(shape));
+            }
+        }
+        int expected = layers * LinearKind.values().length;
+        if (seen.size() != expected) {
+            return "the layout covers " + seen.size() + " of the model's " + expected + " linear modules";
+        }
+        return null;
+    }
+
+    /**
+     * A record of {@code gblm.masks}.
+     *
+     * @param finalizer header {@code gblm.finalizer} (null when absent)
+     */
+    public void maskBlock(String key, byte[] value, String finalizer, String partition, long offset) {
         try {
-            if (parts.length != 5) {
-                throw new NumberFormatException();
+            acceptMaskBlock(key, value, finalizer, partition, offset);
+        } catch (RuntimeException ex) {
+            LOG.error("cannot process mask block {} at {}@{}", key, partition, offset, ex);
+            reject(key, value, finalizer, "unprocessable", String.valueOf(ex), partition + "@" + offset);
+        }
+    }
+
+    private void acceptMaskBlock(String key, byte[] value, String finalizer, String partition, long offset) {
+        String source = partition + "@" + offset;
+        String[] parts = key == null ? new String[0] : key.split("/", -1);
+        int epoch;
+        int layer;
+        LinearKind module;
+        int rowStart;
+        try {
+            if (parts.length != 5 || !Ids.isSafe(parts[0])) {
+                throw new IllegalArgumentException();
             }
             epoch = Integer.parseInt(parts[1]);
-        } catch (NumberFormatException ex) {
-            LOG.warn("skipping mask record with bad key '{}' at {}@{}", key, partition, offset);
-            rejected("bad-mask-key");
+            layer = Integer.parseInt(parts[2]);
+            module = LinearKind.fromShortName(parts[3]);
+            rowStart = Integer.parseInt(parts[4]);
+            if (epoch < 1) {
+                throw new IllegalArgumentException();
+            }
+        } catch (IllegalArgumentException ex) {
+            reject(key, value, finalizer, "bad-mask-key", "mask record key '" + key
+                    + "' is not <job>/<epoch>/<layer>/<module>/<rowStart> with a safe job id", source);
             return;
         }
-        if (isDone(parts[0], epoch)) {
+        String job = parts[0];
+        if (done.contains(job + "/" + epoch)) {
             return;
         }
         MaskBlock b;
         try {
             b = MaskBlock.decode(value);
         } catch (RecordFormatException ex) {
-            LOG.warn("skipping corrupt mask block {} at {}@{}: {}", key, partition, offset, ex.getMessage());
-            rejected("corrupt-mask-block");
+            reject(key, value, finalizer, "corrupt-mask-block", ex.getMessage(), source);
             return;
         }
-        EpochAssembly a = pending.computeIfAbsent(parts[0] + "/" + epoch, k -> new EpochAssembly(parts[0], epoch));
-        a.add(b);
-        a.held(partition, offset);
+        if (b.layer() != layer || b.module() != module || b.rowStart() != rowStart) {
+            reject(key, value, finalizer, "key-mismatch", "mask block of layer " + b.layer() + " " + b.module().shortName()
+                    + " row " + b.rowStart() + " under key " + key, source);
+            return;
+        }
+        EpochAssembly a = pending.computeIfAbsent(job + "/" + epoch, k -> new EpochAssembly(job, epoch));
+        EpochAssembly.Refusal r = a.add(new EpochAssembly.Arrival(key, value, b, finalizer, partition, offset));
+        if (r != null) {
+            refused(List.of(r));
+        }
     }
 
-    /** Exported by this process (a replay from an earlier run is assembled again; its write is skipped). */
-    private boolean isDone(String job, int epoch) {
-        return done.contains(job + "/" + epoch);
-    }
-
-    /** Exports every complete epoch (skipping the write when its directory exists) and forgets it. */
+    /**
+     * Exports every complete epoch (skipping the write when its directory already holds a verified export) and
+     * forgets it. An epoch whose export fails stays pending and is retried after a backoff.
+     */
     public List<ModelReady> exportComplete() {
         List<ModelReady> out = new ArrayList<>();
+        long now = nanoClock.getAsLong();
         for (var it = pending.values().iterator(); it.hasNext();) {
             EpochAssembly a = it.next();
             if (!a.complete()) {
                 continue;
             }
-            out.add(export(a));
-            done.add(a.job() + "/" + a.epoch());
+            Failure f = failures.get(a.id());
+            if (f != null && now - f.retryAt() < 0) {
+                continue;
+            }
+            ModelReady m;
+            try {
+                m = export(a);
+            } catch (RuntimeException e) {
+                failed(a, f, now, e);
+                continue;
+            }
+            if (f != null) {
+                LOG.info("epoch {} exported after {} failed attempts", a.id(), f.count());
+                failures.remove(a.id());
+            }
+            out.add(m);
+            done.add(a.id());
             it.remove();
         }
+        updateStuck();
         return out;
+    }
+
+    private void failed(EpochAssembly a, Failure previous, long now, RuntimeException e) {
+        int count = previous == null ? 1 : previous.count() + 1;
+        long backoff = Math.min(MAX_BACKOFF_NANOS, FIRST_BACKOFF_NANOS << Math.min(count - 1, 16));
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        failures.put(a.id(), new Failure(count, now + backoff, message));
+        exportFailures.increment();
+        if (count >= FAILURES_BEFORE_DOWN) {
+            LOG.error("cannot export epoch {} ({} attempts), retrying in {} s", a.id(), count, backoff / 1_000_000_000L, e);
+        } else {
+            LOG.warn("cannot export epoch {} (attempt {}), retrying in {} s: {}", a.id(), count, backoff / 1_000_000_000L, message);
+        }
+    }
+
+    private void updateStuck() {
+        String s = null;
+        for (Map.Entry<String, Failure> e : failures.entrySet()) {
+            if (e.getValue().count() >= FAILURES_BEFORE_DOWN) {
+                s = "cannot export epoch " + e.getKey() + ": " + e.getValue().count() + " failed attempts in a row, last: "
+                        + e.getValue().message();
+                break;
+            }
+        }
+        stuck = s;
     }
 
     private ModelReady export(EpochAssembly a) {
         EpochRecord e = a.record();
         Path dir = epochDir(outDir, e.job(), e.epoch());
         long t0 = System.nanoTime();
-        Map<ModuleKey, Mask> masks = a.masks();
+        boolean exists = Files.exists(dir, LinkOption.NOFOLLOW_LINKS);
+        String problem = exists ? PrunedModelWriter.incompleteReason(dir) : null;
         boolean written = false;
         ObjectNode report;
-        if (Files.isDirectory(dir)) {
+        Map<ModuleKey, Mask> masks = null;
+        if (exists && problem == null) {
             skippedExisting.increment();
             report = readReport(dir);
         } else {
+            if (exists) {
+                // a directory without a verified marker is an interrupted or damaged export (or not ours): replace it
+                LOG.warn("{} is not a complete export ({}): writing it again", dir, problem);
+            }
+            masks = a.masks();
             Path prev = e.epoch() > 1 ? epochDir(outDir, e.job(), e.epoch() - 1).resolve(PrunedModelWriter.MASKS_FILE) : null;
-            Double drift = ExportReport.drift(prev, masks);
-            report = PrunedModelWriter.write(dir, false, model, masks, PrunedModelWriter.UpdatedWeights.NONE,
+            Double drift;
+            try {
+                drift = ExportReport.drift(prev, masks);
+            } catch (RuntimeException ex) {
+                // a damaged previous export must not keep this one from being written; drift is only a statistic
+                LOG.warn("cannot compare {} with {}: {}", e.job() + "/" + e.epoch(), prev, ex.getMessage());
+                drift = null;
+            }
+            report = PrunedModelWriter.write(dir, exists, model, masks, PrunedModelWriter.UpdatedWeights.NONE,
                     ExportReport.of(e, drift, System.currentTimeMillis()), tokenizer);
-            sync(dir);
             written = true;
             exported.increment();
+            if (exists) {
+                rewritten.increment();
+            }
         }
         long exportedAt = System.currentTimeMillis();
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -182,7 +476,7 @@ public final class EpochExports {
         }
         double overall = report.path("sparsity").path("overall").asDouble(Double.NaN);
         Double drift = report.path("drift").isNumber() ? report.path("drift").asDouble() : null;
-        return new ModelReady(e.job(), e.epoch(), dir.toAbsolutePath().toString(), e.samples(), e.tokens(), overall,
+        return new ModelReady(e.job(), e.epoch(), dir.toString(), e.samples(), e.tokens(), overall,
                 e.streams(), e.sliceIds().size(), e.profile(), drift, e.lastSampleTimestamp(), e.declaredAt(), exportedAt,
                 seconds, written);
     }
@@ -212,6 +506,26 @@ public final class EpochExports {
         return safe;
     }
 
+    /** SHA-256 of the record's canonical JSON: two records are the same declaration when these are equal. */
+    static String declaration(EpochRecord e) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(CANONICAL.writeValueAsBytes(e)));
+        } catch (NoSuchAlgorithmException | IOException ex) {
+            throw new IllegalStateException("cannot hash epoch record", ex);
+        }
+    }
+
+    /** The declaration an existing export was made from (its report.json), or null when unknown. */
+    private static String exportedDeclaration(Path dir) {
+        Path report = dir.resolve(PrunedModelWriter.REPORT_FILE);
+        if (!Files.isRegularFile(report, LinkOption.NOFOLLOW_LINKS)
+                || !Files.isRegularFile(dir.resolve(PrunedModelWriter.COMPLETE_FILE), LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        JsonNode d = readReport(dir).path(ExportReport.DECLARATION);
+        return d.isTextual() ? d.asText() : null;
+    }
+
     private static ObjectNode readReport(Path dir) {
         try {
             return (ObjectNode) Json.mapper().readTree(dir.resolve(PrunedModelWriter.REPORT_FILE).toFile());
@@ -220,25 +534,11 @@ public final class EpochExports {
         }
     }
 
-    /** fsync every file, the directory and its parent: the export survives a power cut before offsets commit. */
-    static void sync(Path dir) {
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path f : s.toList()) {
-                if (Files.isRegularFile(f)) {
-                    try (FileChannel c = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                        c.force(true);
-                    }
-                }
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
             }
-            for (Path d : new Path[] {dir, dir.getParent()}) {
-                try (FileChannel c = FileChannel.open(d, StandardOpenOption.READ)) {
-                    c.force(true);
-                } catch (IOException ignored) {
-                    // some file systems cannot sync a directory; the files themselves are synced
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot sync " + dir, e);
         }
     }
 }

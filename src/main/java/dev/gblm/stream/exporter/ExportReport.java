@@ -15,13 +15,17 @@ import java.util.Map;
 
 /**
  * The streaming part of an epoch's {@code report.json}: the batch report's fields ({@code method}, {@code options},
- * {@code mode}, {@code calibration}) filled from the epoch record, plus job, epoch, streams, slices, timestamps and
- * drift. {@link dev.gblm.prune.batch.PrunedModelWriter} adds source and sparsity, exactly as for a batch run.
+ * {@code mode}, {@code calibration}) filled from the epoch record, plus job, epoch, streams, slices, timestamps,
+ * drift, and the declaration ({@code finalizer}, {@code declaration} = {@link EpochExports#declaration} of the
+ * record) so a later exporter can tell which of two declarations of the epoch this directory holds.
+ * {@link dev.gblm.prune.batch.PrunedModelWriter} adds source and sparsity, exactly as for a batch run.
  */
 final class ExportReport {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ExportReport() {}
+
+    static final String DECLARATION = "declaration";
 
     static ObjectNode of(EpochRecord e, Double drift, long exportedAt) {
         JobSpec j = e.spec();
@@ -30,6 +34,8 @@ final class ExportReport {
         r.put("job", e.job());
         r.put("epoch", e.epoch());
         r.put("profile", e.profile());
+        r.put("finalizer", e.finalizer());
+        r.put(DECLARATION, EpochExports.declaration(e));
         r.put("method", j.method());
         ObjectNode opt = r.putObject("options");
         opt.put("method", j.method());

@@ -8,6 +8,7 @@ import dev.gblm.ops.Service;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
+import io.micrometer.core.instrument.Gauge;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +31,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,13 +46,25 @@ import org.slf4j.LoggerFactory;
  * first through the transactional id). The committed offset of a partition never passes a record of an epoch not
  * yet exported, so a restart re-reads exactly what is still needed.
  *
- * <p><b>Idempotence.</b> The output directory appears by an atomic rename, so it exists only complete; a replayed
- * epoch whose directory exists is not rewritten. The event is emitted only if {@code gblm.models} does not hold
- * one for that job and epoch (read at start, then tracked), and it commits atomically with the offsets.
+ * <p><b>Idempotence and durability.</b> The output directory is written and fsynced under a temporary name with a
+ * completion marker as its last file, then renamed into place; a replayed epoch whose directory verifies against
+ * its marker is not rewritten, any other directory in its place is replaced. Temporary directories of killed runs
+ * are removed at start. The event is emitted only if {@code gblm.models} does not hold one for that job and epoch
+ * (read at start, then tracked), and it commits atomically with the offsets.
+ *
+ * <p><b>Bad input.</b> Records that cannot be used (see {@link EpochExports}) go to {@code gblm.dlq} with
+ * {@code gblm.reason} and {@code gblm.source} headers in the same transaction as the offsets that pass them, and are
+ * counted in {@code gblm.exporter.rejected{reason}}; they never stop the exporter.
+ *
+ * <p><b>Health.</b> Down when the loop has failed or stopped, or when an epoch has failed to export
+ * {@value EpochExports#FAILURES_BEFORE_DOWN} times in a row (also gauge {@code gblm.exporter.up}).
  */
 public final class Exporter implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Exporter.class);
-
+    /** gblm.dlq takes 4 MiB records (topics/gblm.dlq.properties); room is left for key and headers. */
+    static final int MAX_DEAD_LETTER_VALUE = (4 << 20) - (64 << 10);
+    /** Above the dead-letter limit: the producer's default (1 MiB) would refuse a 2 MiB mask block's dead letter. */
+    private static final int MAX_REQUEST_BYTES = 5 << 20;
 
     private final ExporterSettings cfg;
     private final EpochExports exports;
@@ -65,6 +80,8 @@ public final class Exporter implements Service {
         this.metrics = metrics;
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
         metrics.register(this);
+        Gauge.builder("gblm.exporter.up", this, x -> x.health().up() ? 1 : 0)
+                .description("1 while the exporter runs and makes progress, 0 when its health is down").register(metrics.meters());
     }
 
     @Override
@@ -77,6 +94,10 @@ public final class Exporter implements Service {
         Throwable f = failure.get();
         if (f != null) {
             return Health.down("exporter failed: " + f);
+        }
+        String stuck = exports.stuck();
+        if (running && stuck != null) {
+            return Health.down(stuck);
         }
         return running ? Health.up("exporter writing to " + cfg.outDir() + ", " + exports.pendingEpochs()
                 + " epochs assembling") : Health.down("exporter not running");
@@ -124,6 +145,11 @@ public final class Exporter implements Service {
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
             producer.initTransactions();
+            // only now: an older instance of this group is fenced and cannot be writing the leftovers any more
+            int leftovers = exports.removeLeftovers();
+            if (leftovers > 0) {
+                LOG.info("removed {} temporary directories of interrupted exports under {}", leftovers, cfg.outDir());
+            }
             consumer = new KafkaConsumer<>(consumerProperties());
             metrics.bind(consumer);
             List<TopicPartition> parts = new ArrayList<>();
@@ -152,14 +178,15 @@ public final class Exporter implements Service {
                 }
                 for (ConsumerRecord<byte[], byte[]> r : batch) {
                     String partition = r.topic() + "-" + r.partition();
+                    String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
                     if (r.topic().equals(Topics.EPOCHS.name())) {
-                        exports.epochRecord(r.value(), partition, r.offset());
+                        exports.epochRecord(key, r.value(), partition, r.offset());
                     } else {
-                        exports.maskBlock(r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value(),
-                                partition, r.offset());
+                        exports.maskBlock(key, r.value(), header(r, Topics.HEADER_FINALIZER), partition, r.offset());
                     }
                 }
                 List<ModelReady> ready = exports.exportComplete();
+                List<EpochExports.DeadLetter> dead = exports.drainDeadLetters();
                 List<ModelReady> toAnnounce = toAnnounce(ready, announced);
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 for (TopicPartition tp : parts) {
@@ -168,8 +195,11 @@ public final class Exporter implements Service {
                         offsets.put(tp, new OffsetAndMetadata(safe));
                     }
                 }
-                if (!toAnnounce.isEmpty() || !offsets.isEmpty()) {
+                if (!toAnnounce.isEmpty() || !offsets.isEmpty() || !dead.isEmpty()) {
                     producer.beginTransaction();
+                    for (EpochExports.DeadLetter d : dead) {
+                        producer.send(deadLetter(d));
+                    }
                     for (ModelReady m : toAnnounce) {
                         producer.send(new ProducerRecord<>(Topics.MODELS.name(), m.job().getBytes(StandardCharsets.UTF_8), Json.write(m)));
                     }
@@ -224,6 +254,33 @@ public final class Exporter implements Service {
         return out;
     }
 
+    /**
+     * The refused record as it came, plus {@code gblm.reason} ({@code code: text}) and {@code gblm.source}. A value
+     * too large for the dead-letter topic is left out (and said so), since a send that fails aborts the transaction
+     * and the exporter would meet the same record again after every restart.
+     */
+    static ProducerRecord<byte[], byte[]> deadLetter(EpochExports.DeadLetter d) {
+        byte[] value = d.value();
+        String reason = d.reason() + ": " + d.detail();
+        if (value != null && value.length > MAX_DEAD_LETTER_VALUE) {
+            reason += " (the " + value.length + "-byte value is not copied: too large for " + Topics.DLQ.name() + ")";
+            value = null;
+        }
+        List<Header> h = new ArrayList<>();
+        if (d.finalizer() != null) {
+            h.add(new RecordHeader(Topics.HEADER_FINALIZER, d.finalizer().getBytes(StandardCharsets.UTF_8)));
+        }
+        h.add(new RecordHeader(Topics.HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8)));
+        h.add(new RecordHeader(Topics.HEADER_SOURCE, d.source().getBytes(StandardCharsets.UTF_8)));
+        byte[] key = d.key() == null ? null : d.key().getBytes(StandardCharsets.UTF_8);
+        return new ProducerRecord<>(Topics.DLQ.name(), null, key, value, h);
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
     static String announcedKey(ModelReady m) {
         return m.job() + "/" + m.epoch();
     }
@@ -272,6 +329,7 @@ public final class Exporter implements Service {
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "gblm-exporter-" + cfg.groupId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(MAX_REQUEST_BYTES));
         return p;
     }
 }

@@ -176,6 +176,43 @@ class PrunedModelWriterTest {
         assertThat(listing()).isEmpty();
     }
 
+    @Test
+    void theOutputEndsWithACompletionMarkerThatCatchesDamage() throws IOException {
+        Checkpoint src = TinyFixtures.checkpoint();
+        Path out = dir.resolve("out");
+        Map<ModuleKey, Mask> masks = Map.of(new ModuleKey(0, LinearKind.Q_PROJ), new Mask(
+                (int) src.tensor(LinearKind.Q_PROJ.weightName(0)).shape()[0], (int) src.tensor(LinearKind.Q_PROJ.weightName(0)).shape()[1]));
+        PrunedModelWriter.write(out, false, src, masks, PrunedModelWriter.UpdatedWeights.NONE, JSON.createObjectNode(), null);
+        assertThat(PrunedModelWriter.incompleteReason(out)).isNull();
+        JsonNode marker = JSON.readTree(out.resolve(PrunedModelWriter.COMPLETE_FILE).toFile());
+        try (Stream<Path> s = Files.list(out)) {
+            assertThat(marker.get("files").findValuesAsText("name")).as("every other file, by name")
+                    .containsExactlyElementsOf(s.map(p -> p.getFileName().toString())
+                            .filter(n -> !n.equals(PrunedModelWriter.COMPLETE_FILE)).sorted().toList());
+        }
+        assertThat(listing()).containsExactly("out");
+
+        byte[] report = Files.readAllBytes(out.resolve(PrunedModelWriter.REPORT_FILE));
+        Files.write(out.resolve(PrunedModelWriter.REPORT_FILE), java.util.Arrays.copyOf(report, report.length - 1));
+        assertThat(PrunedModelWriter.incompleteReason(out)).contains("report.json").contains("bytes");
+        report[report.length - 3] ^= 1;
+        Files.write(out.resolve(PrunedModelWriter.REPORT_FILE), report);
+        assertThat(PrunedModelWriter.incompleteReason(out)).contains("report.json").contains("CRC-32C");
+        Files.delete(out.resolve(PrunedModelWriter.COMPLETE_FILE));
+        assertThat(PrunedModelWriter.incompleteReason(out)).contains("no " + PrunedModelWriter.COMPLETE_FILE);
+        assertThat(PrunedModelWriter.incompleteReason(dir.resolve("absent"))).contains("not a directory");
+    }
+
+    @Test
+    void leftoversOfAnInterruptedWriteAreRecognizedByName() {
+        String uuid = java.util.UUID.randomUUID().toString();
+        assertThat(PrunedModelWriter.isLeftover(dir.resolve(".epoch-1.tmp-" + uuid))).isTrue();
+        assertThat(PrunedModelWriter.isLeftover(dir.resolve(".out.old-" + uuid))).isTrue();
+        assertThat(PrunedModelWriter.isLeftover(dir.resolve("epoch-1"))).isFalse();
+        assertThat(PrunedModelWriter.isLeftover(dir.resolve(".epoch-1.tmp-x"))).isFalse();
+        assertThat(PrunedModelWriter.isLeftover(dir.resolve("epoch-1.tmp-" + uuid))).isFalse();
+    }
+
     private List<String> listing() {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith("src-")).toList();

@@ -62,15 +62,17 @@ class ExporterPiecesTest {
         Collections.shuffle(blocks, new Random(2));
         EpochAssembly a = new EpochAssembly("j", 1);
         for (MaskBlock b : blocks) {
-            a.add(b);
+            assertThat(a.add(arrival(b))).isNull();
         }
+        a.add(arrival(blocks.get(5)));
+        assertThat(a.duplicates()).as("a replay before the record").isEqualTo(1);
         assertThat(a.missing()).as("record unknown").isEqualTo(-1);
         assertThat(a.complete()).isFalse();
-        a.setRecord(record("j", 1));
+        assertThat(a.setRecord(record("j", 1))).isEmpty();
         assertThat(a.complete()).isTrue();
-        a.add(blocks.get(3));
-        a.add(blocks.get(3));
-        assertThat(a.duplicates()).isEqualTo(2);
+        assertThat(a.add(arrival(blocks.get(3)))).isNull();
+        assertThat(a.add(arrival(blocks.get(3)))).isNull();
+        assertThat(a.duplicates()).isEqualTo(3);
         assertThat(a.blocksReceived()).isEqualTo(blocks.size()).isEqualTo(record("j", 1).blockCount());
         assertThat(a.masks()).isEqualTo(masks);
         assertThat(EpochAssembly.sparsity(a.masks())).hasSize(masks.size())
@@ -82,25 +84,13 @@ class ExporterPiecesTest {
         List<MaskBlock> blocks = blocksOf(randomMasks(3));
         EpochAssembly a = new EpochAssembly("j", 1);
         a.setRecord(record("j", 1));
-        blocks.subList(1, blocks.size()).forEach(a::add);
+        blocks.subList(1, blocks.size()).forEach(b -> a.add(arrival(b)));
         assertThat(a.missing()).isEqualTo(1);
         assertThatThrownBy(a::masks).isInstanceOf(IllegalStateException.class).hasMessageContaining("incomplete");
-        assertThatThrownBy(() -> a.setRecord(record("other", 1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> a.setRecord(record("j", 2))).isInstanceOf(IllegalArgumentException.class);
-    }
-
-    @Test
-    void aBlockWhoseRowsDisagreeWithTheLayoutIsRefused() {
-        List<MaskBlock> blocks = blocksOf(randomMasks(4));
-        EpochAssembly a = new EpochAssembly("j", 1);
-        a.setRecord(record("j", 1));
-        MaskBlock first = blocks.get(0);
-        // same key (layer/module/rowStart) but one row short
-        a.add(new MaskBlock(first.layer(), first.module(), first.rowStart(), first.rowEnd() - 1,
-                new Mask(first.rowEnd() - 1 - first.rowStart(), first.mask().cols())));
-        blocks.subList(1, blocks.size()).forEach(a::add);
-        assertThat(a.complete()).isTrue();
-        assertThatThrownBy(a::masks).isInstanceOf(IllegalStateException.class).hasMessageContaining("layout says");
+        assertThatThrownBy(() -> a.setRecord(record("j", 1))).isInstanceOf(IllegalStateException.class);
+        EpochAssembly b = new EpochAssembly("j", 1);
+        assertThatThrownBy(() -> b.setRecord(record("other", 1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> b.setRecord(record("j", 2))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -195,14 +185,14 @@ class ExporterPiecesTest {
     void offsetsAreNotCommittedPastRecordsOfAnEpochStillBeingAssembled(@TempDir Path tmp) {
         EpochExports x = exports(tmp.resolve("out"));
         List<MaskBlock> blocks = blocksOf(randomMasks(9));
-        x.epochRecord(Json.write(record("j", 1)), "gblm.epochs-0", 7);
-        x.maskBlock(key("j", 1, blocks.get(0)), blocks.get(0).encode(), "gblm.masks-2", 40);
-        x.maskBlock(key("j", 1, blocks.get(1)), blocks.get(1).encode(), "gblm.masks-2", 41);
+        x.epochRecord("j", Json.write(record("j", 1)), "gblm.epochs-0", 7);
+        x.maskBlock(key("j", 1, blocks.get(0)), blocks.get(0).encode(), FINALIZER, "gblm.masks-2", 40);
+        x.maskBlock(key("j", 1, blocks.get(1)), blocks.get(1).encode(), FINALIZER, "gblm.masks-2", 41);
         assertThat(x.safeOffset("gblm.epochs-0", 8)).isEqualTo(7);
         assertThat(x.safeOffset("gblm.masks-2", 42)).isEqualTo(40);
         assertThat(x.safeOffset("gblm.masks-3", 5)).as("a partition holding nothing").isEqualTo(5);
         for (int i = 2; i < blocks.size(); i++) {
-            x.maskBlock(key("j", 1, blocks.get(i)), blocks.get(i).encode(), "gblm.masks-3", 100 + i);
+            x.maskBlock(key("j", 1, blocks.get(i)), blocks.get(i).encode(), FINALIZER, "gblm.masks-3", 100 + i);
         }
         assertThat(x.exportComplete()).hasSize(1);
         assertThat(x.safeOffset("gblm.masks-2", 42)).as("exported: everything may be committed").isEqualTo(42);
@@ -216,10 +206,15 @@ class ExporterPiecesTest {
         MaskBlock b = blocksOf(randomMasks(10)).get(0);
         byte[] corrupt = b.encode();
         corrupt[corrupt.length - 1] ^= 1;
-        x.epochRecord("{not json".getBytes(StandardCharsets.UTF_8), "gblm.epochs-0", 0);
-        x.maskBlock("j/x/0/q_proj/0", b.encode(), "gblm.masks-0", 0);
-        x.maskBlock(key("j", 1, b), corrupt, "gblm.masks-0", 1);
+        x.epochRecord("j", "{not json".getBytes(StandardCharsets.UTF_8), "gblm.epochs-0", 0);
+        x.maskBlock("j/x/0/q_proj/0", b.encode(), FINALIZER, "gblm.masks-0", 0);
+        x.maskBlock(key("j", 1, b), corrupt, FINALIZER, "gblm.masks-0", 1);
         assertThat(x.pendingEpochs()).isZero();
+        assertThat(x.drainDeadLetters()).extracting(EpochExports.DeadLetter::reason, EpochExports.DeadLetter::source)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("bad-epoch-record", "gblm.epochs-0@0"),
+                        org.assertj.core.groups.Tuple.tuple("bad-mask-key", "gblm.masks-0@0"),
+                        org.assertj.core.groups.Tuple.tuple("corrupt-mask-block", "gblm.masks-0@1"));
+        assertThat(x.drainDeadLetters()).as("drained").isEmpty();
         for (String reason : List.of("bad-epoch-record", "bad-mask-key", "corrupt-mask-block")) {
             assertThat(reg.get("gblm.exporter.rejected").tag("reason", reason).counter().count()).as(reason).isEqualTo(1);
         }
@@ -227,31 +222,42 @@ class ExporterPiecesTest {
 
     // ------------------------------------------------------------------ fixtures
 
-    private static EpochExports exports(Path out) {
+    static final String FINALIZER = "test-finalizer";
+
+    static EpochExports exports(Path out) {
         return new EpochExports(out, ckpt, null, new SimpleMeterRegistry());
     }
 
-    private static void feed(EpochExports x, EpochRecord r, List<MaskBlock> blocks, long firstOffset) {
+    /** Feeds the blocks (from {@link #FINALIZER}) on gblm.masks-0 from {@code firstOffset}, then the record. */
+    static void feed(EpochExports x, EpochRecord r, List<MaskBlock> blocks, long firstOffset) {
         long o = firstOffset;
         for (MaskBlock b : blocks) {
             String job = r != null ? r.job() : "j";
             int epoch = r != null ? r.epoch() : 1;
-            x.maskBlock(key(job, epoch, b), b.encode(), "gblm.masks-0", o++);
+            x.maskBlock(key(job, epoch, b), b.encode(), FINALIZER, "gblm.masks-0", o++);
         }
         if (r != null) {
-            x.epochRecord(Json.write(r), "gblm.epochs-0", o);
+            x.epochRecord(r.job(), Json.write(r), "gblm.epochs-0", o);
         }
     }
 
-    private static String key(String job, int epoch, MaskBlock b) {
+    static String key(String job, int epoch, MaskBlock b) {
         return MaskBlock.key(job, epoch, b.layer(), b.module(), b.rowStart());
     }
 
+    static EpochAssembly.Arrival arrival(MaskBlock b) {
+        return new EpochAssembly.Arrival(key("j", 1, b), b.encode(), b, FINALIZER, "gblm.masks-0", 0);
+    }
+
     static EpochRecord record(String job, int epoch) {
+        return record(job, epoch, FINALIZER);
+    }
+
+    static EpochRecord record(String job, int epoch, String finalizer) {
         JobSpec spec = new JobSpec(job, profile.id(), List.of("a"), "gblm", 0.5, "unstructured", null, "l1", 10, 0, 0)
                 .validated();
         return new EpochRecord(job, epoch, profile.id(), spec, List.of("s-" + epoch), 10, 300, List.of("a"), layout,
-                1000L * epoch, null, 500L * epoch, "test-finalizer");
+                1000L * epoch, null, 500L * epoch, finalizer);
     }
 
     /** Random masks (about half the bits set) for every module of the layout. */
@@ -306,7 +312,7 @@ class ExporterPiecesTest {
         return out;
     }
 
-    private static Map<ModuleKey, Mask> readMasks(Path dir) {
+    static Map<ModuleKey, Mask> readMasks(Path dir) {
         Map<ModuleKey, Mask> out = new TreeMap<>();
         for (MaskFile.Entry e : MaskFile.read(dir.resolve(PrunedModelWriter.MASKS_FILE))) {
             out.put(new ModuleKey(e.layer(), dev.gblm.model.LinearKind.fromShortName(e.module())), e.mask());

@@ -71,7 +71,6 @@ class PoisonPillIntegrationTest {
         }
     }
 
-    @org.junit.jupiter.api.Disabled("enabled with the reliability fixes")
     @Test
     void poisonPillsNeitherStallNorEscape(@TempDir Path tmp) throws Exception {
         Path root = tmp.resolve("root");
