@@ -67,7 +67,7 @@ public final class Topics {
             byte[].class, "the original value (workers cut it to 256 KiB: headers " + Topics.HEADER_SIZE + ", "
                     + Topics.HEADER_TRUNCATED + "); headers " + Topics.HEADER_REASON + ", " + Topics.HEADER_SOURCE
                     + " and, from workers, the other gblm.reason.* / gblm.source.* headers",
-            "every service");
+            "every service: gblm.reason and gblm.source on every dead letter");
 
     /** Every topic of the registry, the calibration template first. */
     public static List<Topic<?, ?>> all() {
