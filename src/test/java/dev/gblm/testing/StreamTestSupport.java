@@ -156,9 +156,14 @@ public final class StreamTestSupport {
                         .add(new long[] {r.fromInclusive(), r.toExclusive()});
             }
         }
-        assertThat(byTp.keySet()).containsExactlyInAnyOrderElementsOf(ends.keySet());
+        assertRangesTile(byTp, ends);
+    }
+
+    /** Asserts that the offset ranges {@code [from, to)} of each partition tile it from 0 to its end exactly. */
+    public static void assertRangesTile(Map<TopicPartition, List<long[]>> ranges, Map<TopicPartition, Long> ends) {
+        assertThat(ranges.keySet()).containsExactlyInAnyOrderElementsOf(ends.keySet());
         ends.forEach((tp, end) -> {
-            List<long[]> rs = byTp.get(tp);
+            List<long[]> rs = ranges.get(tp);
             rs.sort((a, b) -> Long.compare(a[0], b[0]));
             long next = 0;
             for (long[] r : rs) {

@@ -274,16 +274,6 @@ class WorkerReliabilityIntegrationTest {
                 rs.add(new long[] {off, off + 1});
             }
         }
-        assertThat(ranges.keySet()).containsExactlyInAnyOrderElementsOf(ends.keySet());
-        ends.forEach((tp, end) -> {
-            List<long[]> rs = ranges.get(tp);
-            rs.sort((a, b) -> Long.compare(a[0], b[0]));
-            long next = 0;
-            for (long[] r : rs) {
-                assertThat(r[0]).as("start of a range of %s (no gap, no overlap)", tp).isEqualTo(next);
-                next = r[1];
-            }
-            assertThat(next).as("end of %s", tp).isEqualTo(end);
-        });
+        StreamTestSupport.assertRangesTile(ranges, ends);
     }
 }
