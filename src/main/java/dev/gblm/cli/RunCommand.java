@@ -1,7 +1,6 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
-import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
@@ -35,8 +34,9 @@ final class RunCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "broker data and finalizer state, kept between runs (default: temporary)")
     Path dataDir;
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this Kafka cluster instead of an embedded broker (default: start an embedded one)")
-    String bootstrapServers;
+    /** A cluster named by --bootstrap-servers, --kafka-config or the environment; none: an embedded broker. */
+    @Mixin
+    KafkaOptions.Bootstrap cluster = new KafkaOptions.Bootstrap();
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
     @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
@@ -75,8 +75,8 @@ final class RunCommand implements Callable<Integer> {
             throw new GblmException("--until-exported needs at least one --job");
         }
         PipelineSettings o = PipelineSettings.builder(model, out).tokenizer(tokenizer).dataDir(dataDir)
-                .kafka(bootstrapServers == null ? null : KafkaSettings.of(bootstrapServers))
-                .metricsPort(metricsEndpoint.port).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
+                .kafka(cluster.given() ? cluster.settings() : null)
+                .metricsPort(metricsEndpoint.port).metricsHost(metricsEndpoint.host).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err).build();
         CountDownLatch finished = new CountDownLatch(1);
         try (Pipeline p = new Pipeline(o)) {

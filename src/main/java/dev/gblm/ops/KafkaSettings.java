@@ -26,6 +26,49 @@ public record KafkaSettings(String bootstrapServers, Map<String, String> clientP
         clientProperties = clientProperties == null ? Map.of() : Map.copyOf(clientProperties);
     }
 
+    /** Environment variable naming the bootstrap servers when no flag gives them. */
+    public static final String ENV_BOOTSTRAP = "GBLM_BOOTSTRAP_SERVERS";
+    /** Prefix of environment variables that set client properties: {@code GBLM_KAFKA_SASL_MECHANISM} → {@code sasl.mechanism}. */
+    public static final String ENV_PREFIX = "GBLM_KAFKA_";
+
+    /**
+     * The settings of a command from its three sources, for containers and secured clusters alike: a Kafka client
+     * properties file ({@code --kafka-config}, as Kafka's own tools take {@code --command-config}), then environment
+     * variables {@code GBLM_KAFKA_<KEY>} (upper case, '.' written '_') that override it, and the bootstrap servers
+     * from the flag, else {@value #ENV_BOOTSTRAP}, else {@code bootstrap.servers} of the sources above.
+     *
+     * @param bootstrapServers the flag's value, or null
+     * @param configFile       a properties file, or null
+     * @param env              the environment (System.getenv() in the CLI)
+     */
+    public static KafkaSettings resolve(String bootstrapServers, java.nio.file.Path configFile, Map<String, String> env) {
+        Map<String, String> props = new java.util.TreeMap<>();
+        if (configFile != null) {
+            Properties p = new Properties();
+            try (java.io.Reader r = java.nio.file.Files.newBufferedReader(configFile, java.nio.charset.StandardCharsets.UTF_8)) {
+                p.load(r);
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new GblmException("cannot read the Kafka client properties --kafka-config " + configFile + ": "
+                        + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
+            }
+            p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k).trim()));
+        }
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                props.put(k.substring(ENV_PREFIX.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+            }
+        });
+        String servers = bootstrapServers != null ? bootstrapServers
+                : env.get(ENV_BOOTSTRAP) != null ? env.get(ENV_BOOTSTRAP)
+                : props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        props.remove(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        if (servers == null || servers.isBlank()) {
+            throw new GblmException("no Kafka bootstrap servers: give --bootstrap-servers, " + ENV_BOOTSTRAP
+                    + ", or bootstrap.servers in --kafka-config");
+        }
+        return new KafkaSettings(servers.trim(), props);
+    }
+
     /** Bootstrap servers only (a plaintext cluster such as the embedded broker). */
     public static KafkaSettings of(String bootstrapServers) {
         return new KafkaSettings(bootstrapServers, Map.of());

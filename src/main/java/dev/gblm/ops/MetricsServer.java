@@ -66,11 +66,25 @@ public final class MetricsServer implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
+    /** The URL to reach the endpoint from this machine (loopback when bound to every address). */
     public String url() {
-        return "http://" + host + ":" + port();
+        String h = "0.0.0.0".equals(host) || "::".equals(host) ? InetAddress.getLoopbackAddress().getHostAddress() : host;
+        return "http://" + (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + port();
+    }
+
+    /** A context matches every path below it; only the exact path is an endpoint. */
+    private static boolean notExactly(HttpExchange ex, String path) throws IOException {
+        if (path.equals(ex.getRequestURI().getPath())) {
+            return false;
+        }
+        send(ex, 404, "text/plain", "not found\n".getBytes(StandardCharsets.UTF_8));
+        return true;
     }
 
     private void metrics(HttpExchange ex) throws IOException {
+        if (notExactly(ex, "/metrics")) {
+            return;
+        }
         if (!"GET".equals(ex.getRequestMethod())) {
             send(ex, 405, "text/plain", "GET only\n".getBytes(StandardCharsets.UTF_8));
             return;
@@ -81,6 +95,9 @@ public final class MetricsServer implements AutoCloseable {
     }
 
     private void health(HttpExchange ex) throws IOException {
+        if (notExactly(ex, "/health")) {
+            return;
+        }
         Map<String, Health> results = metrics.health();
         boolean up = results.values().stream().allMatch(Health::up);
         ObjectNode root = JSON.createObjectNode();

@@ -36,4 +36,25 @@ class KafkaSettingsTest {
         assertThatThrownBy(() -> KafkaSettings.of(" ")).isInstanceOf(GblmException.class)
                 .hasMessageContaining("bootstrap");
     }
+
+    @Test
+    void settingsComeFromAFileTheEnvironmentAndTheFlagInThatOrder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path file = dir.resolve("client.properties");
+        java.nio.file.Files.writeString(file, "bootstrap.servers=file:9092\nsecurity.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n");
+        KafkaSettings fromFile = KafkaSettings.resolve(null, file, Map.of());
+        assertThat(fromFile.bootstrapServers()).isEqualTo("file:9092");
+        assertThat(fromFile.clientProperties()).containsEntry("security.protocol", "SASL_SSL")
+                .doesNotContainKey("bootstrap.servers");
+        KafkaSettings env = KafkaSettings.resolve(null, file,
+                Map.of("GBLM_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "GBLM_BOOTSTRAP_SERVERS", "env:9092", "PATH", "/bin"));
+        assertThat(env.bootstrapServers()).isEqualTo("env:9092");
+        assertThat(env.clientProperties()).containsEntry("sasl.mechanism", "SCRAM-SHA-512").hasSize(2);
+        assertThat(KafkaSettings.resolve("flag:9092", file, Map.of("GBLM_BOOTSTRAP_SERVERS", "env:9092"))
+                .bootstrapServers()).isEqualTo("flag:9092");
+        assertThatThrownBy(() -> KafkaSettings.resolve(null, null, Map.of())).isInstanceOf(GblmException.class)
+                .hasMessageContaining("--bootstrap-servers");
+        assertThatThrownBy(() -> KafkaSettings.resolve("b:1", dir.resolve("missing.properties"), Map.of()))
+                .isInstanceOf(GblmException.class).hasMessageContaining("--kafka-config").hasMessageContaining("no such file");
+    }
 }

@@ -42,6 +42,22 @@ class MetricsServerTest {
     }
 
     @Test
+    void onlyTheExactPathsAreEndpointsAndAnyHostCanBeBound() throws Exception {
+        try (GblmMetrics metrics = new GblmMetrics("test");
+                MetricsServer server = new MetricsServer(metrics, "0.0.0.0", 0).start()) {
+            metrics.healthCheck("ok", () -> Health.up("fine"));
+            HttpClient http = HttpClient.newHttpClient();
+            assertThat(server.url()).startsWith("http://127.0.0.1:");
+            for (String path : new String[] {"/healthz", "/health/x", "/metricsfoo", "/"}) {
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode()).as(path).isEqualTo(404);
+            }
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(server.url() + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void aPortInUseIsAClearError() {
         try (GblmMetrics metrics = new GblmMetrics("test");
                 MetricsServer first = new MetricsServer(metrics, 0).start()) {

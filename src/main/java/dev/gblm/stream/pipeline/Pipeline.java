@@ -140,7 +140,7 @@ public final class Pipeline implements AutoCloseable {
             }
         }
         if (opt.metricsPort() >= 0) {
-            server = new MetricsServer(metrics, opt.metricsPort()).start();
+            server = new MetricsServer(metrics, opt.metricsHost(), opt.metricsPort()).start();
             say("metrics: " + server.url() + "/metrics, health: " + server.url() + "/health");
         }
         Path state;

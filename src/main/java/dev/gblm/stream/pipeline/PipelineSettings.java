@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param dataDir         broker data and finalizer state (null = temporary, deleted at close)
  * @param kafka           an existing cluster; null = start an embedded broker
  * @param metricsPort     -1 = no HTTP endpoint, 0 = any free port
+ * @param metricsHost     address the HTTP endpoint binds to (default loopback)
  * @param seqLen          0 = the model's context
  * @param samplesPerSlice records after which a worker closes its slice
  * @param maxSliceAge     time after which a worker closes its slice
@@ -25,13 +26,15 @@ import java.util.Objects;
  * @param progress        where progress lines go (null = nowhere)
  */
 public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDir, KafkaSettings kafka, int metricsPort,
-        int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
+        String metricsHost, int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(5);
     public static final String DEFAULT_INSTANCE = "run";
+    public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
 
     public PipelineSettings {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(out, "out");
+        metricsHost = metricsHost == null ? DEFAULT_METRICS_HOST : metricsHost;
         if (workers < 0) {
             throw new GblmException("--workers must be >= 0, got " + workers);
         }
@@ -46,7 +49,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
 
     public Builder toBuilder() {
         return new Builder(model, out).tokenizer(tokenizer).dataDir(dataDir).kafka(kafka).metricsPort(metricsPort)
-                .seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
+                .metricsHost(metricsHost).seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
                 .instance(instance).progress(progress);
     }
 
@@ -57,6 +60,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         private Path dataDir;
         private KafkaSettings kafka;
         private int metricsPort = -1;
+        private String metricsHost = DEFAULT_METRICS_HOST;
         private int seqLen;
         private int samplesPerSlice = WorkerSettings.DEFAULT_SAMPLES_PER_SLICE;
         private Duration maxSliceAge = DEFAULT_MAX_SLICE_AGE;
@@ -87,6 +91,11 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
 
         public Builder metricsPort(int p) {
             this.metricsPort = p;
+            return this;
+        }
+
+        public Builder metricsHost(String h) {
+            this.metricsHost = h;
             return this;
         }
 
@@ -121,7 +130,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         }
 
         public PipelineSettings build() {
-            return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, seqLen, samplesPerSlice,
+            return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, metricsHost, seqLen, samplesPerSlice,
                     maxSliceAge, workers, instance, progress);
         }
     }
