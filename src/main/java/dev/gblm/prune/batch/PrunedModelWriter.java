@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -42,15 +43,20 @@ import java.util.zip.CRC32C;
  * Writes a pruned model's output directory:
  *
  * <ul>
- *   <li>{@code config.json} and {@code model.safetensors}: a Hugging Face checkpoint with the source's tensor
- *       names, order and dtypes (llama2.c sources are float32). Masked weights are the source's stored bytes
- *       with pruned entries set to +0 — kept entries stay bit-identical — unless replaced weights are given
- *       (SparseGPT), which are encoded in the source dtype with pruned entries exactly 0. Every other tensor
- *       is the source's, bit for bit;
- *   <li>the tokenizer files of the source (or the {@code --tokenizer} override, under its canonical name), so
- *       {@code gblm eval/generate --model OUT} find it;
- *   <li>{@code masks.bin} ({@link MaskFile}) and {@code report.json} (the caller's report plus source
- *       fingerprint and achieved sparsity per module and overall);
+ *   <li>{@code model.safetensors}: a Hugging Face checkpoint with the source's tensor names, order and dtypes
+ *       (llama2.c sources are float32). Masked weights are the source's stored bytes with pruned entries set to +0 —
+ *       kept entries stay bit-identical — unless replaced weights are given (SparseGPT), which are encoded in the
+ *       source dtype with pruned entries exactly 0. Every other tensor is the source's, bit for bit;
+ *   <li>{@code config.json}: the source directory's own {@code config.json} with every key kept, or for llama2.c
+ *       sources the generated one, plus the compressed-tensors sparsity metadata under {@code quantization_config}
+ *       ({@link #outputConfig});
+ *   <li>every non-weight file of a Hugging Face source directory (tokenizer files, {@code generation_config.json},
+ *       chat templates, LICENSE, README, ...; {@link #copySourceFiles}), or the {@code --tokenizer} override under
+ *       its canonical name, so {@code gblm eval/generate --model OUT} find it;
+ *   <li>{@code masks.bin} ({@link MaskFile}), the same masks as {@code masks.safetensors} ({@link MaskSafetensors}:
+ *       row-packed U8 tensors named after the weights), and {@code report.json} (the caller's report plus source
+ *       fingerprint and copied files, achieved sparsity per module and overall, calibration hashes and versions,
+ *       {@code Provenance});
  *   <li>{@code _COMPLETE.json}, written last: the size and CRC-32C of every other file, so a directory can be
  *       told complete and intact ({@link #incompleteReason}) rather than merely present.
  * </ul>
@@ -65,10 +71,19 @@ import java.util.zip.CRC32C;
 public final class PrunedModelWriter {
     public static final String MASKS_FILE = "masks.bin";
     public static final String REPORT_FILE = "report.json";
+    /** The masks as a safetensors file of row-packed U8 tensors named after the weights ({@link MaskSafetensors}). */
+    public static final String MASKS_SAFETENSORS_FILE = "masks.safetensors";
+    public static final String CONFIG_FILE = "config.json";
+    private static final String QUANTIZATION_CONFIG = "quantization_config";
+    private static final String COMPRESSED_TENSORS = "compressed-tensors";
     /** The completion marker, the last file written into the temporary directory before the rename. */
     public static final String COMPLETE_FILE = "_COMPLETE.json";
     private static final String COMPLETE_FORMAT = "gblm-complete/1";
-    /** What {@link #write} itself produces; a marker that does not list them all was not written by this class. */
+    /**
+     * What {@link #write} has always produced; a marker that does not list them all was not written by this class.
+     * {@link #MASKS_SAFETENSORS_FILE} and the copied source files are covered by the marker too, but not required, so
+     * directories written before they existed stay complete.
+     */
     private static final List<String> REQUIRED_FILES = List.of("config.json", "model.safetensors", MASKS_FILE, REPORT_FILE);
     private static final Pattern LEFTOVER = Pattern.compile(
             "\\..+\\.(tmp|old)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
@@ -77,6 +92,11 @@ public final class PrunedModelWriter {
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model",
             "tokenizer_config.json", "special_tokens_map.json", "tokenizer.bin", "tok512.bin");
     private static final List<String> OTHER_FILES = List.of("generation_config.json");
+    /** Files this writer produces itself; never copied from a source directory (e.g. when re-pruning an output). */
+    private static final List<String> OWN_FILES = List.of(CONFIG_FILE, "model.safetensors", MASKS_FILE, MASKS_SAFETENSORS_FILE,
+            REPORT_FILE, COMPLETE_FILE);
+    private static final List<String> WEIGHT_EXTENSIONS = List.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5",
+            ".msgpack", ".gguf", ".onnx", ".index.json");
 
     /** Replaced weights of a module ([out, in] row-major float32), or null to keep the source's. */
     @FunctionalInterface
@@ -126,13 +146,20 @@ public final class PrunedModelWriter {
         try {
             createDirectoriesDurably(parent);
             Files.createDirectory(tmp);
-            source.config().withTorchDtype(outputDtype(source).torchName()).write(tmp.resolve("config.json"));
+            JSON.writeValue(tmp.resolve(CONFIG_FILE).toFile(), outputConfig(source, sparsityStructure(report), overallSparsity(masks)));
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), new PrunedTensors(source, masks, replaced));
-            copyTokenizer(source, tokenizerOverride, tmp);
+            List<String> copied = copySourceFiles(source, tokenizerOverride, tmp);
             List<MaskFile.Entry> entries = new ArrayList<>();
             masks.forEach((k, m) -> entries.add(new MaskFile.Entry(k.layer(), k.kind().shortName(), m)));
             MaskFile.write(tmp.resolve(MASKS_FILE), entries);
+            MaskSafetensors.write(tmp.resolve(MASKS_SAFETENSORS_FILE), masksByWeightName(source, masks));
             addSourceAndSparsity(finalReport, source, masks);
+            ArrayNode copiedNode = ((ObjectNode) finalReport.get("source")).putArray("copiedFiles");
+            copied.forEach(copiedNode::add);
+            Provenance.addCalibrationHashes(finalReport);
+            if (!finalReport.has("versions")) {
+                Provenance.versions(finalReport.putObject("versions"));
+            }
             JSON.writeValue(tmp.resolve(REPORT_FILE).toFile(), finalReport);
             writeMarker(tmp);
             // before the rename: once the target name exists, its content must already be on disk
@@ -229,23 +256,173 @@ public final class PrunedModelWriter {
         return new TensorData(src.name(), src.dtype(), src.shape(), ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     }
 
-    private static void copyTokenizer(Checkpoint source, Path override, Path dir) throws IOException {
-        Path src = source.source();
-        Path srcDir = src == null ? null : Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
-        if (srcDir != null) {
+    /**
+     * Copies the source's non-weight files into {@code dir} and returns their names (sorted). A Hugging Face source:
+     * every regular file at the top of its directory (symbolic links followed, as in a Hugging Face cache snapshot)
+     * except {@code config.json} (rewritten by {@link #outputConfig}), weight files ({@link #isWeightFile}), hidden
+     * files, the files this writer produces, and, with a tokenizer override, the source's tokenizer files;
+     * subdirectories are not copied. A llama2.c source (whose directory may hold other models): only the tokenizer
+     * files and {@code generation_config.json} next to it. A tokenizer override is copied under its canonical name.
+     */
+    static List<String> copySourceFiles(Checkpoint source, Path override, Path dir) throws IOException {
+        Path srcDir = sourceDir(source);
+        List<String> copied = new ArrayList<>();
+        if (srcDir != null && source.format() == Checkpoint.Format.HF_SAFETENSORS && Files.isDirectory(srcDir)) {
+            List<Path> files;
+            try (Stream<Path> s = Files.list(srcDir)) {
+                files = s.filter(Files::isRegularFile).sorted().toList();
+            }
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                if (name.startsWith(".") || name.equals(CONFIG_FILE) || isWeightFile(name) || OWN_FILES.contains(name)
+                        || (override != null && TOKENIZER_FILES.contains(name))) {
+                    continue;
+                }
+                Files.copy(f, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                copied.add(name);
+            }
+        } else if (srcDir != null) {
             for (String name : OTHER_FILES) {
-                copyIfPresent(srcDir.resolve(name), dir.resolve(name));
+                if (copyIfPresent(srcDir.resolve(name), dir.resolve(name))) {
+                    copied.add(name);
+                }
+            }
+            if (override == null) {
+                for (String name : TOKENIZER_FILES) {
+                    if (copyIfPresent(srcDir.resolve(name), dir.resolve(name))) {
+                        copied.add(name);
+                    }
+                }
             }
         }
         if (override != null) {
-            Files.copy(override, dir.resolve(canonicalTokenizerName(override)), StandardCopyOption.REPLACE_EXISTING);
-            return;
+            String name = canonicalTokenizerName(override);
+            Files.copy(override, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            copied.add(name);
         }
-        if (srcDir != null) {
-            for (String name : TOKENIZER_FILES) {
-                copyIfPresent(srcDir.resolve(name), dir.resolve(name));
+        copied.sort(null);
+        return copied;
+    }
+
+    /**
+     * True for the names of weight files, which are never copied from the source: {@code *.safetensors}, {@code *.bin}
+     * (except the llama2.c tokenizer names {@code tokenizer.bin}, {@code tok512.bin}), {@code *.pt}, {@code *.pth},
+     * {@code *.ckpt}, {@code *.h5}, {@code *.msgpack}, {@code *.gguf}, {@code *.onnx} and index files
+     * ({@code *.index.json}).
+     */
+    static boolean isWeightFile(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        if (TOKENIZER_FILES.contains(name)) {
+            return false;
+        }
+        for (String ext : WEIGHT_EXTENSIONS) {
+            if (n.endsWith(ext)) {
+                return true;
             }
         }
+        return false;
+    }
+
+    private static Path sourceDir(Checkpoint source) {
+        Path src = source.source();
+        if (src == null) {
+            return null;
+        }
+        return Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
+    }
+
+    /**
+     * The output {@code config.json}: the source's own {@code config.json}, every key and value as it was (unknown
+     * keys, {@code eos_token_id} lists, ...), when the source is a Hugging Face directory whose {@code config.json}
+     * describes the checkpoint being written; otherwise (llama2.c, an in-memory checkpoint) the config generated from
+     * {@link dev.gblm.model.LlamaConfig} with the output dtype. Either way {@code quantization_config} is set to the
+     * compressed-tensors sparsity metadata ({@link #sparsityMetadata}); an existing compressed-tensors
+     * {@code quantization_config} keeps its other keys, any other one is replaced.
+     */
+    static ObjectNode outputConfig(Checkpoint source, String structure, double globalSparsity) {
+        ObjectNode config = sourceConfigJson(source);
+        if (config == null) {
+            config = source.config().withTorchDtype(outputDtype(source).torchName()).toJson();
+        }
+        JsonNode existing = config.get(QUANTIZATION_CONFIG);
+        ObjectNode q = existing instanceof ObjectNode o && COMPRESSED_TENSORS.equals(o.path("quant_method").asText())
+                ? o : JSON.createObjectNode();
+        q.put("quant_method", COMPRESSED_TENSORS);
+        q.set("sparsity_config", sparsityMetadata(structure, globalSparsity));
+        config.set(QUANTIZATION_CONFIG, q);
+        return config;
+    }
+
+    /**
+     * The compressed-tensors {@code sparsity_config}: {@code format} "dense" (weights are stored uncompressed, zeros
+     * included), {@code sparsity_structure} ("unstructured", "2:4", "4:8"), {@code global_sparsity} (the achieved
+     * fraction of pruned entries over the pruned linear weights, as {@code report.json} {@code sparsity.overall}),
+     * {@code targets} ["Linear"], {@code ignore} ["lm_head"].
+     */
+    static ObjectNode sparsityMetadata(String structure, double globalSparsity) {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("format", "dense");
+        s.put("sparsity_structure", structure);
+        s.put("global_sparsity", globalSparsity);
+        s.putArray("targets").add("Linear");
+        s.putArray("ignore").add("lm_head");
+        return s;
+    }
+
+    /** The source directory's config.json as a tree, or null when there is none or it is not this checkpoint's. */
+    private static ObjectNode sourceConfigJson(Checkpoint source) {
+        if (source.format() != Checkpoint.Format.HF_SAFETENSORS) {
+            return null;
+        }
+        Path dir = sourceDir(source);
+        Path file = dir == null ? null : dir.resolve(CONFIG_FILE);
+        if (file == null || !Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            JsonNode n = JSON.readTree(file.toFile());
+            if (!(n instanceof ObjectNode o)) {
+                return null;
+            }
+            // the file must describe the checkpoint being written (an in-memory checkpoint may name any directory)
+            String any = DType.F32.torchName();
+            if (!dev.gblm.model.LlamaConfig.fromJson(o).withTorchDtype(any).equals(source.config().withTorchDtype(any))) {
+                return null;
+            }
+            return o;
+        } catch (IOException | GblmException e) {
+            return null;
+        }
+    }
+
+    /** The pattern of the report's options ("unstructured" when the report has none). */
+    private static String sparsityStructure(ObjectNode report) {
+        JsonNode p = report.path("options").path("pattern");
+        return p.isTextual() && !p.asText().isEmpty() ? p.asText() : "unstructured";
+    }
+
+    private static double overallSparsity(Map<ModuleKey, Mask> masks) {
+        long pruned = 0;
+        long total = 0;
+        for (Mask m : masks.values()) {
+            pruned += m.prunedCount();
+            total += m.numel();
+        }
+        return total == 0 ? 0 : (double) pruned / total;
+    }
+
+    /** The masks under their weights' names, in the source's tensor order. */
+    private static Map<String, Mask> masksByWeightName(Checkpoint source, Map<ModuleKey, Mask> masks) {
+        Map<String, Mask> byName = new HashMap<>();
+        masks.forEach((k, m) -> byName.put(k.kind().weightName(k.layer()), m));
+        Map<String, Mask> ordered = new LinkedHashMap<>();
+        for (String name : source.tensors().keySet()) {
+            Mask m = byName.get(name);
+            if (m != null) {
+                ordered.put(name, m);
+            }
+        }
+        return ordered;
     }
 
     /** The name under which a tokenizer file is found again in a model directory. */
@@ -263,10 +440,12 @@ public final class PrunedModelWriter {
         return name;
     }
 
-    private static void copyIfPresent(Path from, Path to) throws IOException {
+    private static boolean copyIfPresent(Path from, Path to) throws IOException {
         if (Files.isRegularFile(from)) {
             Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+            return true;
         }
+        return false;
     }
 
     private static void addSourceAndSparsity(ObjectNode report, Checkpoint source, Map<ModuleKey, Mask> masks) {
