@@ -1,9 +1,17 @@
 package dev.gblm.cli;
 
+import dev.gblm.GblmException;
 import dev.gblm.ops.EmbeddedKafka;
+import dev.gblm.ops.ScramUsers;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -33,10 +41,46 @@ final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--no-topics", description = "do not create gblm's topics")
     boolean noTopics;
 
+    @Option(names = "--users", paramLabel = "FILE",
+            description = "secured broker: SASL_PLAINTEXT with SCRAM-SHA-512 for the users of FILE (lines name:password)"
+                    + " and the StandardAuthorizer (no ACL, no access); see docs/security.md")
+    Path usersFile;
+
+    @Option(names = "--broker-user", paramLabel = "NAME", defaultValue = EmbeddedKafka.DEFAULT_BROKER_USER,
+            description = "with --users: the user of FILE the broker itself and gblm's administration use;"
+                    + " a super user (default: ${DEFAULT-VALUE})")
+    String brokerUser;
+
+    @Option(names = "--super-user", paramLabel = "NAME",
+            description = "with --users: another super user, one that bypasses every ACL (repeatable)")
+    List<String> superUsers = new ArrayList<>();
+
+    @Option(names = "--write-client-configs",
+            description = "with --users: write DATA_DIR/clients/<user>.properties (owner-readable only) for each user,"
+                    + " ready for --kafka-config")
+    boolean writeClientConfigs;
+
     @Override
     public Integer call() throws InterruptedException {
         TopicCatalog catalog = noTopics ? null : topics.catalog();
-        EmbeddedKafka kafka = EmbeddedKafka.builder().dataDir(dataDir).port(port).build();
+        EmbeddedKafka.Builder builder = EmbeddedKafka.builder().dataDir(dataDir).port(port);
+        if (usersFile != null) {
+            ScramUsers users = ScramUsers.parse(usersFile);
+            if (!users.users().containsKey(brokerUser)) {
+                throw new GblmException("users file " + usersFile + " has no line for the broker user " + brokerUser
+                        + " (add '" + brokerUser + ":PASSWORD' or choose another with --broker-user)");
+            }
+            for (String s : superUsers) {
+                if (!users.users().containsKey(s)) {
+                    throw new GblmException("--super-user " + s + " is not a user of " + usersFile);
+                }
+            }
+            builder.scramUsers(users).brokerUser(brokerUser).superUsers(superUsers);
+        } else if (writeClientConfigs || !superUsers.isEmpty()
+                || !brokerUser.equals(EmbeddedKafka.DEFAULT_BROKER_USER)) {
+            throw new GblmException("--broker-user, --super-user and --write-client-configs need --users FILE");
+        }
+        EmbeddedKafka kafka = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             kafka.stop();
@@ -50,11 +94,46 @@ final class BrokerCommand implements Callable<Integer> {
         }
         spec.commandLine().getErr().println("data directory: " + kafka.dataDir()
                 + (dataDir == null ? " (temporary, deleted on exit)" : " (kept)"));
+        if (kafka.secured()) {
+            explainClients(kafka, spec.commandLine().getErr());
+        }
         // stdout carries only the address, so scripts can capture it
         spec.commandLine().getOut().println("bootstrap.servers=" + kafka.bootstrapServers());
         spec.commandLine().getOut().flush();
         spec.commandLine().getErr().println("broker ready; Ctrl-C to stop");
         stopped.await();
         return 0;
+    }
+
+    /** Tells how a client connects (and writes one properties file per user with --write-client-configs). */
+    private void explainClients(EmbeddedKafka kafka, PrintWriter err) {
+        err.println("secured: SASL_PLAINTEXT, " + EmbeddedKafka.SCRAM_MECHANISM + ", StandardAuthorizer; super users: "
+                + String.join(", ", kafka.superUsers()) + "; users: " + String.join(", ", kafka.scramUsers().users().keySet())
+                + "; every other user needs ACLs");
+        if (writeClientConfigs) {
+            Path dir = kafka.dataDir().resolve("clients");
+            try {
+                Files.createDirectories(dir);
+                for (Map.Entry<String, String> u : kafka.scramUsers().users().entrySet()) {
+                    Path file = dir.resolve(u.getKey() + ".properties");
+                    EmbeddedKafka.writePrivate(file, clientConfig(kafka.bootstrapServers(), u.getKey(), u.getValue()));
+                    err.println("client config of " + u.getKey() + ": " + file);
+                }
+            } catch (IOException e) {
+                throw new GblmException("cannot write client configs into " + dir + ": " + e.getMessage(), e);
+            }
+            err.println("use one with: gblm <command> --kafka-config " + dir.resolve("<user>.properties"));
+        } else {
+            err.println("client properties (for --kafka-config FILE; put the user's name and password):");
+            err.print(clientConfig(kafka.bootstrapServers(), "NAME", "PASSWORD"));
+            err.println("(or add --write-client-configs to get one such file per user in the data directory)");
+        }
+        err.flush();
+    }
+
+    static String clientConfig(String bootstrapServers, String user, String password) {
+        StringBuilder sb = new StringBuilder("bootstrap.servers=" + bootstrapServers + "\n");
+        EmbeddedKafka.saslClientProperties(user, password).forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        return sb.toString();
     }
 }

@@ -2,20 +2,28 @@ package dev.gblm.ops;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Entry point of the embedded broker's child JVM: formats the KRaft storage if needed, then runs
  * {@code kafka.Kafka}. It exits when its standard input closes, so the broker never outlives the
  * gblm process that started it, even when that process is killed without a chance to clean up.
  *
- * <p>Arguments: {@code <cluster-id> <server.properties>}.
+ * <p>Arguments: {@code <cluster-id> <server.properties> [<scram-file>]}. The optional file holds one
+ * {@code kafka-storage format --add-scram} value a line ({@code SCRAM-SHA-512=[name=..,password=..]}); it is read
+ * and deleted before formatting, so no password appears on a command line or stays on disk. Formatting an already
+ * formatted directory is skipped (and the file with it): {@link EmbeddedKafka} then sets the users through Admin.
  */
 public final class EmbeddedBrokerMain {
     private EmbeddedBrokerMain() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: EmbeddedBrokerMain <cluster-id> <server.properties>");
+        if (args.length != 2 && args.length != 3) {
+            System.err.println("usage: EmbeddedBrokerMain <cluster-id> <server.properties> [<scram-file>]");
             System.exit(64);
         }
         Thread watchdog = new Thread(EmbeddedBrokerMain::exitWhenParentGoes, "gblm-parent-watchdog");
@@ -24,9 +32,19 @@ public final class EmbeddedBrokerMain {
 
         // An existing, already formatted directory is kept as is (--ignore-formatted): that is how
         // a user's --data-dir survives restarts with its topics and offsets.
-        int rc = kafka.tools.StorageTool.execute(
-                new String[] {"format", "--cluster-id", args[0], "--config", args[1], "--ignore-formatted"},
-                new PrintStream(System.out, true));
+        List<String> format = new ArrayList<>(List.of(
+                "format", "--cluster-id", args[0], "--config", args[1], "--ignore-formatted"));
+        if (args.length == 3) {
+            Path scram = Path.of(args[2]);
+            for (String line : Files.readAllLines(scram, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    format.add("--add-scram");
+                    format.add(line.strip());
+                }
+            }
+            Files.delete(scram);
+        }
+        int rc = kafka.tools.StorageTool.execute(format.toArray(new String[0]), new PrintStream(System.out, true));
         if (rc != 0) {
             System.err.println("gblm: formatting the KRaft storage failed with exit code " + rc);
             System.exit(70);

@@ -3,7 +3,6 @@ package dev.gblm.ops;
 import dev.gblm.GblmException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -22,7 +21,14 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
 
 /**
  * A real single-node Apache Kafka (KRaft, combined broker + controller) on 127.0.0.1, run as a
@@ -36,10 +42,22 @@ import org.apache.kafka.common.Uuid;
  *
  * <p>The data directory ({@code kraft/} for logs, {@code server.properties}, {@code broker.log}) is
  * either the caller's, kept between runs, or a temporary one deleted by {@link #stop()}.
+ *
+ * <p><b>Secured mode</b> ({@link Builder#scramUsers}): the client listener is SASL_PLAINTEXT with SCRAM-SHA-512
+ * only, the users' credentials are created when the storage is formatted and synchronised with the users at every
+ * start, and the KRaft {@code StandardAuthorizer} denies everything no ACL allows, except to the super users: the
+ * broker's own user ({@link Builder#brokerUser}, default {@value #DEFAULT_BROKER_USER}), which the broker uses for
+ * inter-broker and controller traffic and gblm for administration, plus any {@link Builder#superUsers}. The
+ * controller listener is SASL_PLAINTEXT with PLAIN and accepts only the broker user. See docs/security.md.
  */
 public final class EmbeddedKafka implements Service {
     /** Largest record the embedded broker accepts; producers must raise max.request.size to match. */
     public static final int MESSAGE_MAX_BYTES = 8 * 1024 * 1024;
+    /** The broker's own (super) user in secured mode unless {@link Builder#brokerUser} names another. */
+    public static final String DEFAULT_BROKER_USER = "admin";
+    /** The SASL mechanism of the secured client listener. */
+    public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+    static final String AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
 
     private final Path dataDir;
     private final boolean deleteOnStop;
@@ -47,6 +65,9 @@ public final class EmbeddedKafka implements Service {
     private final Duration startTimeout;
     private final int heapMb;
     private final Map<String, String> overrides;
+    private final ScramUsers users;
+    private final String brokerUser;
+    private final List<String> superUsers;
 
     private Process process;
     private int port;
@@ -57,6 +78,28 @@ public final class EmbeddedKafka implements Service {
         this.startTimeout = b.startTimeout;
         this.heapMb = b.heapMb;
         this.overrides = Map.copyOf(b.overrides);
+        this.users = b.users;
+        this.brokerUser = b.brokerUser;
+        if (users != null) {
+            if (!users.users().containsKey(brokerUser)) {
+                throw new GblmException("the broker user " + brokerUser + " is not one of the users of " + users.source());
+            }
+            List<String> supers = new ArrayList<>(List.of(brokerUser));
+            for (String s : b.superUsers) {
+                if (!ScramUsers.validName(s)) {
+                    throw new GblmException("invalid super user name '" + s + "' (" + ScramUsers.NAME_RULE + ")");
+                }
+                if (!supers.contains(s)) {
+                    supers.add(s);
+                }
+            }
+            this.superUsers = List.copyOf(supers);
+        } else {
+            if (!b.superUsers.isEmpty() || !b.brokerUser.equals(DEFAULT_BROKER_USER)) {
+                throw new GblmException("brokerUser and superUsers need scramUsers (a secured broker)");
+            }
+            this.superUsers = List.of();
+        }
         if (b.dataDir != null) {
             this.dataDir = b.dataDir.toAbsolutePath();
             this.deleteOnStop = false;
@@ -80,6 +123,34 @@ public final class EmbeddedKafka implements Service {
         private Duration startTimeout = Duration.ofSeconds(90);
         private int heapMb = 768;
         private final Map<String, String> overrides = new LinkedHashMap<>();
+        private ScramUsers users;
+        private String brokerUser = DEFAULT_BROKER_USER;
+        private final List<String> superUsers = new ArrayList<>();
+
+        /**
+         * Secured mode: a SASL_PLAINTEXT listener with SCRAM-SHA-512 for these users and the StandardAuthorizer
+         * (no ACL, no access, except for super users). Null (default): the plaintext broker without authorization.
+         */
+        public Builder scramUsers(ScramUsers users) {
+            this.users = users;
+            return this;
+        }
+
+        /**
+         * The user the broker itself authenticates as (inter-broker and controller traffic) and that
+         * {@link #clientSettings()} uses; always a super user; must be one of {@link #scramUsers}.
+         * Default {@value #DEFAULT_BROKER_USER}.
+         */
+        public Builder brokerUser(String name) {
+            this.brokerUser = java.util.Objects.requireNonNull(name);
+            return this;
+        }
+
+        /** More super users (principals {@code User:<name>}) besides the broker user; they bypass every ACL. */
+        public Builder superUsers(java.util.Collection<String> names) {
+            this.superUsers.addAll(names);
+            return this;
+        }
 
         /** Keep data here between runs (created if missing). Default: a temp dir deleted on stop. */
         public Builder dataDir(Path dir) {
@@ -128,9 +199,54 @@ public final class EmbeddedKafka implements Service {
         return isRunning() ? Health.up("embedded broker at " + bootstrapServers()) : Health.down("embedded broker not running");
     }
 
-    /** The settings a client of this broker uses (plaintext, bootstrap servers only). */
+    /**
+     * The settings a client of this broker uses: bootstrap servers only for a plaintext broker; for a secured one,
+     * SASL as the broker user (a super user), as {@link #clientSettings(String, String)}.
+     */
     public KafkaSettings clientSettings() {
-        return KafkaSettings.of(bootstrapServers());
+        if (users == null) {
+            return KafkaSettings.of(bootstrapServers());
+        }
+        return clientSettings(brokerUser, users.password(brokerUser));
+    }
+
+    /** SASL_PLAINTEXT / SCRAM-SHA-512 client settings of a user of this (secured) broker. */
+    public KafkaSettings clientSettings(String user, String password) {
+        return new KafkaSettings(bootstrapServers(), saslClientProperties(user, password));
+    }
+
+    /** The client properties of a SCRAM-SHA-512 user over SASL_PLAINTEXT (what a --kafka-config file holds). */
+    public static Map<String, String> saslClientProperties(String user, String password) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("security.protocol", "SASL_PLAINTEXT");
+        p.put("sasl.mechanism", SCRAM_MECHANISM);
+        p.put("sasl.jaas.config", scramJaas(user, password));
+        return p;
+    }
+
+    /** Whether the broker runs with SASL and the authorizer. */
+    public boolean secured() {
+        return users != null;
+    }
+
+    /** The super users' names (empty for a plaintext broker); the first is the broker user. */
+    public List<String> superUsers() {
+        return superUsers;
+    }
+
+    /** The broker user of a secured broker (it is also {@code superUsers().get(0)}). */
+    public String brokerUser() {
+        return brokerUser;
+    }
+
+    /** The users of a secured broker, or null. */
+    public ScramUsers scramUsers() {
+        return users;
+    }
+
+    private static String scramJaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
     }
 
     @Override
@@ -143,9 +259,19 @@ public final class EmbeddedKafka implements Service {
         int controllerPort = freePort();
         Path props = dataDir.resolve("server.properties");
         Path log = dataDir.resolve("broker.log");
+        Path scram = dataDir.resolve("format-scram.txt");
         try {
             writeProperties(props, brokerProperties(port, controllerPort));
             Files.deleteIfExists(log);
+            Files.deleteIfExists(scram);
+            if (users != null) {
+                // read (and deleted) by the child when it formats the storage: no password on a command line
+                StringBuilder lines = new StringBuilder();
+                users.users().forEach((name, password) ->
+                        lines.append(SCRAM_MECHANISM).append("=[name=").append(name)
+                                .append(",password=").append(password).append("]\n"));
+                writePrivate(scram, lines.toString());
+            }
         } catch (IOException e) {
             throw new GblmException("cannot write to data directory " + dataDir + ": " + e.getMessage(), e);
         }
@@ -163,6 +289,9 @@ public final class EmbeddedKafka implements Service {
         cmd.add(EmbeddedBrokerMain.class.getName());
         cmd.add(clusterId());
         cmd.add(props.toString());
+        if (users != null) {
+            cmd.add(scram.toString());
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -175,6 +304,9 @@ public final class EmbeddedKafka implements Service {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
             awaitReady(log);
+            if (users != null) {
+                syncUsers();
+            }
         } catch (RuntimeException e) {
             stop();
             throw e;
@@ -258,11 +390,34 @@ public final class EmbeddedKafka implements Service {
         // A static voter set: the quorum is defined by this file, so a kept data dir restarts fine
         // even when the controller gets another free port.
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + clientPort);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        if (users == null) {
+            p.put("listeners", "PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + clientPort);
+            p.put("inter.broker.listener.name", "PLAINTEXT");
+            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        } else {
+            String password = users.password(brokerUser);
+            p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + clientPort);
+            p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+            p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+            // clients and the broker itself: SCRAM-SHA-512, credentials in the cluster metadata
+            p.put("sasl.enabled.mechanisms", SCRAM_MECHANISM);
+            p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", SCRAM_MECHANISM);
+            p.put("sasl.mechanism.inter.broker.protocol", SCRAM_MECHANISM);
+            p.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", scramJaas(brokerUser, password));
+            // the controller cannot use SCRAM (its credentials live in the metadata it serves): PLAIN with one
+            // static user, the broker user
+            p.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+            p.put("sasl.mechanism.controller.protocol", "PLAIN");
+            p.put("listener.name.controller.plain.sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + brokerUser
+                            + "\" password=\"" + password + "\" user_" + brokerUser + "=\"" + password + "\";");
+            p.put("authorizer.class.name", AUTHORIZER);
+            p.put("super.users", String.join(";", superUsers.stream().map(u -> "User:" + u).toList()));
+            p.put("allow.everyone.if.no.acl.found", "false");
+        }
         p.put("log.dirs", dataDir.resolve("kraft").toString());
         // one node: every internal topic with replication factor 1
         p.put("default.replication.factor", "1");
@@ -326,10 +481,11 @@ public final class EmbeddedKafka implements Service {
         // Wait for the listener before creating the Admin client: it would log a warning for
         // every refused connection while the JVM is still starting.
         awaitListening(log, deadline);
-        Properties ap = KafkaSettings.of("127.0.0.1:" + port).admin("gblm-embedded-broker-probe");
+        Properties ap = probeSettings().admin("gblm-embedded-broker-probe");
         ap.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
         ap.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");
+        long authFailingSince = 0;
         try (Admin admin = Admin.create(ap)) {
             while (true) {
                 if (!process.isAlive()) {
@@ -341,6 +497,18 @@ public final class EmbeddedKafka implements Service {
                             .nodes().get(3, TimeUnit.SECONDS).size();
                     if (nodes > 0) {
                         return;
+                    }
+                    authFailingSince = 0;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof SaslAuthenticationException) {
+                        // credentials may not be loaded in the first moments; a lasting failure is a wrong password
+                        if (authFailingSince == 0) {
+                            authFailingSince = System.nanoTime();
+                        } else if (System.nanoTime() - authFailingSince > TimeUnit.SECONDS.toNanos(10)) {
+                            throw new GblmException("the broker user " + brokerUser + " cannot authenticate to the"
+                                    + " embedded broker (" + e.getCause().getMessage() + "); with a kept data"
+                                    + " directory its password must stay the one " + dataDir + " was formatted with");
+                        }
                     }
                 } catch (Exception notYet) {
                     // not listening yet: retry until the deadline
@@ -354,6 +522,49 @@ public final class EmbeddedKafka implements Service {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GblmException("interrupted while waiting for the embedded broker", e);
+        }
+    }
+
+    private KafkaSettings probeSettings() {
+        String servers = "127.0.0.1:" + port;
+        return users == null ? KafkaSettings.of(servers)
+                : new KafkaSettings(servers, saslClientProperties(brokerUser, users.password(brokerUser)));
+    }
+
+    /**
+     * Makes the broker's SCRAM-SHA-512 users exactly those of {@link #users}: a fresh directory got them when it
+     * was formatted; a kept one gets new users and changed passwords here, and loses users no longer listed
+     * (the broker user is left alone: its password authenticated the call).
+     */
+    private void syncUsers() {
+        Properties ap = probeSettings().admin("gblm-embedded-broker-users");
+        ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+        try (Admin admin = Admin.create(ap)) {
+            Map<String, UserScramCredentialsDescription> existing =
+                    admin.describeUserScramCredentials().all().get(30, TimeUnit.SECONDS);
+            List<UserScramCredentialAlteration> changes = new ArrayList<>();
+            users.users().forEach((name, password) -> {
+                if (!name.equals(brokerUser)) {
+                    changes.add(new UserScramCredentialUpsertion(name,
+                            new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password));
+                }
+            });
+            existing.forEach((name, description) -> {
+                if (!users.users().containsKey(name) && description.credentialInfos().stream()
+                        .anyMatch(c -> c.mechanism() == ScramMechanism.SCRAM_SHA_512)) {
+                    changes.add(new UserScramCredentialDeletion(name, ScramMechanism.SCRAM_SHA_512));
+                }
+            });
+            if (!changes.isEmpty()) {
+                admin.alterUserScramCredentials(changes).all().get(30, TimeUnit.SECONDS);
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new GblmException("cannot set the users of the embedded broker: " + e.getCause().getMessage(), e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new GblmException("timed out setting the users of the embedded broker", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GblmException("interrupted while setting the users of the embedded broker", e);
         }
     }
 
@@ -411,12 +622,28 @@ public final class EmbeddedKafka implements Service {
     }
 
     private static void writeProperties(Path file, Map<String, String> props) throws IOException {
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            w.write("# written by gblm's EmbeddedKafka at every start; edits are overwritten\n");
-            for (Map.Entry<String, String> e : props.entrySet()) {
-                w.write(e.getKey() + "=" + e.getValue().replace("\\", "\\\\") + "\n");
-            }
+        StringBuilder w = new StringBuilder();
+        w.append("# written by gblm's EmbeddedKafka at every start; edits are overwritten\n");
+        for (Map.Entry<String, String> e : props.entrySet()) {
+            w.append(e.getKey()).append('=').append(e.getValue().replace("\\", "\\\\")).append('\n');
         }
+        // a secured broker's file holds the broker user's password: readable by its owner only
+        writePrivate(file, w.toString());
+    }
+
+    /**
+     * Writes {@code text} to a file only its owner can read or write (POSIX file systems; elsewhere the
+     * directory's permissions apply). Public for the CLI's client configuration files.
+     */
+    public static void writePrivate(Path file, String text) throws IOException {
+        Files.deleteIfExists(file);
+        try {
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createFile(file);
+        }
+        Files.writeString(file, text, StandardCharsets.UTF_8);
     }
 
     private static void deleteTree(Path dir) {
