@@ -80,7 +80,7 @@ public final class TopicAdmin implements AutoCloseable {
             } else if (create) {
                 reports.add(create(spec, brokers));
             } else {
-                reports.add(new TopicReport(spec.name(), TopicReport.Status.MISSING, List.of("topic does not exist"), List.of()));
+                reports.add(new TopicReport(spec.name(), TopicReport.Status.MISSING, List.of("topic does not exist, or this principal may not see it (no DESCRIBE ACL on a secured cluster)"), List.of()));
             }
         }
         for (TopicSpec template : catalog.templates()) {
