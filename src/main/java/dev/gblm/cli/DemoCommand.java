@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Map.Entry;
 import java.util.concurrent.Callable;
@@ -130,17 +131,17 @@ final class DemoCommand implements Callable<Integer> {
         o.println();
         o.println("gblm demo: stories260K, GBLM-Pruner (gradient + activation scores), 50% unstructured, streamed through Kafka");
         o.println("held-out text: " + heldOutName);
-        o.printf("%-34s %s%n", "", "value");
-        o.printf("%-34s %.3f%n", "dense perplexity", densePpl);
-        o.printf("%-34s %.3f%n", "pruned perplexity", prunedPpl);
-        o.printf("%-34s %.4f%n", "sparsity (prunable linears)", ready.sparsity());
-        o.printf("%-34s %d (%d tokens, %d slices)%n", "calibration samples", ready.samples(), ready.tokens(), ready.slices());
-        o.printf("%-34s %s%n", "streams", String.join(", ", ready.streams()));
-        o.printf("%-34s %s%n", "export", ready.path());
+        o.printf(Locale.ROOT, "%-34s %s%n", "", "value");
+        o.printf(Locale.ROOT, "%-34s %.3f%n", "dense perplexity", densePpl);
+        o.printf(Locale.ROOT, "%-34s %.3f%n", "pruned perplexity", prunedPpl);
+        o.printf(Locale.ROOT, "%-34s %.4f%n", "sparsity (prunable linears)", ready.sparsity());
+        o.printf(Locale.ROOT, "%-34s %d (%d tokens, %d slices)%n", "calibration samples", ready.samples(), ready.tokens(), ready.slices());
+        o.printf(Locale.ROOT, "%-34s %s%n", "streams", String.join(", ", ready.streams()));
+        o.printf(Locale.ROOT, "%-34s %s%n", "export", ready.path());
         for (Entry<String, Double> e : phases.entrySet()) {
-            o.printf("%-34s %.1f s%n", "time: " + e.getKey(), e.getValue());
+            o.printf(Locale.ROOT, "%-34s %.1f s%n", "time: " + e.getKey(), e.getValue());
         }
-        o.printf("%-34s %.1f s%n", "time: total", secs(t0));
+        o.printf(Locale.ROOT, "%-34s %.1f s%n", "time: total", secs(t0));
         o.flush();
         return 0;
     }

@@ -8,12 +8,16 @@ import dev.gblm.engine.LossResult;
 import dev.gblm.eval.EvalProtocols;
 import dev.gblm.eval.Perplexity;
 import dev.gblm.tokenizer.Tokenizer;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Perplexity of a model on a text (chunk protocol or WikiText-2 protocol).")
@@ -24,9 +28,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--text", required = true, description = "evaluation text (UTF-8)")
     Path text;
 
-    @Option(names = "--protocol", defaultValue = "chunks",
-            description = "chunks (documents split on blank lines, BOS + tokens, truncated to context+1) "
-                    + "or wikitext (joined rows, non-overlapping windows of --seq-len). Default: ${DEFAULT-VALUE}")
+    @Option(names = "--protocol", defaultValue = "chunks", completionCandidates = Choices.Protocols.class,
+            description = "${COMPLETION-CANDIDATES}: chunks = documents split on blank lines, BOS + tokens, truncated "
+                    + "to context+1; wikitext = joined rows, non-overlapping windows of --seq-len. Default: ${DEFAULT-VALUE}")
     String protocol;
 
     @Option(names = "--max-chunks", defaultValue = "" + Integer.MAX_VALUE,
@@ -41,6 +45,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print one JSON object instead of a line of text")
     boolean json;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -70,7 +77,10 @@ final class EvalCommand implements Callable<Integer> {
                 default -> throw new GblmException("unknown --protocol '" + protocol + "' (chunks or wikitext)");
             };
             EvalProtocols.requireSome(seqs, text.toString());
-            LossResult r = Perplexity.evaluate(m, seqs, System.err);
+            PrintWriter out = spec.commandLine().getOut();
+            Progress progress = Progress.on(spec.commandLine().getErr(), "eval", seqs.size(), "sequences");
+            LossResult r = Perplexity.evaluate(m, seqs, (done, total, soFar) -> progress.update(done,
+                    String.format(Locale.ROOT, "%d tokens, ppl %.4f", soFar.count(), soFar.perplexity())));
             double seconds = (System.nanoTime() - start) / 1e9;
             if (json) {
                 ObjectNode o = new ObjectMapper().createObjectNode();
@@ -81,12 +91,13 @@ final class EvalCommand implements Callable<Integer> {
                 o.put("nll", r.meanNll());
                 o.put("perplexity", r.perplexity());
                 o.put("seconds", seconds);
-                System.out.println(o);
+                out.println(o);
             } else {
-                System.out.printf("perplexity %.4f  (mean NLL %.4f over %d tokens in %d sequences, %.1fs)%n",
+                out.printf(Locale.ROOT, "perplexity %.4f  (mean NLL %.4f over %d tokens in %d sequences, %.1fs)%n",
                         r.perplexity(), r.meanNll(), r.count(), seqs.size(), seconds);
             }
         }
+        spec.commandLine().getOut().flush();
         return 0;
     }
 }

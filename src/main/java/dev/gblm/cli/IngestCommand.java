@@ -49,8 +49,9 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--file", paramLabel = "FILE", description = "input file (default: standard input)")
     Path file;
 
-    @Option(names = "--format", paramLabel = "text|jsonl",
-            description = "text: documents separated by blank lines; jsonl: one object with a 'text' field per line"
+    @Option(names = "--format", completionCandidates = Choices.DocumentFormats.class,
+            description = "${COMPLETION-CANDIDATES}; text: documents separated by blank lines; jsonl: one object with a"
+                    + " 'text' field per line"
                     + " (default: jsonl for *.jsonl files, else text)")
     String format;
 

@@ -7,6 +7,7 @@ import dev.gblm.stream.Profile;
 import dev.gblm.stream.job.JobClient;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,15 +43,19 @@ final class JobCommand {
         long maxRecordBytes;
         @Option(names = "--streams", required = true, split = ",", paramLabel = "a,b", description = "calibration streams whose samples the job uses, comma-separated")
         List<String> streams;
-        @Option(names = "--method", required = true, paramLabel = "magnitude|wanda|gradient|gblm", description = "pruning score")
+        @Option(names = "--method", required = true, completionCandidates = Choices.StreamingMethods.class,
+                description = "pruning score: ${COMPLETION-CANDIDATES} (sparsegpt is batch-only: gblm prune)")
         String method;
         @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted there)")
         Double sparsity;
-        @Option(names = "--pattern", defaultValue = "unstructured", paramLabel = "unstructured|N:M", description = "sparsity pattern (default ${DEFAULT-VALUE})")
+        @Option(names = "--pattern", defaultValue = "unstructured", completionCandidates = Choices.Patterns.class,
+                description = "sparsity pattern: ${COMPLETION-CANDIDATES} or any other N:M (default ${DEFAULT-VALUE})")
         String pattern;
-        @Option(names = "--tail-rule", paramLabel = "proportional|reference", description = "N:M trailing partial group rule (default: proportional)")
+        @Option(names = "--tail-rule", completionCandidates = Choices.TailRules.class,
+                description = "N:M trailing partial group rule: ${COMPLETION-CANDIDATES} (default: proportional)")
         String tailRule;
-        @Option(names = "--grad-norm", defaultValue = "l1", paramLabel = "l1|l2", description = "gradient norm of the gblm/gradient score (default ${DEFAULT-VALUE})")
+        @Option(names = "--grad-norm", defaultValue = "l1", completionCandidates = Choices.GradNorms.class,
+                description = "gradient norm of the gblm/gradient score: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
         String gradNorm;
         @Option(names = "--min-samples", defaultValue = "128", description = "samples the job waits for before its first epoch (default ${DEFAULT-VALUE})")
         int minSamples;
@@ -103,7 +108,7 @@ final class JobCommand {
                 spec.commandLine().getOut().println("no jobs");
             }
             jobs.forEach((id, j) -> spec.commandLine().getOut().println(j instanceof JobSpec js
-                    ? String.format("%-24s profile %s  %s %s sparsity %.3f  streams %s  minSamples %d", id, js.profile(), js.method(),
+                    ? String.format(Locale.ROOT, "%-24s profile %s  %s %s sparsity %.3f  streams %s  minSamples %d", id, js.profile(), js.method(),
                             js.pattern(), js.sparsity(), String.join(",", js.streams()), js.minSamples())
                     : id + "  " + j));
             return 0;

@@ -44,10 +44,12 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--seq-len", description = "tokens per sample, BOS included (default: the model's context)")
     Integer seqLen;
 
-    @Option(names = "--method", required = true, description = "pruning method: magnitude, wanda, gradient, gblm or sparsegpt")
+    @Option(names = "--method", required = true, completionCandidates = Choices.Methods.class,
+            description = "pruning method: ${COMPLETION-CANDIDATES}")
     String method;
 
-    @Option(names = "--grad-norm", defaultValue = "l1", description = "gradient norm of the gradient/gblm score: l1 (the paper's) or l2 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--grad-norm", defaultValue = "l1", completionCandidates = Choices.GradNorms.class,
+            description = "gradient norm of the gradient/gblm score: ${COMPLETION-CANDIDATES} (l1 is the paper's; default: ${DEFAULT-VALUE})")
     String gradNorm;
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
@@ -56,15 +58,18 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted)")
     Double sparsity;
 
-    @Option(names = "--pattern", defaultValue = "unstructured", description = "sparsity pattern: unstructured, 2:4 or 4:8 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--pattern", defaultValue = "unstructured", completionCandidates = Choices.Patterns.class,
+            description = "sparsity pattern: ${COMPLETION-CANDIDATES} or any other N:M (default: ${DEFAULT-VALUE})")
     String pattern;
 
-    @Option(names = "--tail-rule", defaultValue = "proportional",
-            description = "N:M trailing partial group: proportional (floor(N*width/M)) or reference (N) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--tail-rule", defaultValue = "proportional", completionCandidates = Choices.TailRules.class,
+            description = "N:M trailing partial group: ${COMPLETION-CANDIDATES}; reference prunes N, proportional "
+                    + "floor(N*width/M) (default: ${DEFAULT-VALUE})")
     String tailRule;
 
-    @Option(names = "--mode", defaultValue = "sequential",
-            description = "sequential (the paper's) or one-shot (all statistics from the dense model) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--mode", defaultValue = "sequential", completionCandidates = Choices.Modes.class,
+            description = "${COMPLETION-CANDIDATES}: sequential is the paper's, one-shot takes all statistics from the "
+                    + "dense model (default: ${DEFAULT-VALUE})")
     String mode;
 
     @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")
@@ -113,7 +118,7 @@ final class PruneCommand implements Callable<Integer> {
                 throw new GblmException("calibration file " + calibration + " has no usable document ("
                         + cal.documentsRead() + " read, " + cal.skipped() + " under two tokens)");
             }
-            err.printf("calibration: %d samples, %d tokens (%d documents read, %d skipped)%n", cal.samples().size(),
+            err.printf(Locale.ROOT, "calibration: %d samples, %d tokens (%d documents read, %d skipped)%n", cal.samples().size(),
                     cal.tokens(), cal.documentsRead(), cal.skipped());
         }
 
@@ -154,31 +159,40 @@ final class PruneCommand implements Callable<Integer> {
         return new PruneSettings(m, norm, p, tail);
     }
 
-    /** Progress on stderr: one rewritten line per phase, a line per pruned layer. */
+    /** Progress on stderr: a {@link Progress} line per phase, a line per pruned layer. */
     private static final class ConsoleProgress implements PruneProgress {
         private final PrintWriter err;
-        private long last;
+        private String phase;
+        private Progress current;
+        // the first sample callback comes after the first sample's work: rate and ETA count from the end of
+        // whatever came before
+        private long phaseStart = System.nanoTime();
 
         ConsoleProgress(PrintWriter err) {
             this.err = err;
         }
 
         @Override
+        public void phase(String name) {
+            phaseStart = System.nanoTime();
+        }
+
+        @Override
         public void sample(String phase, int done, int total) {
-            long now = System.nanoTime();
-            if (done == total || now - last > 500_000_000L) {
-                last = now;
-                err.printf("\r%s: %d/%d samples", phase, done, total);
-                if (done == total) {
-                    err.println();
-                }
-                err.flush();
+            if (current == null || !phase.equals(this.phase)) {
+                this.phase = phase;
+                current = Progress.on(err, phase + ":", total, "samples").since(phaseStart);
+            }
+            current.update(done, "");
+            if (done >= total) {
+                phaseStart = System.nanoTime();
             }
         }
 
         @Override
         public void layerPruned(int layer, int layers) {
-            err.printf("layer %d/%d pruned%n", layer + 1, layers);
+            phaseStart = System.nanoTime();
+            err.printf(Locale.ROOT, "layer %d/%d pruned%n", layer + 1, layers);
             err.flush();
         }
     }

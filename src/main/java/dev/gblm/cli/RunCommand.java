@@ -63,8 +63,9 @@ final class RunCommand implements Callable<Integer> {
         Path file;
         @Option(names = "--stream", required = true, paramLabel = "NAME", description = "stream (topic calib.NAME) the preceding --ingest file goes to")
         String stream;
-        @Option(names = "--format", paramLabel = "text|jsonl",
-                description = "format of the preceding --ingest file (default: jsonl for *.jsonl, else text)")
+        @Option(names = "--format", completionCandidates = Choices.DocumentFormats.class,
+                description = "format of the preceding --ingest file: ${COMPLETION-CANDIDATES} (default: jsonl for "
+                        + "*.jsonl, else text)")
         String format;
     }
 
