@@ -120,7 +120,7 @@ final class WorkerCommand implements Callable<Integer> {
         Worker.profileFor(cfg, ckpt);
         Tokenizer tok = loadTokenizer();
         TopicCatalog catalog = topics.catalog();
-        try (TopicAdmin admin = TopicAdmin.connect(kafka.settings())) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka.settings(), TopicAdmin.SERVICE_CLUSTER_WAIT)) {
             for (String t : new String[] {Topics.STATS.name(), Topics.SLICES.name(), Topics.DLQ.name()}) {
                 TopicReport r = admin.ensure(catalog.get(t));
                 if (!r.healthy() || r.status() == TopicReport.Status.CREATED) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LinearKind;
+import dev.gblm.ops.GblmMetrics;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
@@ -91,6 +92,8 @@ public final class EpochExports {
     private final Timer exportTime;
     private final Timer latency;
     private final Map<String, AtomicLong> sparsityGauges = new ConcurrentHashMap<>();
+    /** job → [last exported epoch, its export time in ms], read by the per-job gauges */
+    private final Map<String, long[]> lastExports = new ConcurrentHashMap<>();
 
     public EpochExports(Path outDir, Checkpoint model, Path tokenizer, MeterRegistry meters) {
         this(outDir, model, tokenizer, meters, System::nanoTime);
@@ -113,9 +116,10 @@ public final class EpochExports {
         this.exportFailures = Counter.builder("gblm.exporter.export.failures")
                 .description("failed attempts to write an epoch's output (retried with backoff)").register(meters);
         this.exportTime = Timer.builder("gblm.exporter.export.time").description("time to write and fsync one epoch's output")
-                .register(meters);
+                .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.EXPORT_BUCKETS)).register(meters);
         this.latency = Timer.builder("gblm.exporter.end.to.end.latency")
-                .description("from the epoch's last calibration sample (record timestamp) to its durable export").register(meters);
+                .description("from the epoch's last calibration sample (record timestamp) to its durable export")
+                .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.LATENCY_BUCKETS)).register(meters);
         Gauge.builder("gblm.exporter.epochs.assembling", pending, Map::size)
                 .description("epochs whose mask blocks are being collected").register(meters);
         Gauge.builder("gblm.exporter.epochs.failing", failures, Map::size)
@@ -171,7 +175,8 @@ public final class EpochExports {
     /**
      * Deletes what killed writers left under {@code OUT/<job>/} (the writer's {@code .tmp-} and {@code .old-}
      * directories): the directory they were meant to become is absent or complete, and a held offset replays the
-     * epoch if it is absent. Call before the first export, with any older writer fenced.
+     * epoch if it is absent. Call before the first export, with any older writer fenced. Also sets the per-job
+     * last-export gauges from the complete exports found, so they survive a restart of the exporter.
      */
     public int removeLeftovers() {
         if (!Files.isDirectory(outDir)) {
@@ -189,6 +194,7 @@ public final class EpochExports {
                         }
                     }
                 }
+                seedLastExport(jobDir);
             }
         } catch (IOException e) {
             LOG.warn("cannot scan {} for leftover temporary directories: {}", outDir, e.getMessage());
@@ -474,6 +480,8 @@ public final class EpochExports {
             }
             EpochAssembly.sparsity(masks).forEach((module, s) -> gauge(e.job(), module).set(Double.doubleToLongBits(s)));
         }
+        long at = written ? exportedAt : report.path("timestamps").path("exported").asLong(exportedAt);
+        lastExported(e.job(), e.epoch(), at);
         double overall = report.path("sparsity").path("overall").asDouble(Double.NaN);
         Double drift = report.path("drift").isNumber() ? report.path("drift").asDouble() : null;
         return new ModelReady(e.job(), e.epoch(), dir.toString(), e.samples(), e.tokens(), overall,
@@ -481,10 +489,68 @@ public final class EpochExports {
                 seconds, written);
     }
 
+    /**
+     * Per-job gauges {@code gblm.exporter.job.last.epoch} and {@code gblm.exporter.job.last.export.timestamp} (seconds
+     * since the epoch): the highest epoch of the job this exporter has exported (or found exported, on a replay) and
+     * when it was written.
+     */
+    private void lastExported(String job, int epoch, long atMs) {
+        long[] last = lastExports.computeIfAbsent(job, k -> {
+            long[] v = {0, 0};
+            Gauge.builder("gblm.exporter.job.last.epoch", v, x -> x[0]).tag(GblmMetrics.JOB_TAG, job)
+                    .description("highest epoch of the job exported (written or found complete)").register(meters);
+            Gauge.builder("gblm.exporter.job.last.export.timestamp", v, x -> x[1] / 1000.0).tag(GblmMetrics.JOB_TAG, job)
+                    .baseUnit("seconds").description("when that epoch was exported (Unix time)").register(meters);
+            return v;
+        });
+        synchronized (last) {
+            if (epoch >= last[0]) {
+                last[1] = atMs;
+                last[0] = epoch;
+            }
+        }
+    }
+
+    /** The highest complete {@code epoch-<n>} under a job's directory, reported by the last-export gauges. */
+    private void seedLastExport(Path jobDir) {
+        String job = jobDir.getFileName().toString();
+        if (!Ids.isSafe(job)) {
+            return;
+        }
+        try {
+            seedLastExport(job, jobDir);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot read the exports of {} for the last-export gauges: {}", jobDir, e.getMessage());
+        }
+    }
+
+    private void seedLastExport(String job, Path jobDir) throws IOException {
+        int best = 0;
+        Path bestDir = null;
+        try (Stream<Path> s = Files.list(jobDir)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.matches("epoch-[1-9][0-9]{0,8}")
+                        || !Files.isRegularFile(p.resolve(PrunedModelWriter.COMPLETE_FILE), LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                int epoch = Integer.parseInt(name.substring("epoch-".length()));
+                if (epoch > best) {
+                    best = epoch;
+                    bestDir = p;
+                }
+            }
+        }
+        if (bestDir != null) {
+            long at = readReport(bestDir).path("timestamps").path("exported").asLong(0);
+            lastExported(job, best, at > 0 ? at : Files.getLastModifiedTime(bestDir).toMillis());
+        }
+    }
+
     private AtomicLong gauge(String job, String module) {
         return sparsityGauges.computeIfAbsent(job + "|" + module, k -> {
             AtomicLong v = new AtomicLong();
-            Gauge.builder("gblm.exporter.sparsity", v, x -> Double.longBitsToDouble(x.get())).tag("job", job)
+            Gauge.builder("gblm.exporter.sparsity", v, x -> Double.longBitsToDouble(x.get())).tag(GblmMetrics.JOB_TAG, job)
                     .tag("module", module).description("achieved sparsity of a module in the job's latest exported epoch")
                     .register(meters);
             return v;

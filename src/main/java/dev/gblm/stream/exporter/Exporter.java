@@ -3,6 +3,7 @@ package dev.gblm.stream.exporter;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.KafkaRetry;
 import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
 import dev.gblm.stream.Json;
@@ -144,7 +145,9 @@ public final class Exporter implements Service {
             Set<String> announced = readAnnounced();
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
-            producer.initTransactions();
+            KafkaProducer<byte[], byte[]> p = producer;
+            KafkaRetry.onTimeout("initializing the exporter's transactions", KafkaRetry.SERVICE_WAIT,
+                    (Runnable) p::initTransactions);
             // only now: an older instance of this group is fenced and cannot be writing the leftovers any more
             int leftovers = exports.removeLeftovers();
             if (leftovers > 0) {
@@ -154,10 +157,13 @@ public final class Exporter implements Service {
             metrics.bind(consumer);
             List<TopicPartition> parts = new ArrayList<>();
             for (String t : List.of(Topics.EPOCHS.name(), Topics.MASKS.name())) {
-                consumer.partitionsFor(t, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+                KafkaRetry.onTimeout("reading the partitions of " + t, KafkaRetry.SERVICE_WAIT,
+                        () -> consumer.partitionsFor(t, Duration.ofSeconds(30)))
+                        .forEach(i -> parts.add(new TopicPartition(t, i.partition())));
             }
             consumer.assign(parts);
-            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(parts), Duration.ofSeconds(30));
+            Map<TopicPartition, OffsetAndMetadata> committed = KafkaRetry.onTimeout("reading the committed offsets",
+                    KafkaRetry.SERVICE_WAIT, () -> consumer.committed(new HashSet<>(parts), Duration.ofSeconds(30)));
             for (TopicPartition tp : parts) {
                 OffsetAndMetadata o = committed.get(tp);
                 if (o == null) {
@@ -290,7 +296,8 @@ public final class Exporter implements Service {
         Properties p = baseConsumer("gblm-exporter-" + cfg.groupId() + "-announced");
         Set<String> out = new HashSet<>();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
-            List<TopicPartition> tps = c.partitionsFor(Topics.MODELS.name(), Duration.ofSeconds(30)).stream()
+            List<TopicPartition> tps = KafkaRetry.onTimeout("reading the partitions of " + Topics.MODELS.name(),
+                    KafkaRetry.SERVICE_WAIT, () -> c.partitionsFor(Topics.MODELS.name(), Duration.ofSeconds(30))).stream()
                     .map(i -> new TopicPartition(Topics.MODELS.name(), i.partition())).toList();
             c.assign(tps);
             c.seekToBeginning(tps);

@@ -105,7 +105,7 @@ public final class Finalizer implements Service {
             throw new IllegalStateException("already started");
         }
         TopicCatalog catalog = TopicCatalog.fromClasspath();
-        try (TopicAdmin admin = TopicAdmin.connect(settings.kafka())) {
+        try (TopicAdmin admin = TopicAdmin.connect(settings.kafka(), TopicAdmin.SERVICE_CLUSTER_WAIT)) {
             for (TopicReport r : admin.apply(catalog)) {
                 if (r.status() == TopicReport.Status.MISMATCH) {
                     LOG.warn("{}", r.describe());

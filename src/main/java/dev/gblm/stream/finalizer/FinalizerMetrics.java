@@ -1,11 +1,23 @@
 package dev.gblm.stream.finalizer;
 
+import dev.gblm.ops.GblmMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** The finalizer's own meters (see docs/metrics.md); shared by every task, thread-safe. */
+/**
+ * The finalizer's own meters (see docs/metrics.md); shared by every task, thread-safe. Per-job gauges, tagged
+ * {@link GblmMetrics#JOB_TAG} and set by the planner task that owns the job's profile: samples available to the job
+ * ({@code gblm.finalizer.job.samples}: its streams' samples in accepted slices the planner holds), the samples its
+ * epoch needs ({@code gblm.finalizer.job.min.samples}) and its declared epoch ({@code gblm.finalizer.job.epoch}, 0
+ * before the first).
+ */
 public final class FinalizerMetrics {
     private final MeterRegistry registry;
     final Counter epochsDeclared;
@@ -25,6 +37,10 @@ public final class FinalizerMetrics {
     final Counter threadFailures;
     final Counter punctuatorFailures;
     final AtomicLong pendingBlocks = new AtomicLong();
+    /** job id → {samples, minSamples, epoch} and its three gauges */
+    private final Map<String, JobGauges> jobs = new ConcurrentHashMap<>();
+
+    private record JobGauges(AtomicLong samples, AtomicLong minSamples, AtomicLong epoch, List<Meter> meters) {}
 
     public FinalizerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -55,6 +71,44 @@ public final class FinalizerMetrics {
                 .description("slices excluded from epochs because one of their statistics blocks was rejected").register(registry);
         Gauge.builder("gblm.finalizer.blocks.pending", pendingBlocks, AtomicLong::get)
                 .description("FINALIZE instructions waiting for statistics blocks").register(registry);
+    }
+
+    /** The planner's view of a live job: samples available toward its next epoch, samples needed, declared epoch. */
+    void job(String job, long samples, long minSamples, int epoch) {
+        JobGauges g = jobs.computeIfAbsent(job, j -> {
+            AtomicLong s = new AtomicLong();
+            AtomicLong m = new AtomicLong();
+            AtomicLong e = new AtomicLong();
+            return new JobGauges(s, m, e, List.of(
+                    Gauge.builder("gblm.finalizer.job.samples", s, AtomicLong::get).tag(GblmMetrics.JOB_TAG, j)
+                            .description("samples of the job's streams in accepted slices the planner holds").register(registry),
+                    Gauge.builder("gblm.finalizer.job.min.samples", m, AtomicLong::get).tag(GblmMetrics.JOB_TAG, j)
+                            .description("samples the job's epoch needs (minSamples)").register(registry),
+                    Gauge.builder("gblm.finalizer.job.epoch", e, AtomicLong::get).tag(GblmMetrics.JOB_TAG, j)
+                            .description("the job's last declared epoch (0: none yet)").register(registry)));
+        });
+        g.samples().set(samples);
+        g.minSamples().set(minSamples);
+        g.epoch().set(epoch);
+    }
+
+    /** A job's epoch was declared: its epoch gauge, at once (the other two follow at the next evaluation). */
+    void jobEpoch(String job, int epoch) {
+        JobGauges g = jobs.get(job);
+        if (g != null) {
+            g.epoch().set(epoch);
+        }
+    }
+
+    /** Drops the per-job gauges of jobs no longer live (deleted from gblm.jobs). */
+    void retainJobs(Set<String> live) {
+        jobs.keySet().removeIf(j -> {
+            if (live.contains(j)) {
+                return false;
+            }
+            jobs.get(j).meters().forEach(registry::remove);
+            return true;
+        });
     }
 
     void dlq(String reason) {

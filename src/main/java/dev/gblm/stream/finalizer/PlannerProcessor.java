@@ -346,9 +346,12 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     /** Punctuator: a job submitted after its slices arrived is declared here. */
     private void evaluateAll(long now) {
         Set<String> profiles = new HashSet<>();
+        Set<String> live = new HashSet<>();
         for (JobSpec j : liveJobs()) {
             profiles.add(j.profile());
+            live.add(j.id());
         }
+        metrics.retainJobs(live);
         for (String p : profiles) {
             evaluate(p, now);
         }
@@ -375,6 +378,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     private void evaluate(String profile, long timestamp) {
         List<SliceRecord> available = new ArrayList<>(slicesOf(profile));
         available.removeIf(s -> bad.get(profile + "|" + s.sliceId()) != null); // bad yet kept: used by an epoch in flight
+        jobGauges(profile, available);
         if (available.isEmpty()) {
             return; // another task owns this profile, or nothing has arrived yet
         }
@@ -412,6 +416,31 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
     }
 
+    /**
+     * Per-job gauges for the jobs of {@code profile}: samples of the job's streams in {@code available} against its
+     * minSamples, and its declared epoch. Set only where this task owns the job (it holds slices of the profile or has
+     * declared the job), so tasks of other profiles do not overwrite them with zeros.
+     */
+    private void jobGauges(String profile, List<SliceRecord> available) {
+        for (JobSpec job : liveJobs()) {
+            if (!job.profile().equals(profile)) {
+                continue;
+            }
+            long samples = 0;
+            for (SliceRecord s : available) {
+                if (job.streams().contains(s.stream())) {
+                    samples += s.samples();
+                }
+            }
+            byte[] raw = progress.get(job.id());
+            if (available.isEmpty() && raw == null) {
+                continue;
+            }
+            int epoch = raw == null ? 0 : Json.read(raw, JobProgress.class).epoch();
+            metrics.job(job.id(), samples, job.minSamples(), epoch);
+        }
+    }
+
     private void declare(JobSpec job, Profile profile, EpochPlanner.Selection sel, long timestamp) {
         int epoch = 1;
         List<ModuleLayout> layout = layout(profile);
@@ -440,6 +469,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
         progress.put(job.id(), progressValue);
         metrics.epochsDeclared.increment();
+        metrics.jobEpoch(job.id(), epoch);
         LOG.info("job {} epoch {} declared: {} slices, {} samples, {} blocks", job.id(), epoch, sel.slices().size(),
                 sel.samples(), e.blockCount());
     }

@@ -1,6 +1,5 @@
 package dev.gblm.stream.pipeline;
 
-import dev.gblm.stream.ingest.TopicKeys;
 import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
@@ -21,6 +20,7 @@ import dev.gblm.stream.finalizer.FinalizerSettings;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.ingest.IngestSummary;
 import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.ingest.TopicKeys;
 import dev.gblm.stream.job.JobClient;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
@@ -132,7 +132,7 @@ public final class Pipeline implements AutoCloseable {
         } else {
             kafka = opt.kafka();
         }
-        try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
+        try (TopicAdmin admin = TopicAdmin.connect(kafka, TopicAdmin.SERVICE_CLUSTER_WAIT)) {
             for (TopicReport r : admin.apply(TopicCatalog.fromClasspath())) {
                 if (!r.healthy()) {
                     say("warning: " + r.describe());

@@ -2,6 +2,7 @@ package dev.gblm.stream.topics;
 
 import dev.gblm.GblmException;
 import dev.gblm.ops.KafkaSettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -31,8 +32,13 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 public final class TopicAdmin implements AutoCloseable {
     private static final long TIMEOUT_S = 30;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TopicAdmin.class);
+    /** How long a service started while the broker restarts waits for it. */
+    public static final Duration SERVICE_CLUSTER_WAIT = dev.gblm.ops.KafkaRetry.SERVICE_WAIT;
+
     private final Admin admin;
     private final boolean owned;
+    private Duration clusterWait = Duration.ofSeconds(TIMEOUT_S);
 
     public TopicAdmin(Admin admin) {
         this(admin, false);
@@ -44,6 +50,16 @@ public final class TopicAdmin implements AutoCloseable {
     }
 
     /** An admin client of its own, closed with this object. */
+    /**
+     * An admin client of its own for a long-running service: waits up to {@code clusterWait} for a cluster that
+     * does not answer yet, instead of {@link #connect(KafkaSettings)}'s 30 seconds.
+     */
+    public static TopicAdmin connect(KafkaSettings kafka, Duration clusterWait) {
+        TopicAdmin a = connect(kafka);
+        a.clusterWait = clusterWait;
+        return a;
+    }
+
     public static TopicAdmin connect(KafkaSettings kafka) {
         Properties p = kafka.admin("gblm-topic-admin");
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S));
@@ -193,14 +209,31 @@ public final class TopicAdmin implements AutoCloseable {
         }
     }
 
+    /**
+     * The cluster's broker count, waiting up to {@link #clusterWait} for a cluster that does not answer (a broker
+     * restart is transient: a service started meanwhile must wait for it, not exit). Errors the broker answers with,
+     * such as a failed authentication, fail at once.
+     */
     private int brokerCount() {
-        try {
-            Collection<?> nodes = admin.describeCluster().nodes().get(TIMEOUT_S, TimeUnit.SECONDS);
-            return nodes.size();
-        } catch (ExecutionException e) {
-            throw new GblmException("cannot reach Kafka: " + e.getCause().getMessage(), e.getCause());
-        } catch (InterruptedException | TimeoutException e) {
-            throw failure("contacting the cluster", e);
+        long deadline = System.nanoTime() + clusterWait.toNanos();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Collection<?> nodes = admin.describeCluster().nodes().get(TIMEOUT_S, TimeUnit.SECONDS);
+                return nodes.size();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException)
+                        || System.nanoTime() > deadline) {
+                    throw new GblmException("cannot reach Kafka: " + e.getCause().getMessage(), e.getCause());
+                }
+                LOG.warn("Kafka does not answer yet (attempt {}); waiting up to {} in all", attempt, clusterWait);
+            } catch (TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw failure("contacting the cluster", e);
+                }
+                LOG.warn("Kafka does not answer yet (attempt {}); waiting up to {} in all", attempt, clusterWait);
+            } catch (InterruptedException e) {
+                throw failure("contacting the cluster", e);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import dev.gblm.engine.StatsCollector;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
+import dev.gblm.ops.KafkaRetry;
 import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
 import dev.gblm.stats.CalibrationStats;
@@ -300,7 +301,9 @@ public final class Worker implements Service {
             sink = new EngineSink(collector);
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
-            producer.initTransactions();
+            KafkaProducer<byte[], byte[]> p = producer;
+            KafkaRetry.onTimeout("initializing the worker's transactions", KafkaRetry.SERVICE_WAIT,
+                    (Runnable) p::initTransactions);
             transactions = new SliceTransaction(producer, "worker " + cfg.workerId());
             Properties cp = consumerProperties();
             maxPollIntervalMs = Long.parseLong(cp.get(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG).toString());

@@ -1,5 +1,6 @@
 package dev.gblm.stream.worker;
 
+import dev.gblm.ops.GblmMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -20,6 +21,10 @@ import java.util.function.IntSupplier;
  * {@code worker} (one process may run several), whether the worker is healthy ({@code gblm_worker_up}: 1 while
  * {@code /health} says UP, else 0) and the slice transactions aborted since the last commit
  * ({@code gblm_worker_slices_aborted_consecutive}; the worker is DOWN from {@link Worker#UNHEALTHY_AFTER_ABORTS}).
+ *
+ * <p>The two timers are Prometheus histograms ({@code _bucket} series with the fixed bounds of
+ * {@link GblmMetrics#SAMPLE_BUCKETS} and {@link GblmMetrics#COMMIT_BUCKETS}), so dashboards can aggregate
+ * {@code histogram_quantile} over workers and processes.
  */
 final class WorkerMetrics {
     private final MeterRegistry r;
@@ -44,9 +49,9 @@ final class WorkerMetrics {
                 .tag("worker", workerId).strongReference(true)
                 .description("slice transactions aborted since the last commit").register(r);
         sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample")
-                .register(r);
+                .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.SAMPLE_BUCKETS)).register(r);
         flushTime = Timer.builder("gblm.worker.slice.flush").description("time to publish and commit one slice")
-                .register(r);
+                .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.COMMIT_BUCKETS)).register(r);
         sliceSamples = DistributionSummary.builder("gblm.worker.slice.samples").description("samples per committed slice")
                 .register(r);
         sliceBytes = DistributionSummary.builder("gblm.worker.slice.bytes").baseUnit("bytes")
