@@ -184,7 +184,10 @@ class DeployManifestsTest {
 
     static List<Path> manifestFiles() throws IOException {
         try (Stream<Path> s = Files.walk(DEPLOY)) {
-            return s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
+            // Kubernetes and Strimzi resources; deploy/prometheus, deploy/grafana and deploy/compose hold the
+            // monitoring stack's own configs, checked by promtool and the monitoring tests instead
+            return s.filter(p -> p.startsWith(DEPLOY.resolve("k8s")) || p.startsWith(DEPLOY.resolve("strimzi")))
+                    .filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
         }
     }
 

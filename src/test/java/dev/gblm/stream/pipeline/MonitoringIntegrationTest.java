@@ -112,6 +112,9 @@ class MonitoringIntegrationTest {
                 String api = "http://127.0.0.1:" + port;
                 HttpClient http = HttpClient.newHttpClient();
                 awaitReady(http, api, prometheus);
+                // the samples flow only after Prometheus has the pipeline's counters at their starting values, so
+                // every rate and histogram panel sees them change however fast the run is
+                poll(Duration.ofSeconds(60), () -> !result(http, api, "up == 1").isEmpty());
 
                 try (TopicAdmin admin = TopicAdmin.connect(p.kafka())) {
                     admin.ensure(TopicCatalog.fromClasspath().calibrationTopic(stream));
