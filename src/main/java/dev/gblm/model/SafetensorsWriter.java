@@ -45,9 +45,18 @@ public final class SafetensorsWriter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        int padded = (json.length + 7) / 8 * 8;
+        writeFile(file, json, () -> tensors.stream().map(TensorData::bytes).iterator());
+    }
+
+    /**
+     * Writes a safetensors file from its JSON header and the tensors' bytes in header order: the 8-byte header
+     * length, the header padded with spaces to a multiple of 8 (so tensor data stays aligned), then the data. The
+     * data is pulled one buffer at a time, so a caller can produce it lazily.
+     */
+    public static void writeFile(Path file, byte[] headerJson, Iterable<ByteBuffer> data) {
+        int padded = (headerJson.length + 7) / 8 * 8;
         ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        head.putLong(padded).put(json);
+        head.putLong(padded).put(headerJson);
         while (head.hasRemaining()) {
             head.put((byte) ' ');
         }
@@ -55,8 +64,8 @@ public final class SafetensorsWriter {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, head);
-            for (TensorData t : tensors) {
-                writeFully(ch, t.bytes());
+            for (ByteBuffer b : data) {
+                writeFully(ch, b);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);

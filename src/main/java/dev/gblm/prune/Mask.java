@@ -92,6 +92,17 @@ public final class Mask {
     }
 
     /** Fraction of pruned entries. */
+    /** Fraction of pruned entries over all of {@code masks} together (0 when there are none). */
+    public static double overallSparsity(java.util.Collection<Mask> masks) {
+        long pruned = 0;
+        long total = 0;
+        for (Mask m : masks) {
+            pruned += m.prunedCount();
+            total += m.numel();
+        }
+        return total == 0 ? 0 : (double) pruned / total;
+    }
+
     public double sparsity() {
         return (double) prunedCount() / numel();
     }

@@ -56,13 +56,7 @@ public final class BatchPruner {
             boolean weightsUpdated, CalibrationStats stats) {
         /** Fraction of pruned weights over all masked modules. */
         public double overallSparsity() {
-            long pruned = 0;
-            long total = 0;
-            for (Mask m : masks.values()) {
-                pruned += m.prunedCount();
-                total += m.numel();
-            }
-            return total == 0 ? 0 : (double) pruned / total;
+            return Mask.overallSparsity(masks.values());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.gblm.prune.batch;
 
+import dev.gblm.model.SafetensorsWriter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -74,22 +75,7 @@ public final class MaskSafetensors {
             offset += size;
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        head.putLong(padded).put(json);
-        while (head.hasRemaining()) {
-            head.put((byte) ' ');
-        }
-        head.flip();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(ch, head);
-            for (Mask m : masks.values()) {
-                writeFully(ch, ByteBuffer.wrap(packRows(m)));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        SafetensorsWriter.writeFile(file, json, () -> masks.values().stream().map(m -> ByteBuffer.wrap(packRows(m))).iterator());
     }
 
     /** Reads a file written by {@link #write}: weight name to mask, in file order. Bad content throws {@link GblmException}. */
@@ -187,12 +173,6 @@ public final class MaskSafetensors {
             }
         }
         return m;
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            ch.write(b);
-        }
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {

@@ -402,13 +402,7 @@ public final class PrunedModelWriter {
     }
 
     private static double overallSparsity(Map<ModuleKey, Mask> masks) {
-        long pruned = 0;
-        long total = 0;
-        for (Mask m : masks.values()) {
-            pruned += m.prunedCount();
-            total += m.numel();
-        }
-        return total == 0 ? 0 : (double) pruned / total;
+        return Mask.overallSparsity(masks.values());
     }
 
     /** The masks under their weights' names, in the source's tensor order. */
