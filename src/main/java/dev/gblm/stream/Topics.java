@@ -84,6 +84,16 @@ public final class Topics {
     public static final String HEADER_EPOCH = "gblm.epoch";
     /** Mask block: application id of the finalizer that emitted it ({@link EpochRecord#finalizer}). */
     public static final String HEADER_FINALIZER = "gblm.finalizer";
+    /** The {@link #HEADER_REASON} text of a dead letter: {@code code: text}. */
+    public static String deadLetterReason(String code, String text) {
+        return code + ": " + text;
+    }
+
+    /** The {@link #HEADER_SOURCE} text of a dead letter: {@code topic-partition@offset}. */
+    public static String deadLetterSource(String topic, int partition, long offset) {
+        return topic + "-" + partition + "@" + offset;
+    }
+
     /** Dead letter: {@code code: text}. */
     public static final String HEADER_REASON = "gblm.reason";
     /** Dead letter from a worker: the reason code alone. */

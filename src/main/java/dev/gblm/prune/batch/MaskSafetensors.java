@@ -1,10 +1,10 @@
 package dev.gblm.prune.batch;
 
-import dev.gblm.model.SafetensorsWriter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
+import dev.gblm.model.SafetensorsWriter;
 import dev.gblm.prune.Mask;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -267,7 +267,7 @@ public final class Exporter implements Service {
      */
     static ProducerRecord<byte[], byte[]> deadLetter(EpochExports.DeadLetter d) {
         byte[] value = d.value();
-        String reason = d.reason() + ": " + d.detail();
+        String reason = Topics.deadLetterReason(d.reason(), d.detail());
         if (value != null && value.length > MAX_DEAD_LETTER_VALUE) {
             reason += " (the " + value.length + "-byte value is not copied: too large for " + Topics.DLQ.name() + ")";
             value = null;

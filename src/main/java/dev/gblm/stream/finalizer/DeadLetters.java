@@ -25,11 +25,11 @@ final class DeadLetters {
 
     static void send(ProcessorContext<String, byte[]> ctx, FinalizerMetrics metrics, Record<String, byte[]> rec,
             String reasonCode, String detail) {
-        String source = ctx.recordMetadata().map(m -> m.topic() + "-" + m.partition() + "@" + m.offset()).orElse("?");
+        String source = ctx.recordMetadata().map(m -> Topics.deadLetterSource(m.topic(), m.partition(), m.offset())).orElse("?");
         LOG.warn("dead letter from {} ({}): {}", source, reasonCode, detail);
         RecordHeaders h = new RecordHeaders(rec.headers().toArray());
         h.remove(Topics.HEADER_REASON);
-        h.add(Topics.HEADER_REASON, (reasonCode + ": " + detail).getBytes(StandardCharsets.UTF_8));
+        h.add(Topics.HEADER_REASON, Topics.deadLetterReason(reasonCode, detail).getBytes(StandardCharsets.UTF_8));
         h.add(Topics.HEADER_SOURCE, source.getBytes(StandardCharsets.UTF_8));
         ctx.forward(new Record<>(rec.key(), rec.value(), rec.timestamp(), h), FinalizerTopology.DLQ_SINK);
         metrics.dlq(reasonCode);

@@ -82,7 +82,7 @@ final class DeadLetters {
         }
         h.add(header(Topics.HEADER_REASON, bounded(text)));
         h.add(header(Topics.HEADER_REASON_CODE, bounded(code)));
-        h.add(header(Topics.HEADER_SOURCE, rec.topic() + "-" + rec.partition() + "@" + rec.offset()));
+        h.add(header(Topics.HEADER_SOURCE, Topics.deadLetterSource(rec.topic(), rec.partition(), rec.offset())));
         h.add(header(Topics.HEADER_SOURCE_TOPIC, rec.topic()));
         h.add(header(Topics.HEADER_SOURCE_PARTITION, Integer.toString(rec.partition())));
         h.add(header(Topics.HEADER_SOURCE_OFFSET, Long.toString(rec.offset())));

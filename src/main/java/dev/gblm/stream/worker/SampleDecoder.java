@@ -2,6 +2,7 @@ package dev.gblm.stream.worker;
 
 import dev.gblm.stream.InvalidSampleException;
 import dev.gblm.stream.SampleRecord;
+import dev.gblm.stream.Topics;
 import dev.gblm.tokenizer.Tokenizer;
 import java.util.Arrays;
 
@@ -22,7 +23,7 @@ public final class SampleDecoder {
     public record Rejected(String reason, String message) implements Result {
         /** The dead-letter header text: {@code code: message}. */
         public String describe() {
-            return reason + ": " + message;
+            return Topics.deadLetterReason(reason, message);
         }
     }
 
