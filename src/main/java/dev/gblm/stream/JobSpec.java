@@ -1,5 +1,6 @@
 package dev.gblm.stream;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.GblmException;
 import dev.gblm.prune.GradNorm;
@@ -27,13 +28,34 @@ import java.util.Locale;
  * @param minSamples   samples the first epoch needs (default 128)
  * @param refreshEvery 0 = one epoch only; N = a new epoch each time N new samples arrived (planned later)
  * @param window       0 = all samples; N = the last N samples (with refreshEvery)
+ * @param team         the owning team, set by the finalizer from the team job topic the job was read from (a value
+ *                     submitted by a user is never trusted); null for jobs on the shared {@code gblm.jobs} topic
+ * @param alpha        weight of the gradient term of gblm: null = the default, a number, or {@code auto}
+ * @param normalization how the score terms are normalised: null = the default, {@code sum} (the paper's) or
+ *                     {@code mean} (per-sample means, the same meaning at every epoch)
+ * @param holdout      fraction of the streams' samples held out for quality (never in statistics); 0 = none
  */
 public record JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
-        String tailRule, String gradNorm, int minSamples, long refreshEvery, long window) {
+        String tailRule, String gradNorm, int minSamples, long refreshEvery, long window, String team, String alpha,
+        String normalization, double holdout) {
     public static final int DEFAULT_MIN_SAMPLES = 128;
 
+    @JsonCreator
     public JobSpec {
         streams = streams == null ? List.of() : List.copyOf(streams);
+    }
+
+    /** A job without team, explicit alpha, normalisation or hold-out (all defaults). */
+    public JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
+            String tailRule, String gradNorm, int minSamples, long refreshEvery, long window) {
+        this(id, profile, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples, refreshEvery, window,
+                null, null, null, 0);
+    }
+
+    /** This job as owned by {@code team} (null = no team). */
+    public JobSpec withTeam(String team) {
+        return new JobSpec(id, profile, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
+                refreshEvery, window, team, alpha, normalization, holdout);
     }
 
     /**
@@ -74,7 +96,8 @@ public record JobSpec(String id, String profile, List<String> streams, String me
             throw new GblmException("a window only makes sense with refreshEvery > 0 (one-epoch jobs use the first minSamples)");
         }
         return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
-                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window);
+                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, alpha,
+                normalization, holdout);
     }
 
     private static TailRule parseTail(String s) {
