@@ -5,6 +5,9 @@ import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.job.JobClient;
+import dev.gblm.stream.Topics;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -14,15 +17,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code gblm job submit|list}: pruning jobs on the compacted topic gblm.jobs. */
-@Command(name = "job", mixinStandardHelpOptions = true, description = "Submit and list streaming pruning jobs.",
-        subcommands = {JobCommand.Submit.class, JobCommand.ListJobs.class})
+/** {@code gblm job submit|list|status|delete}: pruning jobs on gblm.jobs, or on a team's gblm.jobs.TEAM. */
+@Command(name = "job", mixinStandardHelpOptions = true, description = "Submit, list, inspect and delete streaming pruning jobs.",
+        subcommands = {JobCommand.Submit.class, JobCommand.ListJobs.class, JobCommand.Status.class, JobCommand.Delete.class})
 final class JobCommand {
+    private static final String TEAM_HELP = "the team that owns the job: it goes to the team's topic gblm.jobs.TEAM, its id must "
+            + "start with 'TEAM.', and it may use only streams the team may read (connect as the team: --kafka-config)";
 
     @Command(name = "submit", mixinStandardHelpOptions = true,
-            description = "Validates a job and writes it to gblm.jobs (same id = replace). Streams whose topic does not exist yet are reported, not refused.")
+            description = "Validates a job and writes it to gblm.jobs, or with --team to gblm.jobs.TEAM (same id = replace). Streams whose topic does not exist yet are reported, not refused.")
     static final class Submit implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -30,6 +36,8 @@ final class JobCommand {
         KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
         @Option(names = "--id", required = true, description = "job id; submitting an existing id replaces that job")
         String id;
+        @Option(names = "--team", paramLabel = "TEAM", description = TEAM_HELP)
+        String team;
         @Option(names = "--profile", paramLabel = "ID", description = "profile id of the statistics (16 hex digits, as the worker logs it)")
         String profile;
         @Option(names = "--model", paramLabel = "PATH", description = "derive the profile from this model instead (with --seq-len, --grad-scale, --max-record-bytes)")
@@ -69,7 +77,7 @@ final class JobCommand {
         public Integer call() {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
-                    refreshEvery, window);
+                    refreshEvery, window).withTeam(team);
             JobClient.Submitted s = new JobClient(kafka.settings()).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
@@ -94,16 +102,19 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists the current jobs (latest definition per id).")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists the current jobs (latest definition per id): "
+            + "all of gblm.jobs (admin jobs and every team's, relayed by the finalizer), or with --team those of gblm.jobs.TEAM.")
     static final class ListJobs implements Callable<Integer> {
         @Spec
         CommandSpec spec;
         @Mixin
         KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+        @Option(names = "--team", paramLabel = "TEAM", description = "list the jobs of this team's topic gblm.jobs.TEAM")
+        String team;
 
         @Override
         public Integer call() {
-            Map<String, Object> jobs = new JobClient(kafka.settings()).list();
+            Map<String, Object> jobs = new JobClient(kafka.settings()).list(team == null ? null : Topics.requireTeam(team));
             if (jobs.isEmpty()) {
                 spec.commandLine().getOut().println("no jobs");
             }
@@ -111,6 +122,57 @@ final class JobCommand {
                     ? String.format(Locale.ROOT, "%-24s profile %s  %s %s sparsity %.3f  streams %s  minSamples %d", id, js.profile(), js.method(),
                             js.pattern(), js.sparsity(), String.join(",", js.streams()), js.minSamples())
                     : id + "  " + j));
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Deletes a job (a tombstone on gblm.jobs, or with --team on gblm.jobs.TEAM): no further epochs; exported models stay.")
+    static final class Delete implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+        @Parameters(paramLabel = "ID", description = "job id")
+        String id;
+        @Option(names = "--team", paramLabel = "TEAM", description = TEAM_HELP)
+        String team;
+
+        @Override
+        public Integer call() {
+            new JobClient(kafka.settings()).delete(id, team == null ? null : Topics.requireTeam(team));
+            spec.commandLine().getOut().println("deleted job " + id);
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Shows a job: its definition, its state (waiting, refused with the reason, finalizing, finalized), samples so far, "
+                    + "the sample count of its next epoch, and each epoch with its exported model.")
+    static final class Status implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        KafkaOptions.Bootstrap kafka = new KafkaOptions.Bootstrap();
+        @Parameters(paramLabel = "ID", description = "job id")
+        String id;
+        @Option(names = "--team", paramLabel = "TEAM", description = "the job's team (read its definition from gblm.jobs.TEAM)")
+        String team;
+        @Option(names = "--json", description = "print the whole report as JSON")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            JobClient.Report r = new JobClient(kafka.settings()).status(id, team == null ? null : Topics.requireTeam(team));
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(new String(Json.write(r), StandardCharsets.UTF_8));
+                return r.spec() == null && r.status() == null && r.epochs().isEmpty() ? 1 : 0;
+            }
+            if (r.spec() == null && r.status() == null && r.epochs().isEmpty()) {
+                throw new GblmException("no job " + id + (team == null ? " on gblm.jobs" : " on gblm.jobs." + team));
+            }
+            out.println(JobStatusText.render(r));
             return 0;
         }
     }

@@ -64,6 +64,7 @@ public record JobSpec(String id, String profile, List<String> streams, String me
      */
     public JobSpec validated() {
         Ids.requireSafe("job id", id);
+        requireOwnId(id, team);
         Profile.requireValidId(profile);
         if (streams.isEmpty()) {
             throw new GblmException("job " + id + " names no stream");
@@ -98,6 +99,19 @@ public record JobSpec(String id, String profile, List<String> streams, String me
         return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
                 tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, alpha,
                 normalization, holdout);
+    }
+
+    /**
+     * A team's job ids start with {@code <team>.}, so no two teams (nor admin jobs) share an id or an export directory;
+     * the id {@code teams} is reserved for the directory that holds the teams' exports.
+     */
+    public static void requireOwnId(String id, String team) {
+        if (team != null && !id.startsWith(Topics.requireTeam(team) + ".")) {
+            throw new GblmException("job id '" + id + "' of team " + team + " must start with '" + team + ".'");
+        }
+        if (team == null && id.equals("teams")) {
+            throw new GblmException("job id 'teams' is reserved (it names the directory of the teams' exports)");
+        }
     }
 
     private static TailRule parseTail(String s) {

@@ -69,9 +69,17 @@ public final class Topics {
                     + " and, from workers, the other gblm.reason.* / gblm.source.* headers",
             "every service: gblm.reason and gblm.source on every dead letter");
 
+    public static final Topic<String, JobStatus> JOB_STATUS = new Topic<>("gblm.job-status", String.class, "job id",
+            JobStatus.class, "JSON; the latest state of each job (compacted)", "finalizer planner");
+    /** A team's jobs: only the team (and admins) may write it; the finalizer relays it to gblm.jobs, stamping the team. */
+    public static final Topic<String, JobSpec> TEAM_JOBS = new Topic<>("gblm.jobs.*", String.class,
+            "job id, starting with '<team>.'", JobSpec.class, "JSON; null deletes the job (compacted topic)",
+            "gblm job submit --team");
+
     /** Every topic of the registry, the calibration template first. */
     public static List<Topic<?, ?>> all() {
-        return List.of(CALIBRATION, STATS, SLICES, JOBS, EPOCHS, FINALIZE, ACKS, MASKS, MODELS, DLQ);
+        return List.of(CALIBRATION, STATS, SLICES, JOBS, TEAM_JOBS, EPOCHS, JOB_STATUS, FINALIZE, ACKS, MASKS, MODELS,
+                DLQ);
     }
 
     // ------------------------------------------------------------------ record headers (UTF-8 text values)
@@ -131,6 +139,43 @@ public final class Topics {
                     + "': use 1-200 of the characters a-z A-Z 0-9 . _ -");
         }
         return CALIBRATION_PREFIX + stream;
+    }
+
+    // ------------------------------------------------------------------ teams
+
+    /** A team name: it prefixes the team's streams and names its job topic, so it may not contain a dot. */
+    public static final String TEAM_NAME = "[a-z0-9][a-z0-9-]{0,31}";
+    private static final String TEAM_JOBS_PREFIX = "gblm.jobs.";
+    /** Every team job topic, as a subscription pattern. */
+    public static final Pattern TEAM_JOBS_PATTERN = Pattern.compile(Pattern.quote(TEAM_JOBS_PREFIX) + TEAM_NAME);
+
+    /** {@code team}, or a clear error when it is not a valid team name. */
+    public static String requireTeam(String team) {
+        if (team == null || !team.matches(TEAM_NAME)) {
+            throw new GblmException("invalid team name '" + team
+                    + "': use 1-32 of the characters a-z 0-9 -, starting with a letter or digit");
+        }
+        return team;
+    }
+
+    /** {@code gblm.jobs.<team>}: the topic of a team's jobs. */
+    public static String teamJobsTopic(String team) {
+        return TEAM_JOBS_PREFIX + requireTeam(team);
+    }
+
+    /** The team of a team job topic ({@code gblm.jobs.a} → {@code a}), or null when {@code topic} is not one. */
+    public static String teamOfJobsTopic(String topic) {
+        return topic != null && TEAM_JOBS_PATTERN.matcher(topic).matches() ? topic.substring(TEAM_JOBS_PREFIX.length()) : null;
+    }
+
+    /** The owning team of a stream ({@code a.wiki} → {@code a}), or null when the stream has no team prefix. */
+    public static String teamOfStream(String stream) {
+        int dot = stream == null ? -1 : stream.indexOf('.');
+        if (dot <= 0) {
+            return null;
+        }
+        String team = stream.substring(0, dot);
+        return team.matches(TEAM_NAME) ? team : null;
     }
 
     /** The stream of a calibration topic ({@code calib.news} → {@code news}). */

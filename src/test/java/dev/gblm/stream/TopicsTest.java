@@ -29,4 +29,29 @@ class TopicsTest {
                 .hasMessageContaining("invalid stream name 'bad name'");
         assertThatThrownBy(() -> Topics.streamOf("gblm.stats")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void teamsNameTheirJobTopicAndPrefixTheirStreams() {
+        assertThat(Topics.teamJobsTopic("team-a")).isEqualTo("gblm.jobs.team-a");
+        assertThat(Topics.teamOfJobsTopic("gblm.jobs.team-a")).isEqualTo("team-a");
+        assertThat(Topics.teamOfJobsTopic("gblm.jobs")).isNull();
+        assertThat(Topics.teamOfJobsTopic("gblm.jobs.A")).isNull();
+        assertThat(Topics.teamOfStream("team-a.wiki")).isEqualTo("team-a");
+        assertThat(Topics.teamOfStream("wiki")).isNull();
+        assertThat(Topics.teamOfStream(".wiki")).isNull();
+        for (String bad : new String[] {"", "A", "a.b", "-a", "a_b", "a".repeat(33)}) {
+            assertThatThrownBy(() -> Topics.teamJobsTopic(bad)).as(bad).isInstanceOf(GblmException.class)
+                    .hasMessageContaining("invalid team name");
+        }
+    }
+
+    @Test
+    void aTeamJobIdStartsWithItsTeam() {
+        JobSpec.requireOwnId("a.j1", "a");
+        JobSpec.requireOwnId("teams-x", null);
+        assertThatThrownBy(() -> JobSpec.requireOwnId("b.j1", "a")).isInstanceOf(GblmException.class)
+                .hasMessage("job id 'b.j1' of team a must start with 'a.'");
+        assertThatThrownBy(() -> JobSpec.requireOwnId("teams", null)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("reserved");
+    }
 }

@@ -18,6 +18,7 @@ import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.RecordFormatException;
+import dev.gblm.stream.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -126,25 +127,39 @@ public final class EpochExports {
                 .description("complete epochs whose last export attempt failed").register(meters);
     }
 
-    /**
-     * Directory of an epoch's output, {@code OUT/<job>/epoch-<n>}: the only way the exporter builds one. Refuses
-     * (with {@link GblmException}) a job id that {@link Ids} calls unsafe, an epoch below 1, and a path that leaves
-     * {@code OUT} after normalization or through a symbolic link already on disk.
-     */
+    /** Subdirectory of OUT that holds one directory per team: {@code OUT/teams/<team>/<job>/epoch-<n>}. */
+    public static final String TEAMS_DIR = "teams";
+
+    /** {@link #epochDir(Path, String, String, int)} for a job without a team. */
     public static Path epochDir(Path outDir, String job, int epoch) {
+        return epochDir(outDir, null, job, epoch);
+    }
+
+    /**
+     * Directory of an epoch's output, {@code OUT/<job>/epoch-<n>}, or {@code OUT/teams/<team>/<job>/epoch-<n>} for a
+     * team's job, so each team's models sit under one directory an operator can give to that team alone: the only way
+     * the exporter builds one. Refuses (with {@link GblmException}) a job id that {@link Ids} calls unsafe, a job
+     * without team named {@value #TEAMS_DIR}, an invalid team, an epoch below 1, and a path that leaves {@code OUT}
+     * after normalization or through a symbolic link already on disk.
+     */
+    public static Path epochDir(Path outDir, String team, String job, int epoch) {
         Ids.requireSafe("job id", job);
         if (epoch < 1) {
             throw new GblmException("bad epoch " + epoch + " of job " + job);
         }
-        Path root = outDir.toAbsolutePath().normalize();
+        if (team == null && job.equals(TEAMS_DIR)) {
+            throw new GblmException("job id '" + TEAMS_DIR + "' is reserved for the teams' export directories");
+        }
+        Path base = outDir.toAbsolutePath().normalize();
+        Path root = team == null ? base : base.resolve(TEAMS_DIR).resolve(Topics.requireTeam(team)).normalize();
         Path dir = root.resolve(job).resolve("epoch-" + epoch).normalize();
         if (!dir.startsWith(root) || dir.getNameCount() != root.getNameCount() + 2) {
             throw new GblmException("epoch directory " + dir + " would be outside " + root);
         }
         try {
-            for (Path p = dir.getParent(); p != null && !p.equals(root); p = p.getParent()) {
-                if (Files.exists(p) && !p.toRealPath().startsWith(root.toRealPath())) {
-                    throw new GblmException("epoch directory " + dir + " leads outside " + root + " (through " + p + ")");
+            for (Path p = dir.getParent(); p != null && !p.equals(base); p = p.getParent()) {
+                if (Files.exists(p) && !p.toRealPath().startsWith(base.toRealPath())) {
+                    throw new GblmException("epoch directory " + dir + " leads outside " + base + " (through " + p + ")");
                 }
             }
             if (Files.isSymbolicLink(dir)) {
@@ -173,18 +188,38 @@ public final class EpochExports {
     }
 
     /**
-     * Deletes what killed writers left under {@code OUT/<job>/} (the writer's {@code .tmp-} and {@code .old-}
-     * directories): the directory they were meant to become is absent or complete, and a held offset replays the
-     * epoch if it is absent. Call before the first export, with any older writer fenced. Also sets the per-job
-     * last-export gauges from the complete exports found, so they survive a restart of the exporter.
+     * Deletes what killed writers left under {@code OUT/<job>/} and {@code OUT/teams/<team>/<job>/} (the writer's
+     * {@code .tmp-} and {@code .old-} directories): the directory they were meant to become is absent or complete,
+     * and a held offset replays the epoch if it is absent. Call before the first export, with any older writer
+     * fenced. Also sets the per-job last-export gauges from the complete exports found, so they survive a restart of
+     * the exporter.
      */
     public int removeLeftovers() {
-        if (!Files.isDirectory(outDir)) {
+        int n = removeLeftovers(outDir);
+        Path teams = outDir.resolve(TEAMS_DIR);
+        if (Files.isDirectory(teams, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(teams)) {
+                for (Path team : s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                    n += removeLeftovers(team);
+                }
+            } catch (IOException e) {
+                LOG.warn("cannot scan {} for leftover temporary directories: {}", teams, e.getMessage());
+            }
+        }
+        return n;
+    }
+
+    /** {@link #removeLeftovers()} in the job directories directly under {@code root}. */
+    private int removeLeftovers(Path root) {
+        if (!Files.isDirectory(root)) {
             return 0;
         }
         int n = 0;
-        try (Stream<Path> jobs = Files.list(outDir)) {
+        try (Stream<Path> jobs = Files.list(root)) {
             for (Path jobDir : jobs.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                if (root.equals(outDir) && jobDir.getFileName().toString().equals(TEAMS_DIR)) {
+                    continue;
+                }
                 try (Stream<Path> s = Files.list(jobDir)) {
                     for (Path p : s.filter(x -> Files.isDirectory(x, LinkOption.NOFOLLOW_LINKS)).toList()) {
                         if (PrunedModelWriter.isLeftover(p)) {
@@ -197,7 +232,7 @@ public final class EpochExports {
                 seedLastExport(jobDir);
             }
         } catch (IOException e) {
-            LOG.warn("cannot scan {} for leftover temporary directories: {}", outDir, e.getMessage());
+            LOG.warn("cannot scan {} for leftover temporary directories: {}", root, e.getMessage());
         }
         return n;
     }
@@ -254,7 +289,7 @@ public final class EpochExports {
         String id = e.job() + "/" + e.epoch();
         Path dir;
         try {
-            dir = epochDir(outDir, e.job(), e.epoch());
+            dir = epochDir(outDir, e.spec().team(), e.job(), e.epoch());
         } catch (GblmException ex) {
             reject(key, value, e.finalizer(), "unsafe-path", ex.getMessage(), source);
             return;
@@ -438,7 +473,7 @@ public final class EpochExports {
 
     private ModelReady export(EpochAssembly a) {
         EpochRecord e = a.record();
-        Path dir = epochDir(outDir, e.job(), e.epoch());
+        Path dir = epochDir(outDir, e.spec().team(), e.job(), e.epoch());
         long t0 = System.nanoTime();
         boolean exists = Files.exists(dir, LinkOption.NOFOLLOW_LINKS);
         String problem = exists ? PrunedModelWriter.incompleteReason(dir) : null;
@@ -454,7 +489,7 @@ public final class EpochExports {
                 LOG.warn("{} is not a complete export ({}): writing it again", dir, problem);
             }
             masks = a.masks();
-            Path prev = e.epoch() > 1 ? epochDir(outDir, e.job(), e.epoch() - 1).resolve(PrunedModelWriter.MASKS_FILE) : null;
+            Path prev = e.epoch() > 1 ? epochDir(outDir, e.spec().team(), e.job(), e.epoch() - 1).resolve(PrunedModelWriter.MASKS_FILE) : null;
             Double drift;
             try {
                 drift = ExportReport.drift(prev, masks);

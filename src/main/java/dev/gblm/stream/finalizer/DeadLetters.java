@@ -26,6 +26,20 @@ final class DeadLetters {
     static void send(ProcessorContext<String, byte[]> ctx, FinalizerMetrics metrics, Record<String, byte[]> rec,
             String reasonCode, String detail) {
         String source = ctx.recordMetadata().map(m -> Topics.deadLetterSource(m.topic(), m.partition(), m.offset())).orElse("?");
+        send(ctx, metrics, rec, reasonCode, detail, source);
+    }
+
+    /**
+     * A dead letter that no input record caused (a decision of a punctuation, e.g. a refused job): {@code source}
+     * says what it is about.
+     */
+    static void sendUnsourced(ProcessorContext<String, byte[]> ctx, FinalizerMetrics metrics, String key, byte[] value,
+            String reasonCode, String detail, String source, long timestamp) {
+        send(ctx, metrics, new Record<>(key, value, timestamp), reasonCode, detail, source);
+    }
+
+    private static void send(ProcessorContext<String, byte[]> ctx, FinalizerMetrics metrics, Record<String, byte[]> rec,
+            String reasonCode, String detail, String source) {
         LOG.warn("dead letter from {} ({}): {}", source, reasonCode, detail);
         RecordHeaders h = new RecordHeaders(rec.headers().toArray());
         h.remove(Topics.HEADER_REASON);

@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Finalizer implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Finalizer.class);
+    /** How long an answer about a team's stream grants is reused: a revoked grant stops the next epoch after this. */
+    static final Duration GRANTS_TTL = Duration.ofSeconds(10);
 
     private final FinalizerSettings settings;
     private final DenseWeights weights;
@@ -40,6 +42,7 @@ public final class Finalizer implements Service {
     private final FinalizerMetrics meters;
     private final ThreadFailures failures = new ThreadFailures();
     private KafkaStreams streams;
+    private StreamGrants grants = StreamGrants.notEnforced();
 
     public Finalizer(FinalizerSettings settings, DenseWeights weights, GblmMetrics metrics) {
         this.settings = settings;
@@ -74,7 +77,7 @@ public final class Finalizer implements Service {
     }
 
     public Topology topology() {
-        return FinalizerTopology.build(new Topology(), weights, settings, meters);
+        return FinalizerTopology.build(new Topology(), weights, settings, meters, grants);
     }
 
     /** The application's properties, with {@code replication} for its internal topics. */
@@ -91,6 +94,8 @@ public final class Finalizer implements Service {
         // statistics blocks are up to the broker's limit; fetch them whole
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 8 * 1024 * 1024);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 8 * 1024 * 1024);
+        // the team job topics are read by pattern: a team onboarded while the finalizer runs is seen within seconds
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.METADATA_MAX_AGE_CONFIG), 5000);
         return p;
     }
 
@@ -119,6 +124,7 @@ public final class Finalizer implements Service {
             LOG.warn("internal topics get replication factor {}, not {}: the cluster has {} broker(s)",
                     replication.replicationFactor(), settings.internalReplicationFactor(), brokers);
         }
+        grants = AclStreamGrants.connect(settings.kafka(), GRANTS_TTL);
         streams = new KafkaStreams(topology(), streamsProperties(replication));
         streams.setUncaughtExceptionHandler(this::onStreamThreadFailure);
         metrics.bind(streams);
@@ -197,6 +203,8 @@ public final class Finalizer implements Service {
             streams.close(Duration.ofSeconds(60));
             streams = null;
         }
+        grants.close();
+        grants = StreamGrants.notEnforced();
     }
 
     @Override

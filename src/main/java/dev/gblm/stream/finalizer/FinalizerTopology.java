@@ -13,9 +13,10 @@ import org.apache.kafka.streams.state.Stores;
  * The finalizer's processor topology:
  *
  * <pre>
+ *  gblm.jobs.&lt;team&gt; (pattern) ──► team-jobs relay ─► gblm.jobs (team stamped), gblm.job-status, gblm.dlq
  *  gblm.jobs ───────────────► [global store gblm-jobs]  (read by the planner)
  *  gblm.slices ─────────┐
- *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs, gblm-planner-bad-slices} ─► gblm.epochs, gblm.finalize, gblm.dlq
+ *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs, gblm-planner-bad-slices} ─► gblm.epochs, gblm.finalize, gblm.job-status, gblm.dlq
  *  gblm.stats ──────────┐
  *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending, gblm-block-times} ─► gblm.masks, gblm.finalize-acks, gblm.dlq
  * </pre>
@@ -52,11 +53,20 @@ public final class FinalizerTopology {
     static final String MASKS_SINK = "masks-sink";
     static final String ACKS_SINK = "acks-sink";
     static final String DLQ_SINK = "dlq-sink";
+    static final String JOBS_SINK = "jobs-sink";
+    static final String JOB_STATUS_SINK = "job-status-sink";
+    static final String TEAM_JOBS_RELAY = "team-jobs";
 
     private FinalizerTopology() {}
 
-    /** Adds the finalizer's nodes and stores to {@code t} and returns it. */
+    /** Adds the finalizer's nodes and stores to {@code t} and returns it; stream grants of team jobs not enforced. */
     public static Topology build(Topology t, DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+        return build(t, weights, settings, metrics, StreamGrants.notEnforced());
+    }
+
+    /** Adds the finalizer's nodes and stores to {@code t} and returns it; {@code grants} decides team jobs' streams. */
+    public static Topology build(Topology t, DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics,
+            StreamGrants grants) {
         StringDeserializer kd = new StringDeserializer();
         ByteArrayDeserializer vd = new ByteArrayDeserializer();
         StringSerializer ks = new StringSerializer();
@@ -66,9 +76,12 @@ public final class FinalizerTopology {
                         .withLoggingDisabled(), // a global store is restored from its source topic
                 "jobs-source", kd, vd, Topics.JOBS.name(), "jobs-store", JobsStoreProcessor::new);
 
+        t.addSource("team-jobs-source", kd, vd, Topics.TEAM_JOBS_PATTERN);
+        t.addProcessor(TEAM_JOBS_RELAY, () -> new TeamJobsRelay(metrics), "team-jobs-source");
+
         t.addSource("slices-source", kd, vd, Topics.SLICES.name());
         t.addSource("acks-source", kd, vd, Topics.ACKS.name());
-        t.addProcessor(PLANNER, () -> new PlannerProcessor(weights, settings, metrics), "slices-source", "acks-source");
+        t.addProcessor(PLANNER, () -> new PlannerProcessor(weights, settings, metrics, grants), "slices-source", "acks-source");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROGRESS_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BAD_SLICES_STORE), Serdes.String(), Serdes.ByteArray()), PLANNER);
@@ -85,7 +98,9 @@ public final class FinalizerTopology {
         t.addSink(FINALIZE_SINK, Topics.FINALIZE.name(), ks, vs, PLANNER);
         t.addSink(MASKS_SINK, Topics.MASKS.name(), ks, vs, BLOCKS);
         t.addSink(ACKS_SINK, Topics.ACKS.name(), ks, vs, BLOCKS);
-        t.addSink(DLQ_SINK, Topics.DLQ.name(), ks, vs, PLANNER, BLOCKS);
+        t.addSink(JOBS_SINK, Topics.JOBS.name(), ks, vs, TEAM_JOBS_RELAY);
+        t.addSink(JOB_STATUS_SINK, Topics.JOB_STATUS.name(), ks, vs, PLANNER, TEAM_JOBS_RELAY);
+        t.addSink(DLQ_SINK, Topics.DLQ.name(), ks, vs, PLANNER, BLOCKS, TEAM_JOBS_RELAY);
         return t;
     }
 }

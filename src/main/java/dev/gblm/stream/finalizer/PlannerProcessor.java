@@ -8,6 +8,7 @@ import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.JobStatus;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.ModuleLayout;
 import dev.gblm.stream.Profile;
@@ -79,10 +80,17 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     private KeyValueStore<String, byte[]> bad;
     private ReadOnlyKeyValueStore<String, byte[]> jobs;
 
-    PlannerProcessor(DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
+    private final StreamGrants grants;
+    /** Job id → why it is refused now (streams not granted, statistics the profile lacks); cleared when it is not. */
+    private final Map<String, String> refusals = new HashMap<>();
+    /** Job id → the last status forwarded, without its time: a status is written when it changes. */
+    private final Map<String, JobStatus> lastStatus = new HashMap<>();
+
+    PlannerProcessor(DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics, StreamGrants grants) {
         this.weights = weights;
         this.settings = settings;
         this.metrics = metrics;
+        this.grants = grants;
     }
 
     @Override
@@ -242,6 +250,12 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         if (next.finalized()) {
             metrics.epochsFinalized.increment();
             LOG.info("job {} epoch {} finalized ({} mask blocks)", a.job(), a.epoch(), next.blockCount());
+            JobStatus last = lastStatus.get(a.job());
+            for (JobSpec job : liveJobs()) {
+                if (job.id().equals(a.job())) {
+                    reportStatus(job, last == null ? 0 : last.samples(), rec.timestamp());
+                }
+            }
             retire(p.profile(), rec.timestamp(), ctx.currentSystemTimeMs());
         }
     }
@@ -394,6 +408,10 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 if (warnedJobs.add(job.id())) {
                     LOG.warn("job {} cannot be served: {}", job.id(), e.getMessage());
                 }
+                refusals.put(job.id(), e.getMessage());
+                continue;
+            }
+            if (!streamsGranted(job, timestamp)) {
                 continue;
             }
             Optional<EpochPlanner.Selection> sel = EpochPlanner.firstEpoch(job, available);
@@ -414,6 +432,74 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         if (declared) {
             retire(profile, timestamp, ctx.currentSystemTimeMs()); // slices of jobs nobody wants and past retention
         }
+        for (JobSpec job : liveJobs()) {
+            if (job.profile().equals(profile)) {
+                reportStatus(job, samplesOf(job, available), timestamp);
+            }
+        }
+    }
+
+    /**
+     * Whether a team job may use its streams now (always, for jobs without a team). A refusal is recorded for the
+     * job's status and sent to the DLQ once per distinct reason; a cluster that cannot answer now only defers the
+     * epoch to a later round.
+     */
+    private boolean streamsGranted(JobSpec job, long timestamp) {
+        if (job.team() == null) {
+            return true;
+        }
+        List<String> denied;
+        try {
+            denied = grants.refused(job.team(), job.streams());
+        } catch (GblmException e) {
+            if (warnedJobs.add(job.id() + "|grants")) {
+                LOG.warn("job {}: cannot check the stream grants of team {} now ({}); retried every round", job.id(),
+                        job.team(), e.getMessage());
+            }
+            return false;
+        }
+        warnedJobs.remove(job.id() + "|grants");
+        if (denied.isEmpty()) {
+            refusals.remove(job.id());
+            return true;
+        }
+        String reason = "team " + job.team() + " may not read stream" + (denied.size() > 1 ? "s " : " ")
+                + String.join(", ", denied) + " (its owner must grant it: gblm team grant --stream " + denied.get(0)
+                + " --to " + job.team() + ")";
+        if (!reason.equals(refusals.put(job.id(), reason))) {
+            LOG.warn("job {} refused: {}", job.id(), reason);
+            DeadLetters.sendUnsourced(ctx, metrics, job.id(), Json.write(job), "stream-not-granted", reason,
+                    Topics.JOBS.name() + "/" + job.id(), timestamp);
+        }
+        return false;
+    }
+
+    private static long samplesOf(JobSpec job, List<SliceRecord> available) {
+        long samples = 0;
+        for (SliceRecord s : available) {
+            if (job.streams().contains(s.stream())) {
+                samples += s.samples();
+            }
+        }
+        return samples;
+    }
+
+    /** Forwards the job's status to gblm.job-status when it differs from the last one forwarded. */
+    private void reportStatus(JobSpec job, long samples, long timestamp) {
+        byte[] raw = progress.get(job.id());
+        JobProgress p = raw == null ? null : Json.read(raw, JobProgress.class);
+        String refusal = refusals.get(job.id());
+        JobStatus.State state = refusal != null ? JobStatus.State.REFUSED
+                : p == null ? JobStatus.State.WAITING
+                : p.finalized() ? JobStatus.State.FINALIZED : JobStatus.State.FINALIZING;
+        long nextEpochAt = p == null ? job.minSamples() : 0;
+        JobStatus status = new JobStatus(job.id(), job.team(), state, refusal, samples, job.minSamples(),
+                p == null ? 0 : p.epoch(), p != null && p.finalized(), nextEpochAt, ctx.currentSystemTimeMs());
+        if (status.withoutTime().equals(lastStatus.get(job.id()))) {
+            return;
+        }
+        lastStatus.put(job.id(), status.withoutTime());
+        ctx.forward(new Record<>(job.id(), Json.write(status), timestamp), FinalizerTopology.JOB_STATUS_SINK);
     }
 
     /**
@@ -426,12 +512,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             if (!job.profile().equals(profile)) {
                 continue;
             }
-            long samples = 0;
-            for (SliceRecord s : available) {
-                if (job.streams().contains(s.stream())) {
-                    samples += s.samples();
-                }
-            }
+            long samples = samplesOf(job, available);
             byte[] raw = progress.get(job.id());
             if (available.isEmpty() && raw == null) {
                 continue;

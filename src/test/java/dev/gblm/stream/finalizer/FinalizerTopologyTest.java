@@ -18,6 +18,7 @@ import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.JobStatus;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.MaskBlock;
 import dev.gblm.stream.ModuleLayout;
@@ -32,11 +33,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -100,6 +103,20 @@ class FinalizerTopologyTest {
     private TestOutputTopic<String, byte[]> finalizeOut;
     private TestOutputTopic<String, byte[]> acksOut;
     private TestOutputTopic<String, byte[]> dlqOut;
+    private TestOutputTopic<String, byte[]> statusOut;
+    /** team|stream pairs the fake cluster's ACLs let the team read (a team always reads its own streams). */
+    private final Set<String> grantedReads = new HashSet<>();
+    private final StreamGrants grants = new StreamGrants() {
+        @Override
+        public List<String> refused(String team, List<String> streams) {
+            return streams.stream().filter(st -> !st.startsWith(team + ".") && !grantedReads.contains(team + "|" + st)).toList();
+        }
+
+        @Override
+        public boolean enforced() {
+            return true;
+        }
+    };
 
     /** One synthetic slice: its record, its whole-module statistics (the reference's input) and its encoded row blocks. */
     record Slice(SliceRecord record, Map<ModuleKey, ModuleStats> whole, Map<BlockKey, byte[]> blocks) {
@@ -120,10 +137,15 @@ class FinalizerTopologyTest {
         p.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("streams").toString());
         // the processors read wall-clock time from the context, which is the driver's mock clock: every wall-clock
         // decision (arrival stamps, orphan reports, retirement) follows advanceWallClockTime alone
-        driver = new TopologyTestDriver(FinalizerTopology.build(new Topology(), weights, settings, metrics), p);
+        driver = new TopologyTestDriver(FinalizerTopology.build(new Topology(), weights, settings, metrics, grants), p);
         for (Topics.Topic<?, ?> t : List.of(Topics.JOBS, Topics.SLICES, Topics.STATS, Topics.FINALIZE, Topics.ACKS)) {
             inputs.put(t.name(), driver.createInputTopic(t.name(), new StringSerializer(), new ByteArraySerializer()));
         }
+        for (String team : List.of("a", "b")) {
+            String topic = Topics.teamJobsTopic(team);
+            inputs.put(topic, driver.createInputTopic(topic, new StringSerializer(), new ByteArraySerializer()));
+        }
+        statusOut = output(Topics.JOB_STATUS.name());
         epochsOut = output(Topics.EPOCHS.name());
         masksOut = output(Topics.MASKS.name());
         finalizeOut = output(Topics.FINALIZE.name());
@@ -853,6 +875,110 @@ class FinalizerTopologyTest {
             assertThat(got.differences(expected)).as(e.job() + " " + mk).isZero();
             assertThat(expected.prunedCount()).isPositive();
         }
+    }
+
+    // ------------------------------------------------------------------ teams
+
+    @Test
+    void teamJobsAreRelayedWithTheTeamOfTheirTopicAndForeignIdsAreRefused() {
+        // invariant: a job's team is the team of the topic it was written to, whatever its JSON claims; a team names only
+        // ids of its own namespace, so it can neither replace nor delete another team's job or an admin job
+        JobSpec forged = job("a.j1", List.of("a.x"), "wanda", null, "2:4", 8, null).withTeam("b");
+        pipe(Topics.teamJobsTopic("a"), "a.j1", Json.write(forged), null);
+        KeyValueStore<String, byte[]> jobs = driver.getKeyValueStore(FinalizerTopology.JOBS_STORE);
+        assertThat(Json.read(jobs.get("a.j1"), JobSpec.class).team()).isEqualTo("a");
+
+        submit(job("admin-job", List.of("a.x"), "wanda", null, "2:4", 8, null));
+        for (String foreign : List.of("b.j1", "admin-job")) {
+            pipe(Topics.teamJobsTopic("a"), foreign, null, null); // a delete of someone else's job
+            pipe(Topics.teamJobsTopic("a"), foreign, Json.write(job(foreign, List.of("a.x"), "wanda", null, "2:4", 8, null)), null);
+        }
+        assertThat(deadLetterCodes()).containsExactly("foreign-job-id", "foreign-job-id", "foreign-job-id", "foreign-job-id");
+        assertThat(jobs.get("admin-job")).isNotNull();
+        assertThat(jobs.get("b.j1")).isNull();
+
+        byte[] invalid = Json.write(job("a.bad", List.of("a.x"), "sparsegpt", 0.5, "unstructured", 8, null));
+        pipe(Topics.teamJobsTopic("a"), "a.bad", invalid, null);
+        assertThat(deadLetterCodes()).containsExactly("invalid-job");
+        JobStatus refused = Json.read(statusOut.readRecordsToList().get(0).value(), JobStatus.class);
+        assertThat(refused.state()).isEqualTo(JobStatus.State.REFUSED);
+        assertThat(refused.reason()).contains("batch-only");
+
+        pipe(Topics.teamJobsTopic("a"), "a.j1", null, null);
+        assertThat(jobs.get("a.j1")).isNull();
+    }
+
+    @Test
+    void aTeamJobWaitsForTheGrantOfEveryStreamItNames() {
+        // invariant: no epoch of a team job uses a stream its team may not read; the refusal is explained once on the
+        // DLQ and in the job's status, and the job proceeds as soon as the owner grants the stream
+        Slice own = slice("w1-a-0", "a.own", 0, 0, 8);
+        Slice shared = slice("w1-b-0", "b.data", 0, 0, 8);
+        for (Slice s : List.of(own, shared)) {
+            pipeStats(s);
+            pipeSlice(s);
+        }
+        statusOut.readRecordsToList();
+        JobSpec wantsB = job("a.uses-b", List.of("a.own", "b.data"), "wanda", null, "2:4", 16, null);
+        pipe(Topics.teamJobsTopic("a"), wantsB.id(), Json.write(wantsB), null);
+        JobSpec ownOnly = job("a.own-only", List.of("a.own"), "wanda", null, "2:4", 8, null);
+        pipe(Topics.teamJobsTopic("a"), ownOnly.id(), Json.write(ownOnly), null);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+
+        assertThat(epochsOut.readRecordsToList()).extracting(TestRecord::key).containsExactly("a.own-only");
+        List<TestRecord<String, byte[]>> dlq = dlqOut.readRecordsToList();
+        assertThat(dlq).hasSize(1); // once, not every round
+        assertThat(dlq.get(0).key()).isEqualTo("a.uses-b");
+        assertThat(header(dlq.get(0), Topics.HEADER_REASON)).startsWith("stream-not-granted: team a may not read stream b.data");
+        Map<String, JobStatus> status = latestStatus();
+        assertThat(status.get("a.uses-b").state()).isEqualTo(JobStatus.State.REFUSED);
+        assertThat(status.get("a.uses-b").reason()).contains("gblm team grant --stream b.data --to a");
+        assertThat(status.get("a.own-only").state()).isEqualTo(JobStatus.State.FINALIZED);
+        assertThat(status.get("a.own-only").epoch()).isEqualTo(1);
+
+        grantedReads.add("a|b.data");
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        List<TestRecord<String, byte[]>> epochs = epochsOut.readRecordsToList();
+        assertThat(epochs).extracting(TestRecord::key).containsExactly("a.uses-b");
+        EpochRecord e = Json.read(epochs.get(0).value(), EpochRecord.class);
+        assertThat(e.spec().team()).isEqualTo("a");
+        assertThat(e.sliceIds()).containsExactlyInAnyOrder("w1-a-0", "w1-b-0");
+        status = latestStatus();
+        assertThat(status.get("a.uses-b").state()).isEqualTo(JobStatus.State.FINALIZED);
+        assertThat(status.get("a.uses-b").reason()).isNull();
+        assertThat(status.get("a.uses-b").samples()).isEqualTo(16);
+    }
+
+    @Test
+    void aJobStatusIsWrittenWhenItChanges() {
+        // invariant: gblm.job-status carries one record per change of a job's state (waiting with its sample count,
+        // finalizing, finalized), not one per planner round
+        submit(job("wanda-24", List.of("a"), "wanda", null, "2:4", 16, null));
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 8);
+        pipeStats(s1);
+        pipeSlice(s1);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        List<JobStatus> seen = statusOut.readRecordsToList().stream().map(r -> Json.read(r.value(), JobStatus.class)).toList();
+        assertThat(seen).hasSize(1);
+        assertThat(seen.get(0).state()).isEqualTo(JobStatus.State.WAITING);
+        assertThat(seen.get(0).samples()).isEqualTo(8);
+        assertThat(seen.get(0).nextEpochAt()).isEqualTo(16);
+        Slice s2 = slice("w1-a-1", "a", 0, 8, 8);
+        pipeStats(s2);
+        pipeSlice(s2);
+        seen = statusOut.readRecordsToList().stream().map(r -> Json.read(r.value(), JobStatus.class)).toList();
+        assertThat(seen).extracting(JobStatus::state).endsWith(JobStatus.State.FINALIZED);
+        assertThat(seen.get(seen.size() - 1).epoch()).isEqualTo(1);
+    }
+
+    private Map<String, JobStatus> latestStatus() {
+        Map<String, JobStatus> out = new HashMap<>();
+        for (TestRecord<String, byte[]> r : statusOut.readRecordsToList()) {
+            out.put(r.key(), Json.read(r.value(), JobStatus.class));
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ records
