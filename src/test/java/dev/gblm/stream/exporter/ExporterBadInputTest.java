@@ -249,6 +249,17 @@ class ExporterBadInputTest {
             assertThatThrownBy(() -> EpochExports.epochDir(out, job, 1)).as(job).isInstanceOf(GblmException.class);
         }
         assertThatThrownBy(() -> EpochExports.epochDir(out, "j", 0)).isInstanceOf(GblmException.class);
+        // a team's exports live under OUT/teams/<team>, which no job without team can reach
+        assertThat(EpochExports.epochDir(out, "a", "a.j", 1)).isEqualTo(out.toAbsolutePath().resolve("teams/a/a.j/epoch-1"));
+        assertThatThrownBy(() -> EpochExports.epochDir(out, "teams", 1)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("reserved");
+        for (String team : List.of("..", "A", "a/b", "a.b")) {
+            assertThatThrownBy(() -> EpochExports.epochDir(out, team, "j", 1)).as(team).isInstanceOf(GblmException.class);
+        }
+        Files.createDirectories(out.resolve("teams"));
+        Files.createSymbolicLink(out.resolve("teams/b"), Files.createDirectories(tmp.resolve("other")));
+        assertThatThrownBy(() -> EpochExports.epochDir(out, "b", "b.j", 1)).isInstanceOf(GblmException.class)
+                .hasMessageContaining("outside");
         // a link planted at OUT/<job> that points elsewhere
         Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
         Files.createSymbolicLink(out.resolve("linked"), elsewhere);
