@@ -63,6 +63,12 @@ public final class Topics {
             "MaskBlock binary (GBMK); header " + Topics.HEADER_EPOCH, "finalizer block tasks");
     public static final Topic<String, ModelReady> MODELS = new Topic<>("gblm.models", String.class, "job id",
             ModelReady.class, "JSON", "exporter, with its consumed offsets");
+    /**
+     * The status of every job, for {@code gblm job status} of any team (teams may read it, so job ids and states are
+     * visible to all teams; see docs/security.md). The value is JSON text; its record type belongs to the finalizer.
+     */
+    public static final Topic<String, String> JOB_STATUS = new Topic<>("gblm.job-status", String.class, "job id",
+            String.class, "JSON: the job's status (compacted: the latest per job)", "finalizer");
     public static final Topic<byte[], byte[]> DLQ = new Topic<>("gblm.dlq", byte[].class, "the original key",
             byte[].class, "the original value (workers cut it to 256 KiB: headers " + Topics.HEADER_SIZE + ", "
                     + Topics.HEADER_TRUNCATED + "); headers " + Topics.HEADER_REASON + ", " + Topics.HEADER_SOURCE
@@ -71,7 +77,7 @@ public final class Topics {
 
     /** Every topic of the registry, the calibration template first. */
     public static List<Topic<?, ?>> all() {
-        return List.of(CALIBRATION, STATS, SLICES, JOBS, EPOCHS, FINALIZE, ACKS, MASKS, MODELS, DLQ);
+        return List.of(CALIBRATION, STATS, SLICES, JOBS, EPOCHS, FINALIZE, ACKS, MASKS, MODELS, JOB_STATUS, DLQ);
     }
 
     // ------------------------------------------------------------------ record headers (UTF-8 text values)
@@ -123,6 +129,53 @@ public final class Topics {
     public static final Pattern CALIBRATION_TOPICS = Pattern.compile(Pattern.quote(CALIBRATION_PREFIX) + ".+");
 
     private Topics() {}
+
+    // ------------------------------------------------------------------ teams
+
+    /** A team name: what a team owns is named by it (streams {@code <team>.*}, topic {@code gblm.jobs.<team>}). */
+    public static final Pattern TEAM_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+    /** Prefix of the team job topics: team {@code a} submits its jobs to {@code gblm.jobs.a}. */
+    public static final String TEAM_JOBS_PREFIX = JOBS.name() + ".";
+    /** Every team job topic, as a subscription pattern (the finalizer reads them all). */
+    public static final Pattern TEAM_JOBS_PATTERN = Pattern.compile(
+            Pattern.quote(TEAM_JOBS_PREFIX) + TEAM_NAME.pattern());
+
+    /** {@code team} when it is a valid team name, else a one-line GblmException. */
+    public static String requireTeam(String team) {
+        if (team == null || !TEAM_NAME.matcher(team).matches()) {
+            throw new GblmException("invalid team name '" + team
+                    + "': use 1-32 of a-z 0-9 -, starting with a letter or digit (no dots)");
+        }
+        return team;
+    }
+
+    /** The compacted job topic of a team, {@code gblm.jobs.<team>}. */
+    public static String teamJobsTopic(String team) {
+        return TEAM_JOBS_PREFIX + requireTeam(team);
+    }
+
+    /** The prefix of a team's stream names, {@code <team>.}: the team owns every stream that starts with it. */
+    public static String teamStreamPrefix(String team) {
+        return requireTeam(team) + ".";
+    }
+
+    /** The prefix of a team's calibration topics, {@code calib.<team>.} (the team's PREFIXED ACLs). */
+    public static String teamCalibrationPrefix(String team) {
+        return CALIBRATION_PREFIX + teamStreamPrefix(team);
+    }
+
+    /**
+     * The team that owns {@code stream}: the part before its first dot ({@code b.wiki} → {@code b}); null when the
+     * stream has no dot or that part is not a valid team name (no team can own it).
+     */
+    public static String teamOfStream(String stream) {
+        int dot = stream == null ? -1 : stream.indexOf('.');
+        if (dot <= 0) {
+            return null;
+        }
+        String team = stream.substring(0, dot);
+        return TEAM_NAME.matcher(team).matches() ? team : null;
+    }
 
     /** {@code calib.<stream>}, or a clear error when {@code stream} has characters Kafka refuses. */
     public static String calibrationTopic(String stream) {
