@@ -20,6 +20,7 @@ final class Commands {
                 new RunCommand(),
                 new BrokerCommand(),
                 new TopicsCommand(),
+                new TeamCommand(),
                 new IngestCommand(),
                 new WorkerCommand(),
                 new FinalizerCommand(),

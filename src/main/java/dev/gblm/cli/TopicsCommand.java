@@ -5,9 +5,6 @@ import dev.gblm.stream.topics.StrimziRenderer;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
 import dev.gblm.stream.topics.TopicReport;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,18 +59,8 @@ final class TopicsCommand implements Runnable {
         List<String> streams = new ArrayList<>();
 
         @Override
-        public Integer call() throws IOException {
-            String yaml = StrimziRenderer.render(catalog.catalog(), cluster, streams);
-            if (out == null) {
-                spec.commandLine().getOut().print(yaml);
-                spec.commandLine().getOut().flush();
-            } else {
-                if (out.toAbsolutePath().getParent() != null) {
-                    Files.createDirectories(out.toAbsolutePath().getParent());
-                }
-                Files.writeString(out, yaml, StandardCharsets.UTF_8);
-                spec.commandLine().getErr().println("wrote " + out);
-            }
+        public Integer call() {
+            CliFiles.writeOutput(spec, out, StrimziRenderer.render(catalog.catalog(), cluster, streams));
             return 0;
         }
     }

@@ -132,6 +132,53 @@ public final class Topics {
 
     private Topics() {}
 
+    // ------------------------------------------------------------------ teams
+
+    /** A team name: what a team owns is named by it (streams {@code <team>.*}, topic {@code gblm.jobs.<team>}). */
+    public static final Pattern TEAM_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+    /** Prefix of the team job topics: team {@code a} submits its jobs to {@code gblm.jobs.a}. */
+    public static final String TEAM_JOBS_PREFIX = JOBS.name() + ".";
+    /** Every team job topic, as a subscription pattern (the finalizer reads them all). */
+    public static final Pattern TEAM_JOBS_PATTERN = Pattern.compile(
+            Pattern.quote(TEAM_JOBS_PREFIX) + TEAM_NAME.pattern());
+
+    /** {@code team} when it is a valid team name, else a one-line GblmException. */
+    public static String requireTeam(String team) {
+        if (team == null || !TEAM_NAME.matcher(team).matches()) {
+            throw new GblmException("invalid team name '" + team
+                    + "': use 1-32 of a-z 0-9 -, starting with a letter or digit (no dots)");
+        }
+        return team;
+    }
+
+    /** The compacted job topic of a team, {@code gblm.jobs.<team>}. */
+    public static String teamJobsTopic(String team) {
+        return TEAM_JOBS_PREFIX + requireTeam(team);
+    }
+
+    /** The prefix of a team's stream names, {@code <team>.}: the team owns every stream that starts with it. */
+    public static String teamStreamPrefix(String team) {
+        return requireTeam(team) + ".";
+    }
+
+    /** The prefix of a team's calibration topics, {@code calib.<team>.} (the team's PREFIXED ACLs). */
+    public static String teamCalibrationPrefix(String team) {
+        return CALIBRATION_PREFIX + teamStreamPrefix(team);
+    }
+
+    /**
+     * The team that owns {@code stream}: the part before its first dot ({@code b.wiki} → {@code b}); null when the
+     * stream has no dot or that part is not a valid team name (no team can own it).
+     */
+    public static String teamOfStream(String stream) {
+        int dot = stream == null ? -1 : stream.indexOf('.');
+        if (dot <= 0) {
+            return null;
+        }
+        String team = stream.substring(0, dot);
+        return TEAM_NAME.matcher(team).matches() ? team : null;
+    }
+
     /** {@code calib.<stream>}, or a clear error when {@code stream} has characters Kafka refuses. */
     public static String calibrationTopic(String stream) {
         if (stream == null || !stream.matches("[a-zA-Z0-9._-]{1,200}")) {
@@ -141,41 +188,9 @@ public final class Topics {
         return CALIBRATION_PREFIX + stream;
     }
 
-    // ------------------------------------------------------------------ teams
-
-    /** A team name: it prefixes the team's streams and names its job topic, so it may not contain a dot. */
-    public static final String TEAM_NAME = "[a-z0-9][a-z0-9-]{0,31}";
-    private static final String TEAM_JOBS_PREFIX = "gblm.jobs.";
-    /** Every team job topic, as a subscription pattern. */
-    public static final Pattern TEAM_JOBS_PATTERN = Pattern.compile(Pattern.quote(TEAM_JOBS_PREFIX) + TEAM_NAME);
-
-    /** {@code team}, or a clear error when it is not a valid team name. */
-    public static String requireTeam(String team) {
-        if (team == null || !team.matches(TEAM_NAME)) {
-            throw new GblmException("invalid team name '" + team
-                    + "': use 1-32 of the characters a-z 0-9 -, starting with a letter or digit");
-        }
-        return team;
-    }
-
-    /** {@code gblm.jobs.<team>}: the topic of a team's jobs. */
-    public static String teamJobsTopic(String team) {
-        return TEAM_JOBS_PREFIX + requireTeam(team);
-    }
-
     /** The team of a team job topic ({@code gblm.jobs.a} → {@code a}), or null when {@code topic} is not one. */
     public static String teamOfJobsTopic(String topic) {
         return topic != null && TEAM_JOBS_PATTERN.matcher(topic).matches() ? topic.substring(TEAM_JOBS_PREFIX.length()) : null;
-    }
-
-    /** The owning team of a stream ({@code a.wiki} → {@code a}), or null when the stream has no team prefix. */
-    public static String teamOfStream(String stream) {
-        int dot = stream == null ? -1 : stream.indexOf('.');
-        if (dot <= 0) {
-            return null;
-        }
-        String team = stream.substring(0, dot);
-        return team.matches(TEAM_NAME) ? team : null;
     }
 
     /** The stream of a calibration topic ({@code calib.news} → {@code news}). */

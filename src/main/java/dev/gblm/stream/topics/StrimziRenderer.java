@@ -54,6 +54,15 @@ public final class StrimziRenderer {
         return sb.toString();
     }
 
+    /** The {@code KafkaTopic} resources of these concrete topics alone, without a file header. */
+    public static String resources(List<TopicSpec> specs, String clusterName) {
+        StringBuilder sb = new StringBuilder();
+        for (TopicSpec spec : specs) {
+            resource(sb, spec, resourceName(spec.name()), clusterName);
+        }
+        return sb.toString();
+    }
+
     /**
      * The Kubernetes name of a topic's {@code KafkaTopic}: the topic name itself when it already is a valid RFC 1123
      * subdomain (lower case {@code a-z 0-9 - .}, every dot-separated label starting and ending with a letter or

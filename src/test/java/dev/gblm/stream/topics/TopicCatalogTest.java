@@ -17,8 +17,11 @@ class TopicCatalogTest {
     void repositoryDefinitionsHoldEveryTopicOfTheArchitecture() {
         TopicCatalog c = TopicCatalog.load(TOPICS);
         assertThat(c.all()).extracting(TopicSpec::name).containsExactly(
-                "calib.*", "gblm.dlq", "gblm.epochs", "gblm.finalize", "gblm.finalize-acks", "gblm.jobs", "gblm.masks", "gblm.models", "gblm.slices", "gblm.stats");
-        assertThat(c.templates()).extracting(TopicSpec::name).containsExactly("calib.*");
+                "calib.*", "gblm.dlq", "gblm.epochs", "gblm.finalize", "gblm.finalize-acks", "gblm.job-status", "gblm.jobs",
+                "gblm.jobs.*", "gblm.masks", "gblm.models", "gblm.slices", "gblm.stats");
+        assertThat(c.templates()).extracting(TopicSpec::name).containsExactly("calib.*", "gblm.jobs.*");
+        assertThat(c.specFor("gblm.jobs.a").orElseThrow().configs()).containsEntry("cleanup.policy", "compact");
+        assertThat(c.specFor("gblm.jobs").orElseThrow().name()).isEqualTo("gblm.jobs");
         assertThat(c.get("gblm.jobs").configs()).containsEntry("cleanup.policy", "compact");
         TopicSpec stats = c.get("gblm.stats");
         assertThat(stats.partitions()).isEqualTo(6);
