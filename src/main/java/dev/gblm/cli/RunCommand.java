@@ -1,6 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
+import dev.gblm.ops.ScramUsers;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
@@ -30,7 +31,7 @@ final class RunCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer file (default: found next to the model)")
     Path tokenizer;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/ (a team's: DIR/teams/<team>/<job>/epoch-<n>/)")
     Path out;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "broker data and finalizer state, kept between runs (default: temporary)")
     Path dataDir;
@@ -39,6 +40,15 @@ final class RunCommand implements Callable<Integer> {
     KafkaOptions.Bootstrap cluster = new KafkaOptions.Bootstrap();
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
+    @Option(names = "--users", paramLabel = "FILE",
+            description = "secure the embedded broker: SASL/SCRAM users of FILE (name:password lines, 'admin' required), ACLs "
+                    + "enforced; worker, finalizer and exporter each run as their own principal (gblm-worker, gblm-finalizer, "
+                    + "gblm-exporter: from FILE, or generated) with only their ACLs (see docs/security.md)")
+    Path usersFile;
+    @Option(names = "--team", paramLabel = "TEAM",
+            description = "with --users: onboard TEAM (its user must be in FILE) and ingest and submit as it: streams "
+                    + "TEAM.NAME, job ids TEAM.ID on gblm.jobs.TEAM, exports under OUT/teams/TEAM/")
+    String team;
     @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
     @Option(names = "--samples-per-slice", defaultValue = "32", description = "samples per statistics slice (default ${DEFAULT-VALUE})")
@@ -78,7 +88,8 @@ final class RunCommand implements Callable<Integer> {
         PipelineSettings o = PipelineSettings.builder(model, out).tokenizer(tokenizer).dataDir(dataDir)
                 .kafka(cluster.given() ? cluster.settings() : null)
                 .metricsPort(metricsEndpoint.port).metricsHost(metricsEndpoint.host).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
-                .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err).build();
+                .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err)
+                .users(usersFile == null ? null : ScramUsers.parse(usersFile)).team(team).build();
         CountDownLatch finished = new CountDownLatch(1);
         try (Pipeline p = new Pipeline(o)) {
             Thread hook = new Thread(() -> {
@@ -87,6 +98,11 @@ final class RunCommand implements Callable<Integer> {
             }, "gblm-run-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             p.start();
+            if (usersFile != null) {
+                spec.commandLine().getErr().println("clients of this secured broker (gblm <command> --kafka-config FILE) need:");
+                spec.commandLine().getErr().print(BrokerCommand.clientConfig(p.bootstrapServers(), "NAME", "PASSWORD"));
+                spec.commandLine().getErr().flush();
+            }
             for (IngestArg i : ingests) {
                 DocumentReader.Format fmt = i.format != null ? DocumentReader.Format.parse(i.format)
                         : i.file.toString().endsWith(".jsonl") ? DocumentReader.Format.JSONL : DocumentReader.Format.TEXT;

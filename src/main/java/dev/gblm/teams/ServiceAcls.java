@@ -83,7 +83,8 @@ public final class ServiceAcls {
         List<AclRule> r = new ArrayList<>();
         r.add(AclRule.prefixed(TOPIC, "gblm.", "start-up check of every topic definition (describe, configs)",
                 DESCRIBE, DESCRIBE_CONFIGS));
-        r.add(AclRule.literal(TOPIC, Topics.JOBS.name(), "the shared jobs (global store)", READ));
+        r.add(AclRule.literal(TOPIC, Topics.JOBS.name(), "the shared jobs (global store); relays the teams' jobs to it", READ,
+                WRITE));
         r.add(AclRule.prefixed(TOPIC, Topics.TEAM_JOBS_PREFIX, "every team's jobs (gblm.jobs.<team>)", READ));
         r.add(AclRule.literal(TOPIC, Topics.STATS.name(), "statistics of the slices", READ));
         r.add(AclRule.literal(TOPIC, Topics.SLICES.name(), "slice records", READ));

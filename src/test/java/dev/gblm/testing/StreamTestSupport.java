@@ -103,8 +103,12 @@ public final class StreamTestSupport {
 
     /** Every committed record of {@code topic} (read_committed, up to the last stable offset). */
     public static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return readCommitted(KafkaSettings.of(bootstrap), topic);
+    }
+
+    /** {@link #readCommitted(String, String)} as the client {@code kafka} describes (e.g. a user of a secured broker). */
+    public static List<ConsumerRecord<byte[], byte[]>> readCommitted(KafkaSettings kafka, String topic) {
+        Properties p = kafka.common();
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -7,6 +7,7 @@ import dev.gblm.ops.EmbeddedKafka;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.KafkaSettings;
 import dev.gblm.ops.MetricsServer;
+import dev.gblm.ops.ScramUsers;
 import dev.gblm.ops.Service;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.ModelReady;
@@ -27,6 +28,12 @@ import dev.gblm.stream.topics.TopicCatalog;
 import dev.gblm.stream.topics.TopicReport;
 import dev.gblm.stream.worker.Worker;
 import dev.gblm.stream.worker.WorkerSettings;
+import dev.gblm.teams.AclApplier;
+import dev.gblm.teams.AclSet;
+import dev.gblm.teams.Quota;
+import dev.gblm.teams.ServiceAcls;
+import dev.gblm.teams.TeamAcls;
+import dev.gblm.teams.TeamTopics;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
 import io.micrometer.core.instrument.Counter;
@@ -35,8 +42,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +70,10 @@ public final class Pipeline implements AutoCloseable {
     /** Started services, in start order; closed in reverse. */
     private final List<Service> services = new ArrayList<>();
     private EmbeddedKafka broker;
+    /** The administrator's settings: topics, ACLs, and everything when the broker is open. */
     private KafkaSettings kafka;
+    /** Who ingests and submits: the team when there is one, else the administrator. */
+    private KafkaSettings client;
     private MetricsServer server;
     private Finalizer finalizer;
     private final List<Worker> workers = new ArrayList<>();
@@ -120,15 +133,26 @@ public final class Pipeline implements AutoCloseable {
     }
 
     public synchronized Pipeline start() throws IOException {
+        Map<String, String> passwords = new LinkedHashMap<>();
+        ServiceAcls.Names names = serviceNames();
         if (opt.kafka() == null) {
             EmbeddedKafka.Builder b = EmbeddedKafka.builder();
             if (opt.dataDir() != null) {
                 b.dataDir(opt.dataDir().resolve("kafka"));
             }
+            if (opt.users() != null) {
+                passwords.putAll(opt.users().users());
+                for (String service : List.of(names.worker(), names.finalizer(), names.exporter())) {
+                    passwords.computeIfAbsent(service, u -> generatedPassword());
+                }
+                b.scramUsers(new ScramUsers(opt.users().source() + " and generated service users", passwords));
+            }
             broker = startService(b.build());
             metrics.register(broker);
             kafka = broker.clientSettings();
-            say("embedded Kafka broker at " + kafka.bootstrapServers());
+            say("embedded Kafka broker at " + kafka.bootstrapServers() + (broker.secured()
+                    ? " (secured: SASL/SCRAM, ACLs; services run as " + names.worker() + ", " + names.finalizer() + ", "
+                            + names.exporter() + ")" : ""));
         } else {
             kafka = opt.kafka();
         }
@@ -137,6 +161,28 @@ public final class Pipeline implements AutoCloseable {
                 if (!r.healthy()) {
                     say("warning: " + r.describe());
                 }
+            }
+        }
+        KafkaSettings workerKafka = kafka;
+        KafkaSettings finalizerKafka = kafka;
+        KafkaSettings exporterKafka = kafka;
+        client = kafka;
+        if (opt.users() != null) {
+            try (AclApplier acls = AclApplier.connect(kafka)) {
+                for (AclSet set : ServiceAcls.all(names)) {
+                    acls.apply(set);
+                }
+                if (opt.team() != null) {
+                    acls.apply(TeamAcls.of(opt.team(), List.of(), Quota.NONE));
+                    acls.ensureTopic(TeamTopics.jobsTopic(opt.team(), TopicCatalog.fromClasspath()));
+                }
+            }
+            workerKafka = broker.clientSettings(names.worker(), passwords.get(names.worker()));
+            finalizerKafka = broker.clientSettings(names.finalizer(), passwords.get(names.finalizer()));
+            exporterKafka = broker.clientSettings(names.exporter(), passwords.get(names.exporter()));
+            if (opt.team() != null) {
+                client = broker.clientSettings(opt.team(), passwords.get(opt.team()));
+                say("team " + opt.team() + " onboarded: ingests and jobs run as User:" + opt.team());
             }
         }
         if (opt.metricsPort() >= 0) {
@@ -150,15 +196,15 @@ public final class Pipeline implements AutoCloseable {
             tempState = Files.createTempDirectory("gblm-run-state");
             state = tempState;
         }
-        finalizer = startService(new Finalizer(FinalizerSettings.builder(kafka, state, checkpoint.fingerprint())
-                .applicationId("gblm-finalizer-" + opt.instance()).build(), new CheckpointWeights(checkpoint), metrics));
+        finalizer = startService(new Finalizer(FinalizerSettings.builder(finalizerKafka, state, checkpoint.fingerprint())
+                .applicationId(names.finalizerApplicationId()).build(), new CheckpointWeights(checkpoint), metrics));
         for (int i = 0; i < opt.workers(); i++) {
-            WorkerSettings wc = WorkerSettings.builder(kafka, opt.instance() + "-w" + i).seqLen(opt.seqLen())
+            WorkerSettings wc = WorkerSettings.builder(workerKafka, opt.instance() + "-w" + i).seqLen(opt.seqLen())
                     .samplesPerSlice(opt.samplesPerSlice()).maxSliceAge(opt.maxSliceAge())
-                    .groupId("gblm-worker-" + opt.instance()).build();
+                    .groupId(names.workerGroupPrefix() + "-" + opt.instance()).build();
             workers.add(startService(new Worker(wc, checkpoint, tokenizer, metrics)));
         }
-        exporter = new Exporter(ExporterSettings.builder(kafka, opt.out()).groupId("gblm-exporter-" + opt.instance())
+        exporter = new Exporter(ExporterSettings.builder(exporterKafka, opt.out()).groupId(names.exporterGroup())
                 .tokenizer(opt.tokenizer()).build(), checkpoint, metrics);
         exporter.onModelReady(m -> {
             exported.put(m.job() + "/" + m.epoch(), m);
@@ -172,6 +218,27 @@ public final class Pipeline implements AutoCloseable {
         progressThread.setDaemon(true);
         progressThread.start();
         return this;
+    }
+
+    /** With --team, a stream the team owns: it may create and write no other. */
+    private void requireOwnStream(String stream) {
+        if (opt.team() != null && !opt.team().equals(Topics.teamOfStream(stream))) {
+            throw new GblmException("stream '" + stream + "' is not team " + opt.team() + "'s: its streams are named "
+                    + Topics.teamStreamPrefix(opt.team()) + "NAME");
+        }
+    }
+
+    /** The services' principals and client ids; their ACLs are granted on exactly these names. */
+    private ServiceAcls.Names serviceNames() {
+        return new ServiceAcls.Names("gblm-worker", "gblm-finalizer", "gblm-exporter", "gblm-worker",
+                "gblm-finalizer-" + opt.instance(), "gblm-exporter-" + opt.instance());
+    }
+
+    /** A password for a service user the users file does not name: it lives only as long as this process. */
+    private static String generatedPassword() {
+        byte[] b = new byte[24];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
     }
 
     /** Starts {@code s} and remembers it, so that {@link #close} stops it (services close in reverse order). */
@@ -189,13 +256,14 @@ public final class Pipeline implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new GblmException("input file not found: " + file);
         }
-        try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
+        requireOwnStream(stream);
+        try (TopicAdmin admin = TopicAdmin.connect(client)) {
             admin.ensure(TopicCatalog.fromClasspath().calibrationTopic(stream));
         }
-        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(kafka));
+        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(client));
                 InputStream in = Files.newInputStream(file)) {
             // like `gblm ingest`: documents already in the stream (by key) are not published again
-            TopicKeys present = TopicKeys.read(kafka, Topics.calibrationTopic(stream), Duration.ofMinutes(5));
+            TopicKeys present = TopicKeys.read(client, Topics.calibrationTopic(stream), Duration.ofMinutes(5));
             IngestSummary s = new Ingestor(producer, stream, metrics.meters(), null, present).ingest(in, format);
             say("ingested " + file + " into stream " + stream + ": " + s.describe().replace('\n', ' '));
             return s;
@@ -208,14 +276,20 @@ public final class Pipeline implements AutoCloseable {
      */
     public JobSpec submit(JobSpec job) {
         JobSpec withProfile = new JobSpec(job.id(), profile().id(), job.streams(), job.method(), job.sparsity(),
-                job.pattern(), job.tailRule(), job.gradNorm(), job.minSamples(), job.refreshEvery(), job.window());
+                job.pattern(), job.tailRule(), job.gradNorm(), job.minSamples(), job.refreshEvery(), job.window(),
+                opt.team(), job.alpha(), job.normalization(), job.holdout());
         JobSpec spec;
         try {
             spec = withProfile.validated();
-            try (TopicAdmin admin = TopicAdmin.connect(kafka)) {
+            try (TopicAdmin admin = TopicAdmin.connect(client)) {
                 Set<String> topics = admin.listTopics();
                 for (String s : spec.streams()) {
-                    if (!topics.contains(Topics.calibrationTopic(s))) {
+                    if (!topics.contains(Topics.calibrationTopic(s)) && opt.team() != null
+                            && !opt.team().equals(Topics.teamOfStream(s))) {
+                        // another team's stream is invisible until shared: the finalizer decides, with a reason
+                        say("warning: job " + spec.id() + " names stream '" + s + "', which team " + opt.team()
+                                + " cannot see: the job waits until its owner grants it (gblm job status " + spec.id() + ")");
+                    } else if (!topics.contains(Topics.calibrationTopic(s))) {
                         throw new GblmException("job " + spec.id() + " names unknown stream '" + s + "' (no topic "
                                 + Topics.calibrationTopic(s) + "; ingest into it first)");
                     }
@@ -227,7 +301,7 @@ public final class Pipeline implements AutoCloseable {
                     .register(metrics.meters()).increment();
             throw e;
         }
-        JobSpec s = new JobClient(kafka).submit(spec).spec();
+        JobSpec s = new JobClient(client).submit(spec).spec();
         synchronized (submitted) {
             submitted.add(s.id());
         }

@@ -1,7 +1,10 @@
 package dev.gblm.stream.pipeline;
 
 import dev.gblm.GblmException;
+import dev.gblm.ops.EmbeddedKafka;
 import dev.gblm.ops.KafkaSettings;
+import dev.gblm.ops.ScramUsers;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.worker.WorkerSettings;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -24,9 +27,15 @@ import java.util.Objects;
  * @param workers         worker instances in this process (each its own consumer and transactional id)
  * @param instance        distinguishes consumer groups, application and transactional ids of pipelines sharing a cluster
  * @param progress        where progress lines go (null = nowhere)
+ * @param users           secured embedded broker (SASL/SCRAM, authorizer) with these users, the services each under
+ *                        its own principal with only its ACLs; null = an open broker. Needs the broker user
+ *                        ({@code admin}); service users missing from it get generated passwords
+ * @param team            ingest and submit as this team (its user must be in {@code users}): its streams are
+ *                        {@code <team>.*}, its jobs {@code <team>.*} on gblm.jobs.&lt;team&gt;; null = as the admin
  */
 public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDir, KafkaSettings kafka, int metricsPort,
-        String metricsHost, int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress) {
+        String metricsHost, int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress,
+        ScramUsers users, String team) {
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(5);
     public static final String DEFAULT_INSTANCE = "run";
     public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
@@ -41,6 +50,24 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         if (instance == null || !instance.matches("[A-Za-z0-9._-]{1,100}")) {
             throw new GblmException("invalid instance name '" + instance + "': use 1-100 of a-z A-Z 0-9 . _ -");
         }
+        if (users != null && kafka != null) {
+            throw new GblmException("--users secures the embedded broker: it cannot be combined with an existing cluster "
+                    + "(give that cluster's credentials with --kafka-config instead)");
+        }
+        if (users != null && !users.users().containsKey(EmbeddedKafka.DEFAULT_BROKER_USER)) {
+            throw new GblmException("users " + users.source() + " has no line for the broker user "
+                    + EmbeddedKafka.DEFAULT_BROKER_USER + " (add '" + EmbeddedKafka.DEFAULT_BROKER_USER + ":PASSWORD')");
+        }
+        if (team != null) {
+            Topics.requireTeam(team);
+            if (users == null) {
+                throw new GblmException("--team needs --users: a team is a user of the secured broker");
+            }
+            if (!users.users().containsKey(team)) {
+                throw new GblmException("users " + users.source() + " has no line for team " + team + " (add '" + team
+                        + ":PASSWORD')");
+            }
+        }
     }
 
     public static Builder builder(Path model, Path out) {
@@ -50,7 +77,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
     public Builder toBuilder() {
         return new Builder(model, out).tokenizer(tokenizer).dataDir(dataDir).kafka(kafka).metricsPort(metricsPort)
                 .metricsHost(metricsHost).seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
-                .instance(instance).progress(progress);
+                .instance(instance).progress(progress).users(users).team(team);
     }
 
     public static final class Builder {
@@ -59,6 +86,8 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         private Path tokenizer;
         private Path dataDir;
         private KafkaSettings kafka;
+        private ScramUsers users;
+        private String team;
         private int metricsPort = -1;
         private String metricsHost = DEFAULT_METRICS_HOST;
         private int seqLen;
@@ -129,9 +158,19 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
             return this;
         }
 
+        public Builder users(ScramUsers u) {
+            this.users = u;
+            return this;
+        }
+
+        public Builder team(String t) {
+            this.team = t;
+            return this;
+        }
+
         public PipelineSettings build() {
             return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, metricsHost, seqLen, samplesPerSlice,
-                    maxSliceAge, workers, instance, progress);
+                    maxSliceAge, workers, instance, progress, users, team);
         }
     }
 }
