@@ -73,7 +73,7 @@ public final class ServiceAcls {
         }
         r.add(AclRule.literal(TOPIC, Topics.DLQ.name(), "rejected samples", WRITE, DESCRIBE));
         r.add(AclRule.prefixed(TRANSACTIONAL_ID, WORKER_TRANSACTIONAL_PREFIX,
-                "gblm-worker-<profile>-<worker id>", WRITE, DESCRIBE));
+                "ids gblm-worker-PROFILE-WORKERID", WRITE, DESCRIBE));
         return new AclSet("worker", List.of(n.worker()), r, Quota.NONE);
     }
 
@@ -84,7 +84,7 @@ public final class ServiceAcls {
         r.add(AclRule.prefixed(TOPIC, "gblm.", "start-up check of every topic definition (describe, configs)",
                 DESCRIBE, DESCRIBE_CONFIGS));
         r.add(AclRule.literal(TOPIC, Topics.JOBS.name(), "the shared jobs (global store)", READ));
-        r.add(AclRule.prefixed(TOPIC, Topics.TEAM_JOBS_PREFIX, "every team's jobs (gblm.jobs.<team>)", READ));
+        r.add(AclRule.prefixed(TOPIC, Topics.TEAM_JOBS_PREFIX, "every team's job topic", READ));
         r.add(AclRule.literal(TOPIC, Topics.STATS.name(), "statistics of the slices", READ));
         r.add(AclRule.literal(TOPIC, Topics.SLICES.name(), "slice records", READ));
         r.add(AclRule.literal(TOPIC, Topics.FINALIZE.name(), "planner to block tasks", READ, WRITE));
@@ -95,7 +95,7 @@ public final class ServiceAcls {
         r.add(AclRule.prefixed(TOPIC, app + "-", "Kafka Streams internal topics (changelogs, repartition: purged)",
                 CREATE, DELETE, DESCRIBE, DESCRIBE_CONFIGS, READ, WRITE));
         r.add(AclRule.literal(GROUP, app, "the application's consumer group", READ, DESCRIBE));
-        r.add(AclRule.prefixed(TRANSACTIONAL_ID, app + "-", "exactly_once_v2 producers: <application id>-<process>-<n>",
+        r.add(AclRule.prefixed(TRANSACTIONAL_ID, app + "-", "exactly_once_v2 producers (APPLICATIONID-PROCESS-N)",
                 WRITE, DESCRIBE));
         r.add(AclRule.literal(CLUSTER, AclRule.CLUSTER_NAME, "reads the ACLs (Admin.describeAcls) to check team grants",
                 DESCRIBE));
@@ -113,7 +113,7 @@ public final class ServiceAcls {
         r.add(AclRule.literal(GROUP, n.exporterGroup(), "its consumer group (offsets committed in the transaction)",
                 READ, DESCRIBE));
         r.add(AclRule.literal(TRANSACTIONAL_ID, EXPORTER_TRANSACTIONAL_PREFIX + n.exporterGroup(),
-                "gblm-exporter-<group>", WRITE, DESCRIBE));
+                "id gblm-exporter-GROUP", WRITE, DESCRIBE));
         return new AclSet("exporter", List.of(n.exporter()), r, Quota.NONE);
     }
 
