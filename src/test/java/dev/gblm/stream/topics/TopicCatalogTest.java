@@ -17,7 +17,7 @@ class TopicCatalogTest {
     void repositoryDefinitionsHoldEveryTopicOfTheArchitecture() {
         TopicCatalog c = TopicCatalog.load(TOPICS);
         assertThat(c.all()).extracting(TopicSpec::name).containsExactly(
-                "calib.*", "gblm.dlq", "gblm.epochs", "gblm.finalize", "gblm.finalize-acks", "gblm.jobs", "gblm.masks", "gblm.models", "gblm.slices", "gblm.stats");
+                "calib.*", "gblm.dlq", "gblm.epochs", "gblm.finalize", "gblm.finalize-acks", "gblm.job-status", "gblm.jobs", "gblm.masks", "gblm.models", "gblm.slices", "gblm.stats");
         assertThat(c.templates()).extracting(TopicSpec::name).containsExactly("calib.*");
         assertThat(c.get("gblm.jobs").configs()).containsEntry("cleanup.policy", "compact");
         TopicSpec stats = c.get("gblm.stats");
