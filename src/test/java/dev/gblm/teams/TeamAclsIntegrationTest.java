@@ -1,14 +1,15 @@
 package dev.gblm.teams;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.ops.EmbeddedKafka;
 import dev.gblm.ops.KafkaSettings;
 import dev.gblm.ops.ScramUsers;
+import dev.gblm.stream.Topics;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
 import dev.gblm.testing.GblmCli;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -246,7 +247,7 @@ class TeamAclsIntegrationTest {
         wc.put(ConsumerConfig.GROUP_ID_CONFIG, "gblm-worker-p1");
         wc.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(wc)) {
-            c.subscribe(java.util.regex.Pattern.compile("calib\\..+"));
+            c.subscribe(Topics.CALIBRATION_TOPICS);
             List<String> got = new ArrayList<>();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (got.size() < 2 && System.nanoTime() < deadline) {
@@ -355,7 +356,7 @@ class TeamAclsIntegrationTest {
                     .append(v).append('\n'));
             Files.writeString(f, sb.toString(), StandardCharsets.UTF_8);
             return f.toString();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new AssertionError(e);
         }
     }
