@@ -228,8 +228,8 @@ final class TeamCommand implements Runnable {
 
         @Override
         public Integer call() {
+            Topics.requireTeam(team);
             try (AclApplier applier = AclApplier.connect(kafka.settings())) {
-                Topics.requireTeam(team);
                 applier.readable(team).forEach(spec.commandLine().getOut()::println);
                 spec.commandLine().getOut().flush();
             }

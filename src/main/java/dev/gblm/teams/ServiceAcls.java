@@ -73,7 +73,7 @@ public final class ServiceAcls {
         }
         r.add(AclRule.literal(TOPIC, Topics.DLQ.name(), "rejected samples", WRITE, DESCRIBE));
         r.add(AclRule.prefixed(TRANSACTIONAL_ID, WORKER_TRANSACTIONAL_PREFIX,
-                "gblm-worker-<profile>-<worker id>", WRITE, DESCRIBE));
+                "ids gblm-worker-PROFILE-WORKERID", WRITE, DESCRIBE));
         return new AclSet("worker", List.of(n.worker()), r, Quota.NONE);
     }
 
@@ -96,7 +96,7 @@ public final class ServiceAcls {
         r.add(AclRule.prefixed(TOPIC, app + "-", "Kafka Streams internal topics (changelogs, repartition: purged)",
                 CREATE, DELETE, DESCRIBE, DESCRIBE_CONFIGS, READ, WRITE));
         r.add(AclRule.literal(GROUP, app, "the application's consumer group", READ, DESCRIBE));
-        r.add(AclRule.prefixed(TRANSACTIONAL_ID, app + "-", "exactly_once_v2 producers: <application id>-<process>-<n>",
+        r.add(AclRule.prefixed(TRANSACTIONAL_ID, app + "-", "exactly_once_v2 producers (APPLICATIONID-PROCESS-N)",
                 WRITE, DESCRIBE));
         r.add(AclRule.literal(CLUSTER, AclRule.CLUSTER_NAME, "reads the ACLs (Admin.describeAcls) to check team grants",
                 DESCRIBE));
@@ -114,7 +114,7 @@ public final class ServiceAcls {
         r.add(AclRule.literal(GROUP, n.exporterGroup(), "its consumer group (offsets committed in the transaction)",
                 READ, DESCRIBE));
         r.add(AclRule.literal(TRANSACTIONAL_ID, EXPORTER_TRANSACTIONAL_PREFIX + n.exporterGroup(),
-                "gblm-exporter-<group>", WRITE, DESCRIBE));
+                "id gblm-exporter-GROUP", WRITE, DESCRIBE));
         return new AclSet("exporter", List.of(n.exporter()), r, Quota.NONE);
     }
 

@@ -48,7 +48,7 @@ public final class TeamAcls {
     static List<AclRule> rules(String team) {
         List<AclRule> r = new ArrayList<>();
         r.add(AclRule.prefixed(TOPIC, Topics.CALIBRATION_PREFIX + team + ".",
-                "its calibration streams <team>.*: gblm ingest creates, checks, writes and reads them",
+                "its calibration streams: gblm ingest creates, checks, writes and reads them",
                 CREATE, DESCRIBE, DESCRIBE_CONFIGS, READ, WRITE));
         r.add(AclRule.literal(TOPIC, Topics.TEAM_JOBS_PREFIX + team,
                 "its jobs: only the team (and super users) may write them", DESCRIBE, DESCRIBE_CONFIGS, READ, WRITE));

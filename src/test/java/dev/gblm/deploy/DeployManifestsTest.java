@@ -423,7 +423,7 @@ class DeployManifestsTest {
             assertThat(worker.get("literal:" + t)).as("worker writes %s", t).contains("Write");
         }
         assertThat(worker.keySet()).noneMatch(k -> k.contains("gblm.masks") || k.contains("gblm.jobs"));
-        assertThat(acls("gblm-worker", "group").get("literal:gblm-worker")).contains("Read");
+        assertThat(acls("gblm-worker", "group").get("prefix:gblm-worker")).contains("Read");
         assertThat(acls("gblm-worker", "transactionalId").get("prefix:gblm-worker-")).contains("Write");
 
         Map<String, Set<String>> fin = acls("gblm-finalizer", "topic");
@@ -433,9 +433,10 @@ class DeployManifestsTest {
         for (String t : List.of("gblm.epochs", "gblm.finalize", "gblm.finalize-acks", "gblm.masks", "gblm.dlq")) {
             assertThat(fin.get("literal:" + t)).as("finalizer writes %s", t).contains("Write");
         }
-        assertThat(fin.get("prefix:gblm-finalizer")).contains("All");
-        assertThat(acls("gblm-finalizer", "group").get("prefix:gblm-finalizer")).contains("Read");
-        assertThat(acls("gblm-finalizer", "transactionalId").get("prefix:gblm-finalizer")).contains("Write");
+        assertThat(fin.get("prefix:gblm-finalizer-")).contains("Create", "Read", "Write");
+        assertThat(fin.get("prefix:gblm.jobs.")).as("every team job topic").contains("Read");
+        assertThat(acls("gblm-finalizer", "group").get("literal:gblm-finalizer")).contains("Read");
+        assertThat(acls("gblm-finalizer", "transactionalId").get("prefix:gblm-finalizer-")).contains("Write");
 
         Map<String, Set<String>> exp = acls("gblm-exporter", "topic");
         assertThat(exp.get("literal:gblm.epochs")).contains("Read");
@@ -443,8 +444,8 @@ class DeployManifestsTest {
         assertThat(exp.get("literal:gblm.models")).contains("Read", "Write");
         assertThat(exp.get("literal:gblm.dlq")).contains("Write");
         assertThat(exp.keySet()).noneMatch(k -> k.contains("gblm.stats") || k.contains("calib"));
-        assertThat(acls("gblm-exporter", "group").get("prefix:gblm-exporter")).contains("Read");
-        assertThat(acls("gblm-exporter", "transactionalId").get("prefix:gblm-exporter-")).contains("Write");
+        assertThat(acls("gblm-exporter", "group").get("literal:gblm-exporter")).contains("Read");
+        assertThat(acls("gblm-exporter", "transactionalId").get("literal:gblm-exporter-gblm-exporter")).contains("Write");
     }
 
     // ------------------------------------------------------------------------------------------------- workloads
