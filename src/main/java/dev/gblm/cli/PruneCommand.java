@@ -145,6 +145,7 @@ final class PruneCommand implements Callable<Integer> {
             throw new GblmException("--seq-len must be in 2.." + context + " (the model's context), got " + len);
         }
         CalibrationSet cal = null;
+        List<int[]> heldOut = List.of();
         if (text != null) {
             Tokenizer tok = model.tokenizer();
             boolean jsonl = CalibrationSet.isJsonLines(calibration.getFileName().toString(), text);
@@ -153,11 +154,11 @@ final class PruneCommand implements Callable<Integer> {
                 throw new GblmException("calibration file " + calibration + " has no usable document ("
                         + cal.documentsRead() + " read, " + cal.skipped() + " under two tokens)");
             }
+            heldOut = auto ? heldOut(text, cal, len) : List.of(); // refused before any work starts
             err.printf(Locale.ROOT, "calibration: %d samples, %d tokens (%d documents read, %d skipped)%n", cal.samples().size(),
                     cal.tokens(), cal.documentsRead(), cal.skipped());
         }
 
-        List<int[]> heldOut = auto ? heldOut(text, cal, len) : List.of();
         String heldOutSource = holdout != null ? holdout.toString()
                 : calibration + " (the " + heldOut.size() + " documents after the calibration samples)";
 

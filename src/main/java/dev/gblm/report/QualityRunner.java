@@ -80,7 +80,8 @@ public final class QualityRunner {
         return new RunResult(spec, r.perplexity(), r.meanNll(), r.count(), result.overallSparsity(), prune, eval);
     }
 
-    private void restoreDense() {
+    /** Puts the dense weights back. */
+    void restoreDense() {
         dense.restore(model);
     }
 }
