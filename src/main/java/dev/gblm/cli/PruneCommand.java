@@ -159,8 +159,8 @@ final class PruneCommand implements Callable<Integer> {
                     cal.tokens(), cal.documentsRead(), cal.skipped());
         }
 
-        String heldOutSource = holdout != null ? holdout.toString()
-                : calibration + " (the " + heldOut.size() + " documents after the calibration samples)";
+        String heldOutSource = !auto ? null : holdout != null ? holdout.toString()
+                : calibration + " (" + heldOut.size() + " sequences from the documents after the calibration samples)";
 
         BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false);
         ObjectNode report;
