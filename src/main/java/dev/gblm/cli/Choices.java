@@ -2,6 +2,7 @@ package dev.gblm.cli;
 
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
+import dev.gblm.prune.Normalization;
 import dev.gblm.prune.TailRule;
 import dev.gblm.prune.batch.PruneMode;
 import java.util.Arrays;
@@ -46,6 +47,12 @@ final class Choices {
     static final class GradNorms extends Fixed {
         GradNorms() {
             super(Arrays.stream(GradNorm.values()).map(GradNorm::cliName).toList());
+        }
+    }
+
+    static final class Normalizations extends Fixed {
+        Normalizations() {
+            super(Arrays.stream(Normalization.values()).map(Normalization::cliName).toList());
         }
     }
 

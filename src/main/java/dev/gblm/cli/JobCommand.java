@@ -65,6 +65,15 @@ final class JobCommand {
         @Option(names = "--grad-norm", defaultValue = "l1", completionCandidates = Choices.GradNorms.class,
                 description = "gradient norm of the gblm/gradient score: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
         String gradNorm;
+        @Option(names = "--alpha", paramLabel = "s", description = "gblm only: weight of the gradient term; a streaming "
+                + "job takes alpha = s, the workers' --grad-scale (part of the profile), so only 's' is accepted here; "
+                + "a number or 'auto' is batch-only for now (gblm prune --alpha) (default: s)")
+        String alpha;
+        @Option(names = "--normalization", completionCandidates = Choices.Normalizations.class, description = "gblm "
+                + "only: ${COMPLETION-CANDIDATES}; sum = the paper's sums over samples (as gblm prune), mean = "
+                + "per-sample means, so the gradient term weighs the same in every re-pruning epoch whatever its "
+                + "sample count (default: sum)")
+        String normalization;
         @Option(names = "--min-samples", defaultValue = "128", description = "samples the job waits for before its first epoch (default ${DEFAULT-VALUE})")
         int minSamples;
         @Option(names = "--refresh-every", defaultValue = "0", description = "N = a new epoch each time N new samples arrived; 0 = one epoch only (re-pruning epochs are planned, "
@@ -77,7 +86,7 @@ final class JobCommand {
         public Integer call() {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
-                    refreshEvery, window).withTeam(team);
+                    refreshEvery, window, team, alpha, normalization, 0);
             JobClient.Submitted s = new JobClient(kafka.settings()).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing

@@ -6,9 +6,11 @@ import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
+import dev.gblm.prune.Normalization;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.AlphaSearch;
 import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.batch.CalibrationSet;
@@ -19,6 +21,7 @@ import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -55,6 +58,30 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
     float gradScale;
 
+    @Option(names = "--alpha", paramLabel = "NUMBER|inf|auto", description = "gblm only: weight of the gradient term, "
+            + "in raw-gradient units: score = |W|*sqrt(A/N) + alpha*|W|*G (see docs/design.md). 0 = activation only "
+            + "(Wanda), inf = gradient only, auto = the alpha of --alpha-grid with the lowest held-out perplexity "
+            + "(default: the gradient scale s, the paper's score)")
+    String alpha;
+
+    @Option(names = "--normalization", completionCandidates = Choices.Normalizations.class, description = "gblm only: "
+            + "${COMPLETION-CANDIDATES}; sum = the paper's sums over samples, mean = per-sample means (the gradient "
+            + "term's weight then does not grow with --samples) (default: sum)")
+    String normalization;
+
+    @Option(names = "--alpha-grid", split = ",", paramLabel = "a,b,...", description = "with --alpha auto: the alphas "
+            + "to try, numbers >= 0 or inf (default: 0,1,10,100,1000,10000,inf)")
+    List<String> alphaGrid;
+
+    @Option(names = "--holdout", paramLabel = "FILE", description = "with --alpha auto: held-out text (same formats as "
+            + "--calibration), disjoint from calibration and evaluation text (default: the documents of the "
+            + "calibration file that follow the calibration samples)")
+    Path holdout;
+
+    @Option(names = "--holdout-samples", defaultValue = "32", description = "with --alpha auto: held-out sequences "
+            + "(default ${DEFAULT-VALUE})")
+    int holdoutSamples;
+
     @Option(names = "--sparsity", description = "fraction to prune, in (0, 1); for N:M it must be N/M (may be omitted)")
     Double sparsity;
 
@@ -90,6 +117,14 @@ final class PruneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         PruneSettings config = parseConfig();
         PruneMode pruneMode = PruneMode.parse(mode);
+        boolean auto = alpha != null && alpha.trim().equalsIgnoreCase("auto");
+        List<Double> grid = auto ? AlphaSearch.parseGrid(alphaGrid == null ? gridDefault() : alphaGrid) : List.of();
+        if (!auto && (alphaGrid != null || holdout != null)) {
+            throw new GblmException("--alpha-grid and --holdout go with --alpha auto");
+        }
+        if (auto && holdoutSamples <= 0) {
+            throw new GblmException("--holdout-samples must be positive, got " + holdoutSamples);
+        }
         if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
             throw new GblmException("--grad-scale must be a positive number, got " + gradScale);
         }
@@ -110,6 +145,7 @@ final class PruneCommand implements Callable<Integer> {
             throw new GblmException("--seq-len must be in 2.." + context + " (the model's context), got " + len);
         }
         CalibrationSet cal = null;
+        List<int[]> heldOut = List.of();
         if (text != null) {
             Tokenizer tok = model.tokenizer();
             boolean jsonl = CalibrationSet.isJsonLines(calibration.getFileName().toString(), text);
@@ -118,19 +154,40 @@ final class PruneCommand implements Callable<Integer> {
                 throw new GblmException("calibration file " + calibration + " has no usable document ("
                         + cal.documentsRead() + " read, " + cal.skipped() + " under two tokens)");
             }
+            heldOut = auto ? heldOut(text, cal, len) : List.of(); // refused before any work starts
             err.printf(Locale.ROOT, "calibration: %d samples, %d tokens (%d documents read, %d skipped)%n", cal.samples().size(),
                     cal.tokens(), cal.documentsRead(), cal.skipped());
         }
 
+        String heldOutSource = !auto ? null : holdout != null ? holdout.toString()
+                : calibration + " (" + heldOut.size() + " sequences from the documents after the calibration samples)";
+
         BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false);
         ObjectNode report;
+        AlphaSearch.Outcome search = null;
         try (LlamaModel m = model.load(ckpt)) {
-            BatchPruner.Result result = BatchPruner.prune(m, cal == null ? java.util.List.of() : cal.samples(),
-                    options, new ConsoleProgress(err));
+            BatchPruner.Result result;
+            if (auto) {
+                err.printf(Locale.ROOT, "automatic alpha: %d values, held-out %d sequences (%s)%n", grid.size(),
+                        heldOut.size(), heldOutSource);
+                search = AlphaSearch.search(m, cal.samples(), heldOut, options, grid, new ConsoleProgress(err),
+                        new AlphaProgress(err));
+                result = search.result();
+                options = new BatchPruneSettings(config.withAlpha(search.chosen().alpha(), config.normalization()),
+                        pruneMode, gradScale, false);
+            } else {
+                result = BatchPruner.prune(m, cal == null ? List.of() : cal.samples(), options, new ConsoleProgress(err));
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode partial = PruneReport.batch(options, result, calibration == null ? null : calibration.toString(),
                     cal, len, seconds);
+            if (search != null) {
+                PruneReport.addAutoAlpha(partial, search, heldOutSource, heldOut.size());
+            }
             report = PrunedModelWriter.write(out, force, m, result, partial, model.tokenizer);
+        }
+        if (search != null && !json) {
+            spec.commandLine().getOut().print("automatic alpha (lowest held-out perplexity, *):\n" + AlphaSearch.table(search));
         }
         if (json) {
             spec.commandLine().getOut().println(report.toString());
@@ -156,7 +213,62 @@ final class PruneCommand implements Callable<Integer> {
             case "reference" -> TailRule.REFERENCE;
             default -> throw new GblmException("unknown --tail-rule '" + tailRule + "' (proportional or reference)");
         };
-        return new PruneSettings(m, norm, p, tail);
+        if (m != Method.GBLM && (alpha != null || normalization != null)) {
+            throw new GblmException("--alpha and --normalization weigh gblm's gradient term: they go with --method gblm, "
+                    + "not " + m.cliName());
+        }
+        Double a = alpha == null || alpha.trim().equalsIgnoreCase("auto") ? null : AlphaSearch.parseAlpha(alpha);
+        Normalization n = normalization == null ? Normalization.SUM : Normalization.parse(normalization);
+        return new PruneSettings(m, norm, p, tail, a, n);
+    }
+
+    private static List<String> gridDefault() {
+        return AlphaSearch.DEFAULT_GRID.stream().map(AlphaSearch::number).toList();
+    }
+
+    /** Held-out sequences: from --holdout, else the calibration file's documents after the calibration samples. */
+    private List<int[]> heldOut(String calibrationText, CalibrationSet cal, int len) {
+        Tokenizer tok = model.tokenizer();
+        List<String> docs;
+        String what;
+        if (holdout != null) {
+            String t = CliFiles.readText(holdout);
+            docs = CalibrationSet.documents(t, CalibrationSet.isJsonLines(holdout.getFileName().toString(), t));
+            what = "held-out file " + holdout;
+        } else {
+            List<String> all = CalibrationSet.documents(calibrationText,
+                    CalibrationSet.isJsonLines(calibration.getFileName().toString(), calibrationText));
+            docs = all.subList(Math.min(cal.documentsRead(), all.size()), all.size());
+            what = "calibration file " + calibration + " after its " + cal.documentsRead() + " calibration documents";
+        }
+        List<int[]> seqs = docs.isEmpty() ? List.of() : CalibrationSet.build(docs, tok, holdoutSamples, len).samples();
+        if (seqs.isEmpty()) {
+            throw new GblmException("--alpha auto needs held-out text: the " + what + " has no usable document; "
+                    + "give --holdout FILE or fewer --samples");
+        }
+        return seqs;
+    }
+
+    /** One line per grid point on stderr. */
+    private static final class AlphaProgress implements AlphaSearch.Listener {
+        private final PrintWriter err;
+
+        AlphaProgress(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void started(int index, int total, double alpha) {
+            err.printf(Locale.ROOT, "alpha %d/%d: %s%n", index + 1, total, AlphaSearch.label(alpha));
+            err.flush();
+        }
+
+        @Override
+        public void done(int index, int total, AlphaSearch.Point p) {
+            err.printf(Locale.ROOT, "alpha %d/%d: %s -> held-out perplexity %.4f (%.1f s)%n", index + 1, total,
+                    p.label(), p.heldOutPerplexity(), p.seconds());
+            err.flush();
+        }
     }
 
     /** Progress on stderr: a {@link Progress} line per phase, a line per pruned layer. */

@@ -21,6 +21,15 @@ public final class Pruner {
      */
     public static Mask mask(PruneSettings cfg, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats,
             Float magnitudeThreshold) {
+        return mask(cfg, Float.NaN, weights, rowStart, rowEnd, in, stats, magnitudeThreshold);
+    }
+
+    /**
+     * As {@link #mask(PruneSettings, float[], int, int, int, ModuleStats, Float)} for statistics collected at
+     * gradient scale {@code gradScale} (needed when {@code cfg} has an explicit alpha; NaN = unknown).
+     */
+    public static Mask mask(PruneSettings cfg, float gradScale, float[] weights, int rowStart, int rowEnd, int in,
+            ModuleStats stats, Float magnitudeThreshold) {
         Method m = cfg.method();
         int rows = rowEnd - rowStart;
         if (m == Method.SPARSEGPT) {
@@ -30,7 +39,8 @@ public final class Pruner {
             return magnitudeThreshold != null ? MagnitudeThreshold.apply(weights, rows, in, magnitudeThreshold)
                     : MaskSelector.magnitudeThreshold(weights, rows, in, cfg.pattern().sparsity());
         }
-        float[] scores = Scores.compute(m, cfg.gradNorm(), weights, rowStart, rowEnd, in, stats);
+        float[] scores = Scores.compute(cfg, m == Method.GBLM ? cfg.gradFactor(gradScale) : 1f, weights, rowStart,
+                rowEnd, in, stats);
         return MaskSelector.select(scores, rows, in, cfg.pattern(), cfg.tailRule());
     }
 
@@ -39,10 +49,16 @@ public final class Pruner {
      * reconstructs the kept ones) and returns the mask.
      */
     public static Mask pruneInPlace(PruneSettings cfg, float[] weights, int out, int in, ModuleStats stats) {
+        return pruneInPlace(cfg, Float.NaN, weights, out, in, stats);
+    }
+
+    /** As {@link #pruneInPlace(PruneSettings, float[], int, int, ModuleStats)} at gradient scale {@code gradScale}. */
+    public static Mask pruneInPlace(PruneSettings cfg, float gradScale, float[] weights, int out, int in,
+            ModuleStats stats) {
         if (cfg.method() == Method.SPARSEGPT) {
             return SparseGpt.prune(weights, out, in, stats, cfg.pattern(), cfg.tailRule());
         }
-        Mask mask = mask(cfg, weights, 0, out, in, stats, null);
+        Mask mask = mask(cfg, gradScale, weights, 0, out, in, stats, null);
         mask.applyTo(weights);
         return mask;
     }

@@ -8,6 +8,7 @@ import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.prune.batch.AlphaSearch;
 import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.tokenizer.Tokenizer;
@@ -40,6 +41,8 @@ import picocli.CommandLine.Spec;
 final class QualityCommand implements Callable<Integer> {
     static final String EVAL_FILE = "corpora/tinystories_val_head.txt";
     static final String CALIB_FILE = "corpora/tinystories_calib_128.txt";
+    /** First held-out chunk of the validation head: after evaluation (0..99) and calibration (500..627). */
+    static final int HOLDOUT_OFFSET = 1000;
 
     @Option(names = "--model", description = "model (default: models/stories260K, else DATA/models/stories260K.bin)")
     Path model;
@@ -77,6 +80,18 @@ final class QualityCommand implements Callable<Integer> {
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default ${DEFAULT-VALUE})")
     float gradScale;
 
+    @Option(names = "--auto-alpha", description = "add the automatic-alpha section: gblm-l1 with alpha chosen by "
+            + "held-out perplexity vs alpha 100 vs Wanda, 50%% unstructured and 2:4, one-shot and sequential")
+    boolean autoAlpha;
+
+    @Option(names = "--auto-alpha-grid", split = ",", paramLabel = "a,b,...", description = "with --auto-alpha: the "
+            + "alphas to try; must hold 0 and 100 (default 0,1,10,100,1000,10000,inf)")
+    List<String> autoAlphaGrid;
+
+    @Option(names = "--holdout-chunks", defaultValue = "64", description = "with --auto-alpha: held-out chunks, from "
+            + "chunk " + HOLDOUT_OFFSET + " of the validation head on (default ${DEFAULT-VALUE})")
+    int holdoutChunks;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default ${DEFAULT-VALUE}: "
             + "on a small, shared machine one thread is much faster for this tiny model)")
     int threads;
@@ -92,6 +107,11 @@ final class QualityCommand implements Callable<Integer> {
         TailRule tail = parseTail(tailRule);
         if (samples <= 0 || evalChunks <= 0) {
             throw new GblmException("--samples and --eval-chunks must be positive");
+        }
+        List<Double> alphaGrid = AlphaSearch.parseGrid(autoAlphaGrid == null
+                ? AlphaSearch.DEFAULT_GRID.stream().map(AlphaSearch::number).toList() : autoAlphaGrid);
+        if (autoAlpha && holdoutChunks <= 0) {
+            throw new GblmException("--holdout-chunks must be positive, got " + holdoutChunks);
         }
         if (threads <= 0) {
             throw new GblmException("--threads must be positive, got " + threads);
@@ -115,12 +135,18 @@ final class QualityCommand implements Callable<Integer> {
         if (cal.samples().isEmpty()) {
             throw new GblmException("calibration file " + calibFile + " has no usable document");
         }
+        List<int[]> heldOut = List.of();
+        if (autoAlpha) {
+            heldOut = EvalProtocols.chunkSequences(read(evalFile), tok, context, HOLDOUT_OFFSET, holdoutChunks);
+            EvalProtocols.requireSome(heldOut, evalFile + " (held-out chunks from " + HOLDOUT_OFFSET + ")");
+        }
         List<RunSpec> runs = grid.allRuns();
         err.printf(Locale.ROOT, "quality report: %d runs + dense; eval %d chunks, calibration %d samples (%d tokens), "
                 + "%d thread(s)%n", runs.size(), evalSet.size(), cal.samples().size(), cal.tokens(), threads);
 
         RunResult dense;
         Map<RunSpec, RunResult> results;
+        String autoAlphaSection = "";
         List<TailNote.RowLength> rowLengths = new ArrayList<>();
         try (LlamaModel m = LlamaModel.load(ckpt)) {
             for (LinearKind k : LinearKind.values()) {
@@ -129,6 +155,17 @@ final class QualityCommand implements Callable<Integer> {
             QualityRunner runner = new QualityRunner(m, cal.samples(), evalSet, tail, gradScale, err);
             dense = runner.dense();
             results = runner.run(runs);
+            if (autoAlpha) {
+                long ta = System.nanoTime();
+                List<AutoAlphaSection.Outcome> outcomes = AutoAlphaSection.run(runner, m, cal.samples(), heldOut,
+                        evalSet, tail, gradScale, alphaGrid, err);
+                String held = String.format(Locale.ROOT, "chunks %d..%d of `%s` (%d chunks, %d predicted tokens, "
+                        + "the evaluation protocol)", HOLDOUT_OFFSET, HOLDOUT_OFFSET + heldOut.size() - 1, EVAL_FILE,
+                        heldOut.size(), outcomes.get(0).search().chosen().heldOutTokens());
+                autoAlphaSection = AutoAlphaSection.render(outcomes, held, alphaGrid, cal.samples().size())
+                        + String.format(Locale.ROOT, "The four searches took %s s in all.%n%n",
+                                Fmt.seconds((System.nanoTime() - ta) / 1e9));
+            }
         }
 
         String plotRel = null;
@@ -155,7 +192,7 @@ final class QualityCommand implements Callable<Integer> {
         QualityReport.Inputs inputs = new QualityReport.Inputs(grid, dense, orderedForReport(grid, results), machine,
                 commandLine(), date, protocol, String.join(" ", tailNotes), plotRel, (System.nanoTime() - start) / 1e9,
                 threads);
-        writeAtomically(out, QualityReport.render(inputs).getBytes(StandardCharsets.UTF_8));
+        writeAtomically(out, QualityReport.render(inputs, autoAlphaSection).getBytes(StandardCharsets.UTF_8));
         err.printf(Locale.ROOT, "wrote %s (%.0f s)%n", out, (System.nanoTime() - start) / 1e9);
         return 0;
     }

@@ -3,10 +3,10 @@ package dev.gblm.report;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.LossResult;
 import dev.gblm.eval.Perplexity;
-import dev.gblm.model.LinearKind;
 import dev.gblm.prune.TailRule;
 import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.DenseCopy;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +24,7 @@ public final class QualityRunner {
     private final TailRule tailRule;
     private final float gradScale;
     private final PrintWriter progress;
-    private final float[][][] dense;
+    private final DenseCopy dense;
 
     public QualityRunner(LlamaModel model, List<int[]> calibration, List<int[]> evalSet, TailRule tailRule,
             float gradScale, PrintWriter progress) {
@@ -34,13 +34,7 @@ public final class QualityRunner {
         this.tailRule = tailRule;
         this.gradScale = gradScale;
         this.progress = progress;
-        int layers = model.config().numLayers();
-        dense = new float[layers][LinearKind.values().length][];
-        for (int l = 0; l < layers; l++) {
-            for (LinearKind k : LinearKind.values()) {
-                dense[l][k.ordinal()] = model.weight(l, k);
-            }
-        }
+        dense = DenseCopy.of(model);
     }
 
     /** Perplexity of the dense model (weights restored first). */
@@ -86,12 +80,8 @@ public final class QualityRunner {
         return new RunResult(spec, r.perplexity(), r.meanNll(), r.count(), result.overallSparsity(), prune, eval);
     }
 
-    private void restoreDense() {
-        for (int l = 0; l < dense.length; l++) {
-            for (LinearKind k : LinearKind.values()) {
-                // setWeight copies the array into a fresh tensor, so the kept dense copy stays untouched
-                model.setWeight(l, k, dense[l][k.ordinal()]);
-            }
-        }
+    /** Puts the dense weights back. */
+    void restoreDense() {
+        dense.restore(model);
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.gblm.GblmException;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
+import dev.gblm.prune.Normalization;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
@@ -30,15 +31,22 @@ import java.util.Locale;
  * @param window       0 = all samples; N = the last N samples (with refreshEvery)
  * @param team         the owning team, set by the finalizer from the team job topic the job was read from (a value
  *                     submitted by a user is never trusted); null for jobs on the shared {@code gblm.jobs} topic
- * @param alpha        weight of the gradient term of gblm: null = the default, a number, or {@code auto}
- * @param normalization how the score terms are normalised: null = the default, {@code sum} (the paper's) or
- *                     {@code mean} (per-sample means, the same meaning at every epoch)
- * @param holdout      fraction of the streams' samples held out for quality (never in statistics); 0 = none
+ * @param alpha        weight of the gradient term of gblm: null or {@code s} = the profile's gradient scale {@code s}
+ *                     (validated to {@code s} for gblm, null otherwise). A number or {@code auto} is refused for now:
+ *                     the block tasks do not see the profile, so {@code alpha/s} cannot be formed there, and
+ *                     {@code auto} needs held-out perplexity in the exporter; both are batch-only ({@code gblm prune})
+ * @param normalization gblm's gradient term over the samples: null = {@code sum} (the paper's, as batch) or
+ *                     {@code mean} (per-sample means: the same weight at every epoch whatever its sample count);
+ *                     validated to {@code sum} for gblm, null otherwise
+ * @param holdout      fraction of the streams' samples held out for quality (never in statistics); 0 = none,
+ *                     in {@code [0, 1)}
  */
 public record JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
         String tailRule, String gradNorm, int minSamples, long refreshEvery, long window, String team, String alpha,
         String normalization, double holdout) {
     public static final int DEFAULT_MIN_SAMPLES = 128;
+    /** The only alpha a streaming job takes: the profile's gradient scale {@code s} (the paper's score). */
+    public static final String ALPHA_PROFILE_SCALE = "s";
 
     @JsonCreator
     public JobSpec {
@@ -96,9 +104,40 @@ public record JobSpec(String id, String profile, List<String> streams, String me
         if (window > 0 && refreshEvery == 0) {
             throw new GblmException("a window only makes sense with refreshEvery > 0 (one-epoch jobs use the first minSamples)");
         }
+        if (!(holdout >= 0 && holdout < 1)) {
+            throw new GblmException("holdout must be a fraction in [0, 1) of the samples, got " + holdout);
+        }
+        String a = null;
+        String n = null;
+        if (m == Method.GBLM) {
+            a = checkAlpha(alpha);
+            n = normalization == null ? Normalization.SUM.cliName() : Normalization.parse(normalization).cliName();
+        } else if (alpha != null || normalization != null) {
+            throw new GblmException("alpha and normalization weigh gblm's gradient term: job " + id + " uses method "
+                    + m.cliName());
+        }
         return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
-                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, alpha,
-                normalization, holdout);
+                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, a, n, holdout);
+    }
+
+    /** The alpha of a streaming gblm job: the profile's gradient scale ({@code s}), the only one the block tasks can apply. */
+    private static String checkAlpha(String alpha) {
+        if (alpha == null || alpha.trim().equalsIgnoreCase(ALPHA_PROFILE_SCALE)) {
+            return ALPHA_PROFILE_SCALE;
+        }
+        String t = alpha.trim();
+        if (t.equalsIgnoreCase("auto")) {
+            throw new GblmException("alpha auto is batch-only for now (it needs held-out perplexity per alpha): use "
+                    + "`gblm prune --alpha auto`, then run the job with that alpha as the workers' --grad-scale");
+        }
+        try {
+            Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+            throw new GblmException("alpha must be s (the profile's gradient scale), got '" + alpha + "'");
+        }
+        throw new GblmException("a numeric alpha (" + t + ") is batch-only for now: a streaming gblm job weighs its "
+                + "gradient term with alpha = s, the profile's gradient scale, so run the workers with --grad-scale "
+                + t + " (a new profile) and leave alpha unset");
     }
 
     /**
@@ -135,10 +174,20 @@ public record JobSpec(String id, String profile, List<String> streams, String me
         return SparsityPattern.parse(pattern, sparsity);
     }
 
-    /** The method, pattern, gradient norm and tail rule as the pure core takes them. */
+    /**
+     * The method, pattern, gradient norm, tail rule and normalisation as the pure core takes them; alpha is the
+     * statistics' own scale ({@code s}), the only one a job takes (see {@link #validated()}).
+     */
     @JsonIgnore
     public PruneSettings pruneSettings() {
-        return new PruneSettings(methodEnum(), gradNormEnum(), patternSpec(), tailRuleEnum());
+        return new PruneSettings(methodEnum(), gradNormEnum(), patternSpec(), tailRuleEnum(), null,
+                normalizationEnum());
+    }
+
+    /** The normalisation ({@code sum} when unset). */
+    @JsonIgnore
+    public Normalization normalizationEnum() {
+        return normalization == null ? Normalization.SUM : Normalization.parse(normalization);
     }
 
     @JsonIgnore

@@ -76,6 +76,21 @@ public final class BatchPruner {
         return new BatchPruner(model, options, progress).run(samples);
     }
 
+    /**
+     * Prunes {@code model} in place, one-shot, from statistics already collected (e.g. a {@link BatchPruneSettings#keepStats}
+     * run's), so several settings can be tried on one collection. The model must hold the weights the statistics
+     * were taken on (the dense ones: a caller trying several settings restores them before each).
+     */
+    public static Result pruneFromStats(LlamaModel model, CalibrationStats stats, BatchPruneSettings options,
+            PruneProgress progress) {
+        BatchPruner p = new BatchPruner(model, options, progress);
+        Map<ModuleKey, Mask> masks = p.pruneLayers(stats, null);
+        ModuleStats first = stats.get(0, LinearKind.values()[0]);
+        int samples = first == null ? 0 : (int) first.sampleCount();
+        long tokens = first == null ? 0 : first.tokenCount();
+        return new Result(masks, samples, tokens, p.phases, options.config().method() == Method.SPARSEGPT, null);
+    }
+
     /** The statistics a method reads from the model's activations (empty for magnitude and gradient). */
     public static StatKinds activationKinds(Method method, boolean withAct) {
         Set<StatKind> k = EnumSet.noneOf(StatKind.class);
@@ -160,7 +175,7 @@ public final class BatchPruner {
     private Mask pruneModule(int layer, LinearKind kind, ModuleStats stats) {
         int[] shape = model.weightShape(layer, kind);
         float[] w = model.weight(layer, kind);
-        Mask mask = Pruner.pruneInPlace(options.config(), w, shape[0], shape[1], stats);
+        Mask mask = Pruner.pruneInPlace(options.config(), options.gradScale(), w, shape[0], shape[1], stats);
         model.setWeight(layer, kind, w);
         return mask;
     }
