@@ -43,9 +43,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The planner, partitioned by profile (sources {@code gblm.slices} and {@code gblm.finalize-acks}, both keyed by
  * profile id and equally partitioned). It stores accepted slices, declares a job's epoch when the job's streams have
- * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store), fans
- * out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, and then retires the slices
- * no job needs any more.
+ * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store) — epoch 1,
+ * then for re-pruning jobs epoch e+1 once e is finalized and refreshEvery new samples arrived ({@link EpochPlanner}) —,
+ * fans out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, folds a finalized
+ * window-0 epoch into the job's base sum (FOLD per block), and then retires the slices no job needs any more.
  *
  * <p>A slice is planned only if it is accepted (valid, this model, streaming kinds, block count of the layout) and no
  * block task has reported one of its statistics blocks as rejected ({@link Topics#HEADER_BAD_SLICE} notices on
