@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
             WorkersBench.class,
             PruneBench.class,
             PipelineBench.class,
+            EpochsBench.class,
             FaultInjectionCommand.class,
         })
 public final class BenchCommand implements Runnable {

@@ -80,7 +80,7 @@ final class PipelineBench implements Callable<Integer> {
             long linear = random.config().numLayers() * linearParamsPerLayer(cfg);
             List<int[]> docs = RandomCheckpoints.documents(new SplittableRandom(99), samples, seqLen, cfg.vocabSize());
             Path calib = dir.resolve("calib.jsonl");
-            writeJsonl(calib, docs);
+            writeJsonl(calib, docs, "doc-");
             out.printf("model: random LLaMA %s (%.1fM linear params); %d samples x %d tokens; method %s 50%% "
                     + "unstructured, one-shot%n", shape.describe(), linear / 1e6, samples, seqLen, m.cliName());
 
@@ -162,17 +162,18 @@ final class PipelineBench implements Callable<Integer> {
         return h * h * 2 + h * kv * 2 + 3 * h * c.intermediateSize();
     }
 
-    private static void writeJsonl(Path file, List<int[]> docs) throws IOException {
+    /** Token documents as JSONL, ids {@code <idPrefix><i>} (ingest skips ids a stream already holds). */
+    static void writeJsonl(Path file, List<int[]> docs, String idPrefix) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < docs.size(); i++) {
-            sb.append("{\"id\":\"doc-").append(i).append("\",\"tokens\":[")
+            sb.append("{\"id\":\"").append(idPrefix).append(i).append("\",\"tokens\":[")
                     .append(IntStream.of(docs.get(i)).mapToObj(Integer::toString).collect(Collectors.joining(",")))
                     .append("]}\n");
         }
         Files.writeString(file, sb, StandardCharsets.UTF_8);
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         try (var s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

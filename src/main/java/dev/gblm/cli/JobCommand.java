@@ -76,10 +76,11 @@ final class JobCommand {
         String normalization;
         @Option(names = "--min-samples", defaultValue = "128", description = "samples the job waits for before its first epoch (default ${DEFAULT-VALUE})")
         int minSamples;
-        @Option(names = "--refresh-every", defaultValue = "0", description = "N = a new epoch each time N new samples arrived; 0 = one epoch only (re-pruning epochs are planned, "
-                        + "not yet declared; default ${DEFAULT-VALUE})")
+        @Option(names = "--refresh-every", defaultValue = "0", description = "N = re-prune: a new epoch once N new samples (whole slices) arrived after the last epoch was "
+                        + "finalized; 0 = one epoch only (default ${DEFAULT-VALUE})")
         long refreshEvery;
-        @Option(names = "--window", defaultValue = "0", description = "with --refresh-every: N = prune on the last N samples; 0 = all samples (default ${DEFAULT-VALUE})")
+        @Option(names = "--window", defaultValue = "0", description = "with --refresh-every: N = each epoch prunes on the newest N samples (whole slices, at least "
+                        + "--min-samples); 0 = on every sample since the start, kept as a running base sum (default ${DEFAULT-VALUE})")
         long window;
 
         @Override

@@ -33,11 +33,13 @@ final class JobStatusText {
             if (s.reason() != null) {
                 b.append(" — ").append(s.reason());
             }
-            b.append('\n').append(String.format(Locale.ROOT, "samples: %d", s.samples()));
-            if (s.nextEpochAt() > 0) {
-                b.append(String.format(Locale.ROOT, ", next epoch at %d", s.nextEpochAt()));
-            }
             b.append('\n');
+            if (s.nextEpochAt() > 0) {
+                b.append(String.format(Locale.ROOT, "next epoch (%d): %d of %d new samples%n", s.epoch() + 1, s.samples(),
+                        s.nextEpochAt()));
+            } else {
+                b.append("no further epoch (a one-epoch job)\n");
+            }
         }
         Map<Integer, ModelReady> models = new HashMap<>();
         for (ModelReady m : r.models()) {

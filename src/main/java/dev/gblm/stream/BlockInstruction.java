@@ -1,5 +1,6 @@
 package dev.gblm.stream;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import java.util.List;
 
 /**
@@ -15,16 +16,28 @@ import java.util.List;
  *       unclaimed after the finalizer's {@code orphanRetention} is reported to the planner
  *       ({@link Topics#HEADER_UNCLAIMED}), which answers with CLAIM if it accepted the slice, else marks the slice
  *       expired and RETIREs the block: blocks are only ever deleted on the planner's decision.
+ *   <li>{@code FOLD}: make the block's base sum of {@code job} version {@code epoch}: the base {@code base} (none
+ *       for the first fold) plus {@code sliceIds}, left-folded in that order ({@link EpochBase}). A FOLD whose version
+ *       the block's base already has is a replay and changes nothing.
  * </ul>
  *
  * @param rowEnd             end of the block's rows (the layout's; checked against every slice's record)
  * @param in                 columns of the module
  * @param magnitudeThreshold unstructured magnitude only: the whole matrix's threshold
+ * @param base               FINALIZE and FOLD: the job's base sum the instruction starts from (null = none, and in
+ *                           older records); only its job and version matter here ({@link EpochBase#reference()})
  */
 public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
-        Float magnitudeThreshold) {
-    public enum Type { FINALIZE, RETIRE, CLAIM }
+        Float magnitudeThreshold, EpochBase base) {
+    public enum Type { FINALIZE, RETIRE, CLAIM, FOLD }
 
+    /** An instruction without a base. */
+    public BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
+            Float magnitudeThreshold) {
+        this(type, job, epoch, spec, rowEnd, in, sliceIds, magnitudeThreshold, null);
+    }
+
+    @JsonCreator
     public BlockInstruction {
         sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
     }
@@ -32,7 +45,7 @@ public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, i
     /** Checks that the instruction has what its type needs; throws {@link RecordFormatException} with the reason. */
     public BlockInstruction validate() {
         if (type == null) {
-            throw new RecordFormatException("instruction has no type (FINALIZE, RETIRE or CLAIM)");
+            throw new RecordFormatException("instruction has no type (FINALIZE, RETIRE, CLAIM or FOLD)");
         }
         if (sliceIds.isEmpty() || sliceIds.stream().anyMatch(id -> id == null || id.isEmpty() || id.indexOf('|') >= 0)) {
             throw new RecordFormatException(type + " instruction needs slice ids without '|', got " + sliceIds);
@@ -52,7 +65,24 @@ public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, i
                 throw new RecordFormatException("FINALIZE for unstructured magnitude job " + job + " has no matrix threshold");
             }
         }
+        if (type == Type.FOLD && (!Ids.isSafe(job) || epoch < 1)) {
+            throw new RecordFormatException("FOLD needs a valid job and a version >= 1; got job " + job + ", epoch " + epoch);
+        }
+        if (base != null) {
+            if (type != Type.FINALIZE && type != Type.FOLD) {
+                throw new RecordFormatException(type + " instruction carries a base");
+            }
+            if (!base.job().equals(job) || base.epoch() < 1 || base.epoch() >= epoch) {
+                throw new RecordFormatException(type + " of job " + job + " version " + epoch + " cannot start from base "
+                        + base.job() + "@" + base.epoch());
+            }
+        }
         return this;
+    }
+
+    /** Fold {@code sliceIds} into {@code job}'s base of version {@code from} (null = none), giving version {@code epoch}. */
+    public static BlockInstruction fold(String job, int epoch, EpochBase from, List<String> sliceIds) {
+        return new BlockInstruction(Type.FOLD, job, epoch, null, 0, 0, sliceIds, null, from);
     }
 
     public static BlockInstruction retire(List<String> sliceIds) {

@@ -1,7 +1,10 @@
 package dev.gblm.stream;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Version {@code epoch} of a job's masks on {@code gblm.epochs} (key = job id, JSON). The masks are defined by this
@@ -15,14 +18,29 @@ import java.util.List;
  * @param finalizer           application id of the finalizer that declared the epoch; its block tasks put the same id
  *                            in header {@link Topics#HEADER_FINALIZER} of every mask block, so the exporter never mixes
  *                            the blocks of two finalizers that both declared this epoch (null in older records)
+ * @param sliceIds            the slices merged on top of {@link #base} (all of them when there is no base), in merge
+ *                            order
+ * @param samples             samples of the whole epoch: the base's plus the listed slices'
+ * @param base                for a re-pruning job with window 0 from epoch 2 on: the base sum the epoch starts from
+ *                            (null otherwise and in older records); the epoch's statistics are the left fold of
+ *                            {@link #mergeOrder()}
  */
 public record EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
         long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
-        java.util.Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer) {
+        Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer, EpochBase base) {
+    @JsonCreator
     public EpochRecord {
         sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
         streams = streams == null ? List.of() : List.copyOf(streams);
         blocks = blocks == null ? List.of() : List.copyOf(blocks);
+    }
+
+    /** An epoch without a base (epoch 1, windowed and one-epoch jobs). */
+    public EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
+            long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
+            Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer) {
+        this(job, epoch, profile, spec, sliceIds, samples, tokens, streams, blocks, declaredAt, magnitudeThresholds,
+                lastSampleTimestamp, finalizer, null);
     }
 
     /**
@@ -43,7 +61,23 @@ public record EpochRecord(String job, int epoch, String profile, JobSpec spec, L
         for (ModuleLayout m : blocks) {
             m.validate();
         }
+        if (base != null) {
+            base.validate(job, epoch);
+            if (new HashSet<>(mergeOrder()).size() != base.sliceIds().size() + sliceIds.size()) {
+                throw new RecordFormatException("epoch record " + job + "/" + epoch + " lists a slice twice (base and listed)");
+            }
+        }
         return this;
+    }
+
+    /** Every slice of the epoch in merge order: the base's folded slices, then the listed ones. */
+    public List<String> mergeOrder() {
+        if (base == null) {
+            return sliceIds;
+        }
+        List<String> all = new ArrayList<>(base.sliceIds());
+        all.addAll(sliceIds);
+        return all;
     }
 
     /** Every block key the epoch has a mask block for (profile/layer/module/rowStart). */

@@ -27,8 +27,9 @@ import java.util.Locale;
  * @param tailRule     N:M trailing partial group rule: proportional (default) | reference
  * @param gradNorm     l1 (default) | l2; used by gradient and gblm
  * @param minSamples   samples the first epoch needs (default 128)
- * @param refreshEvery 0 = one epoch only; N = a new epoch each time N new samples arrived (planned later)
- * @param window       0 = all samples; N = the last N samples (with refreshEvery)
+ * @param refreshEvery 0 = one epoch only; N = a new epoch once N new samples arrived after the last one was finalized
+ * @param window       0 = all samples since the start (a base sum); N = the newest N samples (with refreshEvery);
+ *                     see {@code EpochPlanner.nextEpoch}
  * @param team         the owning team, set by the finalizer from the team job topic the job was read from (a value
  *                     submitted by a user is never trusted); null for jobs on the shared {@code gblm.jobs} topic
  * @param alpha        weight of the gradient term of gblm: null or {@code s} = the profile's gradient scale {@code s}

@@ -9,11 +9,12 @@ import java.util.Locale;
  * @param team        the owning team (null for jobs of the shared gblm.jobs topic)
  * @param state       see {@link State}
  * @param reason      why the job is refused (state REFUSED), else null
- * @param samples     samples of the job's streams in complete slices the planner holds
+ * @param samples     samples of the job's streams in complete slices that no epoch of the job has used yet
  * @param minSamples  samples the first epoch needs
  * @param epoch       last declared epoch (0 = none yet)
  * @param finalized   whether every mask block of that epoch is done
- * @param nextEpochAt the sample count at which the next epoch is declared (0 = no further epoch planned)
+ * @param nextEpochAt how many such samples the next epoch needs: minSamples for epoch 1, then refreshEvery (0 = no
+ *                    further epoch: a one-epoch job)
  * @param updatedAt   wall-clock time of the change (ms)
  */
 public record JobStatus(String job, String team, State state, String reason, long samples, int minSamples, int epoch,

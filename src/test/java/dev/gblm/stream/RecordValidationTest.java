@@ -71,4 +71,37 @@ class RecordValidationTest {
         assertThatThrownBy(() -> epoch("j", List.of(new ModuleLayout(0, "nope", 8, 8, List.of(0)))).validate())
                 .hasMessageContaining("unknown module");
     }
+
+    @Test
+    void aBaseMustBeTheJobsOwnEarlierVersionAndOlderRecordsStillParse() {
+        EpochRecord one = epoch("j", List.of(layout()));
+        // a record written before bases existed (no "base" field) reads as one without a base, and writes the same JSON
+        EpochRecord old = Json.read(Json.write(one), EpochRecord.class);
+        assertThat(old.base()).isNull();
+        assertThat(old.mergeOrder()).containsExactly("s1");
+        assertThat(new String(Json.write(old), StandardCharsets.UTF_8)).doesNotContain("base");
+
+        EpochBase base = new EpochBase("j", 1, List.of("s0"), 4, 40);
+        EpochRecord two = new EpochRecord("j", 2, PROFILE, spec("j"), List.of("s1"), 5, 50, List.of("a"), List.of(layout()), 0,
+                null, 0, "f", base);
+        assertThat(Json.read(Json.write(two), EpochRecord.class).validate()).isEqualTo(two);
+        assertThat(two.mergeOrder()).containsExactly("s0", "s1");
+        EpochRecord twice = new EpochRecord("j", 2, PROFILE, spec("j"), List.of("s0"), 8, 80, List.of("a"), List.of(layout()), 0,
+                null, 0, "f", base);
+        assertThatThrownBy(twice::validate).hasMessageContaining("twice");
+        EpochRecord foreign = new EpochRecord("j", 2, PROFILE, spec("j"), List.of("s1"), 5, 50, List.of("a"), List.of(layout()),
+                0, null, 0, "f", new EpochBase("other", 1, List.of("s0"), 4, 40));
+        assertThatThrownBy(foreign::validate).isInstanceOf(RecordFormatException.class);
+        EpochRecord notEarlier = new EpochRecord("j", 1, PROFILE, spec("j"), List.of("s1"), 5, 50, List.of("a"),
+                List.of(layout()), 0, null, 0, "f", base);
+        assertThatThrownBy(notEarlier::validate).isInstanceOf(RecordFormatException.class);
+
+        assertThat(BlockInstruction.fold("j", 2, base.reference(), List.of("s1")).validate().type())
+                .isEqualTo(BlockInstruction.Type.FOLD);
+        assertThat(BlockInstruction.fold("j", 1, null, List.of("s0")).validate().base()).isNull();
+        assertThatThrownBy(() -> BlockInstruction.fold("j", 1, base.reference(), List.of("s1")).validate())
+                .isInstanceOf(RecordFormatException.class);
+        assertThatThrownBy(() -> BlockInstruction.fold("../x", 1, null, List.of("s1")).validate())
+                .isInstanceOf(RecordFormatException.class);
+    }
 }

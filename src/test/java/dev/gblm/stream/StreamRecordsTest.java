@@ -106,11 +106,18 @@ class StreamRecordsTest {
         JobSpec done = new JobSpec("done", P.id(), List.of("a"), "wanda", 0.5, "unstructured", null, null, 1, 0, 0).validated();
         JobSpec waiting = new JobSpec("waiting", P.id(), List.of("b"), "wanda", 0.5, "unstructured", null, null, 100, 0, 0).validated();
         Set<String> used = Set.of("s1", "s2");
-        assertThat(EpochPlanner.retirable(s, List.of(done, waiting), used, Map.of("done", 1), 1000, 1_000_000))
+        EpochPlanner.History doneAt1 = new EpochPlanner.History(1, List.of("s1"), null, null);
+        assertThat(EpochPlanner.retirable(s, List.of(done, waiting), used, Map.of("done", doneAt1), 1000, 1_000_000))
                 .containsExactly("s1");
+        // a window-0 re-pruning job needs its used slices until they are folded into its base
         JobSpec refreshing = new JobSpec("r", P.id(), List.of("a"), "wanda", 0.5, "unstructured", null, null, 1, 10, 0).validated();
-        assertThat(EpochPlanner.retirable(s, List.of(done, refreshing), used, Map.of("done", 1, "r", 1), 1000, 1_000_000))
+        Map<String, EpochPlanner.History> h = Map.of("done", doneAt1, "r", new EpochPlanner.History(1, List.of("s1"), null, Map.of("s1", 1)));
+        assertThat(EpochPlanner.retirable(s, List.of(done, refreshing), used, h, 1000, 1_000_000))
                 .containsExactlyInAnyOrder("s2");
+        h = Map.of("done", doneAt1, "r", new EpochPlanner.History(1, List.of("s1"),
+                new EpochBase("r", 1, List.of("s1"), 10, 10), Map.of("s1", 1)));
+        assertThat(EpochPlanner.retirable(s, List.of(done, refreshing), used, h, 1000, 1_000_000))
+                .containsExactlyInAnyOrder("s1", "s2");
         assertThat(EpochPlanner.retirable(s, List.of(), Set.of(), Map.of(), 10_000_000, 1_000_000)).hasSize(3);
     }
 

@@ -6,7 +6,14 @@ import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsCollector;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.KafkaSettings;
+import dev.gblm.prune.Mask;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.BatchPruneSettings;
+import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.MaskFile;
+import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.BlockKey;
@@ -17,12 +24,15 @@ import dev.gblm.stream.SampleRecord;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.Topics;
 import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.worker.SampleDecoder;
 import dev.gblm.stream.worker.Worker;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -238,6 +248,64 @@ public final class StreamTestSupport {
             worst = Math.max(worst, e);
         }
         return worst;
+    }
+
+    /**
+     * Every accepted sample of {@code topics} decoded exactly as the worker does, keyed {@code topic/partition/offset}
+     * (rejected samples are in no statistics and absent).
+     */
+    public static Map<String, int[]> samplesByOffset(String bootstrap, Collection<String> topics, SampleDecoder decoder) {
+        Map<String, int[]> byOffset = new HashMap<>();
+        for (String topic : topics) {
+            for (ConsumerRecord<byte[], byte[]> r : readCommitted(bootstrap, topic)) {
+                if (decoder.decode(r.key(), r.value(), header(r, Topics.HEADER_FORMAT)) instanceof SampleDecoder.Accepted acc) {
+                    byOffset.put(topic + "/" + r.partition() + "/" + r.offset(), acc.tokens());
+                }
+            }
+        }
+        return byOffset;
+    }
+
+    /** The samples the slices' offset ranges cover, slice by slice ({@link #samplesByOffset} keys). */
+    public static List<int[]> samplesOf(List<SliceRecord> slices, Map<String, int[]> byOffset) {
+        List<int[]> docs = new ArrayList<>();
+        for (SliceRecord s : slices) {
+            for (OffsetRange r : s.ranges()) {
+                for (long off = r.fromInclusive(); off < r.toExclusive(); off++) {
+                    int[] d = byOffset.get(r.topic() + "/" + r.partition() + "/" + off);
+                    if (d != null) {
+                        docs.add(d);
+                    }
+                }
+            }
+        }
+        return docs;
+    }
+
+    /**
+     * The exported epoch in {@code epochDir} (its masks.bin) against {@link BatchPruner} one-shot over {@code samples}:
+     * asserts the same pruned count per module and returns {differing mask bits, total mask bits}.
+     */
+    public static long[] batchDisagreement(Path epochDir, Checkpoint ckpt, List<int[]> samples, PruneSettings settings)
+            throws IOException {
+        Map<String, Mask> streamed = new HashMap<>();
+        long total = 0;
+        for (MaskFile.Entry e : MaskFile.read(epochDir.resolve("masks.bin"))) {
+            streamed.put(e.layer() + "/" + e.module(), e.mask());
+            total += e.mask().numel();
+        }
+        BatchPruner.Result batch;
+        try (LlamaModel m = LlamaModel.load(ckpt)) {
+            batch = BatchPruner.prune(m, samples, BatchPruneSettings.of(settings, PruneMode.ONE_SHOT), null);
+        }
+        long differing = 0;
+        for (Map.Entry<ModuleKey, Mask> e : batch.masks().entrySet()) {
+            Mask s = streamed.get(e.getKey().layer() + "/" + e.getKey().kind().shortName());
+            assertThat(s).as("exported mask of %s", e.getKey()).isNotNull();
+            assertThat(s.prunedCount()).as("pruned count of %s", e.getKey()).isEqualTo(e.getValue().prunedCount());
+            differing += s.differences(e.getValue());
+        }
+        return new long[] {differing, total};
     }
 
     /** Statistics computed directly over the documents (truncated to seqLen), no Kafka. */

@@ -6,6 +6,8 @@ import dev.gblm.prune.Pruner;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.JobSpec;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -18,14 +20,38 @@ public final class BlockAggregation {
 
     /** Decodes every record and sums them in list order (left fold, like merging slices one after another). */
     public static ModuleStats sum(List<byte[]> records) {
-        if (records.isEmpty()) {
+        return sum(null, records);
+    }
+
+    /**
+     * {@code base} (a stored base sum, {@link #encodeBase}; null = none) followed by every record, summed in that order:
+     * the left fold of the base's slices and then these, so base + slices equals summing all of them one by one.
+     */
+    public static ModuleStats sum(byte[] base, List<byte[]> records) {
+        ModuleStats acc = base == null ? null : decodeBase(base);
+        for (byte[] r : records) {
+            ModuleStats s = StatsCodec.decode(r);
+            acc = acc == null ? s : acc.mergeInPlace(s);
+        }
+        if (acc == null) {
             throw new IllegalArgumentException("no statistics to sum");
         }
-        ModuleStats acc = StatsCodec.decode(records.get(0));
-        for (int i = 1; i < records.size(); i++) {
-            acc.mergeInPlace(StatsCodec.decode(records.get(i)));
-        }
         return acc;
+    }
+
+    /** A block's base sum as stored: its version (the epoch it equals, 4 bytes big-endian), then the statistics. */
+    public static byte[] encodeBase(int version, ModuleStats sum) {
+        byte[] stats = StatsCodec.encode(sum);
+        return ByteBuffer.allocate(Integer.BYTES + stats.length).putInt(version).put(stats).array();
+    }
+
+    /** The version of a stored base; 0 for none. */
+    public static int baseVersion(byte[] base) {
+        return base == null ? 0 : ByteBuffer.wrap(base).getInt();
+    }
+
+    public static ModuleStats decodeBase(byte[] base) {
+        return StatsCodec.decode(Arrays.copyOfRange(base, Integer.BYTES, base.length));
     }
 
     /**

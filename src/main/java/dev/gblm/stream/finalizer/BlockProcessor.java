@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -63,6 +64,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
     private KeyValueStore<String, byte[]> blocks;
     private KeyValueStore<String, byte[]> pending;
     private KeyValueStore<String, byte[]> times;
+    private KeyValueStore<String, byte[]> bases;
     private long myPending;
 
     BlockProcessor(DenseWeights weights, FinalizerSettings settings, FinalizerMetrics metrics) {
@@ -77,6 +79,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         blocks = context.getStateStore(FinalizerTopology.BLOCKS_STORE);
         pending = context.getStateStore(FinalizerTopology.PENDING_STORE);
         times = context.getStateStore(FinalizerTopology.BLOCK_TIMES_STORE);
+        bases = context.getStateStore(FinalizerTopology.BASES_STORE);
         context.schedule(settings.orphanSweepInterval(), PunctuationType.WALL_CLOCK_TIME,
                 DeadLetters.guarded("orphan report", metrics, this::reportOrphans));
         try (KeyValueIterator<String, byte[]> it = pending.all()) {
@@ -162,21 +165,26 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             times.put(storeKey, encodeTime(ctx.currentSystemTimeMs()));
         }
         metrics.statsStored.increment();
-        retryPending(key, slice, rec.timestamp());
+        retryPending(key, c -> c.sliceIds().contains(slice), rec.timestamp());
     }
 
-    /** Re-tries the FINALIZEs of {@code key} waiting for {@code slice}'s block, which just arrived. */
-    private void retryPending(BlockKey key, String slice, long timestamp) {
+    /**
+     * Re-tries the waiting instructions of {@code key} that {@code woken} selects: those listing a statistics block that
+     * just arrived, or, after a FOLD, every one (a FINALIZE may wait for the base version it starts from).
+     */
+    private void retryPending(BlockKey key, Predicate<BlockInstruction> woken, long timestamp) {
         List<KeyValue<String, byte[]>> waiting = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = pending.prefixScan(key + "|", new StringSerializer())) {
             it.forEachRemaining(waiting::add);
         }
         boolean resolved = false;
+        boolean folded = false;
         for (KeyValue<String, byte[]> w : waiting) {
             boolean done;
             try {
                 BlockInstruction c = Json.read(w.value, BlockInstruction.class);
-                done = c.sliceIds().contains(slice) && tryFinalize(key, c, timestamp);
+                done = woken.test(c) && tryApply(key, c, timestamp);
+                folded |= done && c.type() == BlockInstruction.Type.FOLD;
             } catch (KafkaException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -194,6 +202,9 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         }
         if (resolved) {
             dropRetired(key);
+        }
+        if (folded) {
+            retryPending(key, c -> true, timestamp); // a FINALIZE may wait for the base version just made
         }
     }
 
@@ -217,19 +228,72 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             }
             return;
         }
+        if (c.type() == BlockInstruction.Type.FOLD) {
+            if (tryFold(key, c)) {
+                retryPending(key, w -> true, rec.timestamp()); // a FINALIZE may wait for this base version
+            } else {
+                waitPending(key, c, rec.value());
+            }
+            return;
+        }
         String misfit = misfit(key, c);
         if (misfit != null) {
             DeadLetters.send(ctx, metrics, rec, "invalid-instruction", misfit);
             return;
         }
         if (!tryFinalize(key, c, rec.timestamp())) {
-            String pk = key + "|" + c.job() + "|" + c.epoch();
-            if (pending.get(pk) == null) { // a replayed instruction waits once
-                myPending++;
-                metrics.pendingBlocks.incrementAndGet();
-            }
-            pending.put(pk, rec.value());
+            waitPending(key, c, rec.value());
         }
+    }
+
+    private void waitPending(BlockKey key, BlockInstruction c, byte[] value) {
+        String pk = pendingKey(key, c);
+        if (pending.get(pk) == null) { // a replayed instruction waits once
+            myPending++;
+            metrics.pendingBlocks.incrementAndGet();
+        }
+        pending.put(pk, value);
+    }
+
+    /** FINALIZE waits under {@code key|job|epoch}, FOLD under {@code key|job|epoch|fold}: they never collide. */
+    private static String pendingKey(BlockKey key, BlockInstruction c) {
+        return key + "|" + c.job() + "|" + c.epoch() + (c.type() == BlockInstruction.Type.FOLD ? "|fold" : "");
+    }
+
+    private boolean tryApply(BlockKey key, BlockInstruction c, long timestamp) {
+        return c.type() == BlockInstruction.Type.FOLD ? tryFold(key, c) : tryFinalize(key, c, timestamp);
+    }
+
+    /**
+     * Applies a FOLD: the job's base of this block becomes version {@code c.epoch()} = the base it names (none for the
+     * first) plus the listed slices, left-folded. Idempotent: if the stored base already has that version (a replayed
+     * or repeated instruction) nothing changes. False (wait) while the named base version or a listed block is missing.
+     */
+    private boolean tryFold(BlockKey key, BlockInstruction c) {
+        String bk = key + "|" + c.job();
+        byte[] stored = bases.get(bk);
+        int have = BlockAggregation.baseVersion(stored);
+        if (have >= c.epoch()) {
+            metrics.foldsReplayed.increment();
+            return true;
+        }
+        int from = c.base() == null ? 0 : c.base().epoch();
+        if (have != from) {
+            LOG.warn("FOLD of job {} version {} at block {} starts from base version {} but the block has {}: waiting",
+                    c.job(), c.epoch(), key, from, have);
+            return false;
+        }
+        List<byte[]> records = new ArrayList<>(c.sliceIds().size());
+        for (String id : c.sliceIds()) {
+            byte[] b = blocks.get(key + "|" + id);
+            if (b == null) {
+                return false;
+            }
+            records.add(b);
+        }
+        bases.put(bk, BlockAggregation.encodeBase(c.epoch(), BlockAggregation.sum(stored, records)));
+        metrics.statsMerged.increment(records.size());
+        return true;
     }
 
     /** Why a FINALIZE cannot apply to this model's block {@code key}, or null: its rows must lie inside the weight. */
@@ -291,8 +355,25 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         return out;
     }
 
-    /** Emits the block's mask when every listed slice's block is here; false (and nothing emitted) otherwise. */
+    /**
+     * Emits the block's mask when every listed slice's block and the base version the epoch starts from are here; false
+     * (and nothing emitted) otherwise. A base already past that version means this epoch was finalized here before (the
+     * planner folds an epoch only once all its blocks are acknowledged): a replay, dropped.
+     */
     private boolean tryFinalize(BlockKey key, BlockInstruction c, long timestamp) {
+        byte[] base = null;
+        if (c.base() != null) {
+            base = bases.get(key + "|" + c.base().job());
+            int have = BlockAggregation.baseVersion(base);
+            if (have < c.base().epoch()) {
+                return false;
+            }
+            if (have > c.base().epoch()) {
+                LOG.warn("FINALIZE of job {} epoch {} at block {}: the base is at version {} already, the epoch was finalized; "
+                        + "ignored", c.job(), c.epoch(), key, have);
+                return true;
+            }
+        }
         List<byte[]> records = new ArrayList<>(c.sliceIds().size());
         for (String id : c.sliceIds()) {
             byte[] b = blocks.get(key + "|" + id);
@@ -304,8 +385,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
         if (layoutMismatch(key, c, records, timestamp)) {
             return true;
         }
-        ModuleStats sum = records.isEmpty() ? null : BlockAggregation.sum(records);
-        long bytes = 0;
+        ModuleStats sum = records.isEmpty() && base == null ? null : BlockAggregation.sum(base, records);
+        long bytes = base == null ? 0 : base.length;
         for (byte[] r : records) {
             bytes += r.length;
         }
@@ -320,7 +401,7 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
                 timestamp, h), FinalizerTopology.MASKS_SINK);
         ctx.forward(new Record<>(key.profile(), Json.write(new BlockAck(c.job(), c.epoch(), key.toString())), timestamp),
                 FinalizerTopology.ACKS_SINK);
-        metrics.statsMerged.increment(records.size());
+        metrics.statsMerged.increment(records.size() + (base == null ? 0 : 1));
         metrics.bytesMerged.increment(bytes);
         metrics.maskBlocks.increment();
         return true;

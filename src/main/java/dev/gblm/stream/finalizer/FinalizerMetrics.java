@@ -28,6 +28,8 @@ public final class FinalizerMetrics {
     final Counter statsStored;
     final Counter slicesAccepted;
     final Counter slicesRetired;
+    final Counter basesFolded;
+    final Counter foldsReplayed;
     final Counter orphansDeleted;
     final Counter slicesBad;
     final Counter slicesExpired;
@@ -52,6 +54,10 @@ public final class FinalizerMetrics {
         statsStored = Counter.builder("gblm.finalizer.stats.stored").description("statistics records accepted into the block store").register(registry);
         slicesAccepted = Counter.builder("gblm.finalizer.slices.accepted").description("slice records accepted by the planner").register(registry);
         slicesRetired = Counter.builder("gblm.finalizer.slices.retired").description("slices dropped from state (no epoch needs them)").register(registry);
+        basesFolded = Counter.builder("gblm.finalizer.bases.folded")
+                .description("finalized epochs of window-0 re-pruning jobs folded into the job's base sum").register(registry);
+        foldsReplayed = Counter.builder("gblm.finalizer.folds.replayed")
+                .description("FOLD instructions a block's base already had (replays, ignored)").register(registry);
         orphansDeleted = Counter.builder("gblm.finalizer.orphans.deleted")
                 .description("unclaimed statistics blocks the planner retired (their slice was never accepted)").register(registry);
         orphansReported = Counter.builder("gblm.finalizer.orphans.reported")

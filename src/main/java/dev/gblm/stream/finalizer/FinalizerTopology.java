@@ -18,7 +18,7 @@ import org.apache.kafka.streams.state.Stores;
  *  gblm.slices ─────────┐
  *  gblm.finalize-acks ──┴──► planner  {gblm-planner-slices, gblm-planner-jobs, gblm-planner-bad-slices} ─► gblm.epochs, gblm.finalize, gblm.job-status, gblm.dlq
  *  gblm.stats ──────────┐
- *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending, gblm-block-times} ─► gblm.masks, gblm.finalize-acks, gblm.dlq
+ *  gblm.finalize ───────┴──► blocks   {gblm-blocks, gblm-pending, gblm-block-times, gblm-bases} ─► gblm.masks, gblm.finalize-acks, gblm.dlq
  * </pre>
  *
  * gblm.finalize-acks carries, besides acks, the block tasks' notices to the planner: a slice with a rejected block
@@ -37,6 +37,11 @@ public final class FinalizerTopology {
     public static final String PENDING_STORE = "gblm-pending";
     /** blockKey|sliceId → arrival time (8 bytes, wall clock ms) or {@link BlockProcessor#CLAIMED}: the orphan sweep's input. */
     public static final String BLOCK_TIMES_STORE = "gblm-block-times";
+    /**
+     * blockKey|job → the job's base sum of that block (window-0 re-pruning jobs): version + statistics,
+     * {@link BlockAggregation#encodeBase}.
+     */
+    public static final String BASES_STORE = "gblm-bases";
     /** profile|sliceId → reason: slices with a rejected block, or expired, never planned into an epoch. */
     public static final String BAD_SLICES_STORE = "gblm-planner-bad-slices";
     /**
@@ -92,6 +97,7 @@ public final class FinalizerTopology {
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCKS_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BLOCK_TIMES_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BASES_STORE), Serdes.String(), Serdes.ByteArray()), BLOCKS);
 
         // no StreamPartitioner: the default one hashes the key bytes like the workers' producers do
         t.addSink(EPOCHS_SINK, Topics.EPOCHS.name(), ks, vs, PLANNER);

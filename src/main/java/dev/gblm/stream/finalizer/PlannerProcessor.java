@@ -6,6 +6,7 @@ import dev.gblm.prune.MagnitudeThreshold;
 import dev.gblm.stream.BlockAck;
 import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
+import dev.gblm.stream.EpochBase;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.JobStatus;
@@ -43,9 +44,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The planner, partitioned by profile (sources {@code gblm.slices} and {@code gblm.finalize-acks}, both keyed by
  * profile id and equally partitioned). It stores accepted slices, declares a job's epoch when the job's streams have
- * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store), fans
- * out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, and then retires the slices
- * no job needs any more.
+ * enough samples (on every slice and on a wall-clock punctuator, since jobs arrive through the global store) — epoch 1,
+ * then for re-pruning jobs epoch e+1 once e is finalized and refreshEvery new samples arrived ({@link EpochPlanner}) —,
+ * fans out one FINALIZE instruction per block, counts acks to know when the epoch is finalized, folds a finalized
+ * window-0 epoch into the job's base sum (FOLD per block), and then retires the slices no job needs any more.
  *
  * <p>A slice is planned only if it is accepted (valid, this model, streaming kinds, block count of the layout) and no
  * block task has reported one of its statistics blocks as rejected ({@link Topics#HEADER_BAD_SLICE} notices on
@@ -246,18 +248,44 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             metrics.acksDuplicate.increment(); // a replay: the block was counted already
             return;
         }
+        if (next.finalized()) {
+            next = fold(next, rec.timestamp());
+        }
         progress.put(a.job(), Json.write(next));
         if (next.finalized()) {
             metrics.epochsFinalized.increment();
             LOG.info("job {} epoch {} finalized ({} mask blocks)", a.job(), a.epoch(), next.blockCount());
-            JobStatus last = lastStatus.get(a.job());
             for (JobSpec job : liveJobs()) {
                 if (job.id().equals(a.job())) {
-                    reportStatus(job, last == null ? 0 : last.samples(), rec.timestamp());
+                    reportStatus(job, slicesOf(p.profile()), rec.timestamp());
                 }
             }
             retire(p.profile(), rec.timestamp(), ctx.currentSystemTimeMs());
         }
+    }
+
+    /**
+     * A finalized epoch of a live window-0 re-pruning job becomes the job's base sum: one FOLD per block (before any
+     * RETIRE of its slices, which the caller sends next, on the same partitions), so its slices can go. A replayed FOLD
+     * is harmless: the block's base already has that version.
+     */
+    private JobProgress fold(JobProgress p, long timestamp) {
+        JobSpec job = liveJobs().stream().filter(j -> j.id().equals(p.job())).findFirst().orElse(null);
+        if (job == null || p.profileSpec() == null || p.samples() <= 0 || !EpochPlanner.canContinue(p.spec(), job)) {
+            // deleted, changed, or a record from before re-pruning: the next epoch then lists every slice it needs
+            return p;
+        }
+        Optional<EpochBase> next = EpochPlanner.fold(job, p.history(), p.samples(), p.tokens());
+        if (next.isEmpty()) {
+            return p;
+        }
+        EpochBase from = p.base() == null ? null : p.base().reference();
+        sendToBlocks(layout(p.profileSpec()), p.profile(),
+                Json.write(BlockInstruction.fold(p.job(), next.get().epoch(), from, p.sliceIds())), timestamp);
+        metrics.basesFolded.increment();
+        LOG.info("job {}: epoch {} folded into its base ({} slices, {} samples)", p.job(), p.epoch(),
+                next.get().sliceIds().size(), next.get().samples());
+        return p.folded(next.get());
     }
 
     /** Block key → index in layout order for the job's profile; null for progress written before per-block tracking. */
@@ -399,7 +427,9 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         Profile spec = available.get(0).profileSpec();
         boolean declared = false;
         for (JobSpec job : liveJobs()) {
-            if (!job.profile().equals(profile) || progress.get(job.id()) != null) {
+            byte[] raw = progress.get(job.id());
+            JobProgress prev = raw == null ? null : Json.read(raw, JobProgress.class);
+            if (!job.profile().equals(profile) || !mayDeclare(job, prev)) {
                 continue;
             }
             try {
@@ -414,10 +444,11 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
             if (!streamsGranted(job, timestamp)) {
                 continue;
             }
-            Optional<EpochPlanner.Selection> sel = EpochPlanner.firstEpoch(job, available);
+            Optional<EpochPlanner.Selection> sel = prev == null ? EpochPlanner.firstEpoch(job, available)
+                    : EpochPlanner.nextEpoch(job, available, prev.history());
             if (sel.isPresent()) {
                 try {
-                    declare(job, spec, sel.get(), timestamp);
+                    declare(job, spec, sel.get(), prev, timestamp);
                     declared = true;
                 } catch (KafkaException e) {
                     throw e;
@@ -434,7 +465,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
         for (JobSpec job : liveJobs()) {
             if (job.profile().equals(profile)) {
-                reportStatus(job, samplesOf(job, available), timestamp);
+                reportStatus(job, available, timestamp);
             }
         }
     }
@@ -484,22 +515,64 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         return samples;
     }
 
-    /** Forwards the job's status to gblm.job-status when it differs from the last one forwarded. */
-    private void reportStatus(JobSpec job, long samples, long timestamp) {
+    /** Samples of the job's streams in {@code available} that no epoch of the job has used (its base included). */
+    private static long newSamplesOf(JobSpec job, JobProgress p, List<SliceRecord> available) {
+        long samples = 0;
+        for (SliceRecord s : available) {
+            String id = s.sliceId();
+            boolean used = p != null && (p.sliceIds().contains(id) || p.firstUsed() != null && p.firstUsed().containsKey(id)
+                    || p.base() != null && p.base().sliceIds().contains(id));
+            if (job.streams().contains(s.stream()) && !used) {
+                samples += s.samples();
+            }
+        }
+        return samples;
+    }
+
+    /**
+     * Forwards the job's status to gblm.job-status when it differs from the last one forwarded: its state, the samples
+     * no epoch of it has used yet, and how many the next epoch needs (minSamples, then refreshEvery; 0 = none planned).
+     */
+    private void reportStatus(JobSpec job, List<SliceRecord> available, long timestamp) {
         byte[] raw = progress.get(job.id());
         JobProgress p = raw == null ? null : Json.read(raw, JobProgress.class);
+        reportStatus(job, p, newSamplesOf(job, p, available), timestamp);
+    }
+
+    private void reportStatus(JobSpec job, JobProgress p, long newSamples, long timestamp) {
         String refusal = refusals.get(job.id());
         JobStatus.State state = refusal != null ? JobStatus.State.REFUSED
                 : p == null ? JobStatus.State.WAITING
                 : p.finalized() ? JobStatus.State.FINALIZED : JobStatus.State.FINALIZING;
-        long nextEpochAt = p == null ? job.minSamples() : 0;
-        JobStatus status = new JobStatus(job.id(), job.team(), state, refusal, samples, job.minSamples(),
+        long nextEpochAt = p == null ? job.minSamples() : job.refreshEvery() > 0 ? job.refreshEvery() : 0;
+        JobStatus status = new JobStatus(job.id(), job.team(), state, refusal, newSamples, job.minSamples(),
                 p == null ? 0 : p.epoch(), p != null && p.finalized(), nextEpochAt, ctx.currentSystemTimeMs());
         if (status.withoutTime().equals(lastStatus.get(job.id()))) {
             return;
         }
         lastStatus.put(job.id(), status.withoutTime());
         ctx.forward(new Record<>(job.id(), Json.write(status), timestamp), FinalizerTopology.JOB_STATUS_SINK);
+    }
+
+    /**
+     * Whether {@code job} may get an epoch now: its first, or the next one of a re-pruning job whose last epoch is
+     * finalized (one epoch in flight per job) and whose streams, window and refresh are those it was declared with.
+     */
+    private boolean mayDeclare(JobSpec job, JobProgress prev) {
+        if (prev == null) {
+            return true;
+        }
+        if (job.refreshEvery() <= 0 || !prev.finalized() || prev.profileSpec() == null) {
+            return false;
+        }
+        if (!EpochPlanner.canContinue(prev.spec(), job)) {
+            if (warnedJobs.add(job.id())) {
+                LOG.warn("job {} changed its profile, streams, refreshEvery or window after epoch {}: no further epochs "
+                        + "(submit it under a new id)", job.id(), prev.epoch());
+            }
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -522,14 +595,16 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
     }
 
-    private void declare(JobSpec job, Profile profile, EpochPlanner.Selection sel, long timestamp) {
-        int epoch = 1;
+    private void declare(JobSpec job, Profile profile, EpochPlanner.Selection sel, JobProgress prev, long timestamp) {
+        int epoch = prev == null ? 1 : prev.epoch() + 1;
         List<ModuleLayout> layout = layout(profile);
         Map<String, Float> thresholds = job.needsMatrixThreshold() ? thresholds(layout, job.sparsity()) : null;
         List<String> streams = sel.slices().stream().map(SliceRecord::stream).distinct().sorted().toList();
         EpochRecord e = new EpochRecord(job.id(), epoch, profile.id(), job, sel.sliceIds(), sel.samples(), sel.tokens(),
                 streams, layout, System.currentTimeMillis(), thresholds,
-                sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId());
+                sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId(),
+                sel.base());
+        EpochBase baseRef = sel.base() == null ? null : sel.base().reference();
         // everything is built before anything is forwarded, so a failure leaves no half-declared epoch
         List<Record<String, byte[]>> instructions = new ArrayList<>(e.blockCount());
         for (ModuleLayout m : layout) {
@@ -537,13 +612,20 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 int start = m.rowStarts().get(b);
                 Float t = thresholds == null ? null : thresholds.get(m.layer() + "/" + m.module());
                 BlockInstruction c = new BlockInstruction(BlockInstruction.Type.FINALIZE, job.id(), epoch, job, m.rowEnd(b), m.in(),
-                        sel.sliceIds(), t);
+                        sel.sliceIds(), t, baseRef);
                 String key = new BlockKey(profile.id(), m.layer(), m.kind(), start).toString();
                 instructions.add(new Record<>(key, Json.write(c), timestamp));
             }
         }
+        Map<String, Integer> firstUsed = null;
+        if (job.refreshEvery() > 0) {
+            firstUsed = new TreeMap<>(prev == null || prev.firstUsed() == null ? Map.of() : prev.firstUsed());
+            for (String id : sel.newlyUsed()) {
+                firstUsed.put(id, epoch);
+            }
+        }
         byte[] progressValue = Json.write(new JobProgress(job.id(), profile.id(), epoch, sel.sliceIds(), e.blockCount(), 0, false,
-                e.declaredAt(), profile, new byte[0]));
+                e.declaredAt(), profile, new byte[0], job, e.samples(), e.tokens(), sel.base(), firstUsed));
         ctx.forward(new Record<>(job.id(), Json.write(e), timestamp), FinalizerTopology.EPOCHS_SINK);
         for (Record<String, byte[]> r : instructions) {
             ctx.forward(r, FinalizerTopology.FINALIZE_SINK);
@@ -551,8 +633,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         progress.put(job.id(), progressValue);
         metrics.epochsDeclared.increment();
         metrics.jobEpoch(job.id(), epoch);
-        LOG.info("job {} epoch {} declared: {} slices, {} samples, {} blocks", job.id(), epoch, sel.slices().size(),
-                sel.samples(), e.blockCount());
+        LOG.info("job {} epoch {} declared: {} slices{}, {} samples, {} blocks", job.id(), epoch, sel.slices().size(),
+                sel.base() == null ? "" : " on base " + sel.base().epoch(), sel.samples(), e.blockCount());
     }
 
     private Map<String, Float> thresholds(List<ModuleLayout> layout, double sparsity) {
@@ -575,15 +657,23 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         }
         Set<String> used = new HashSet<>();
         Set<String> inFlight = new HashSet<>();
-        Map<String, Integer> declared = new HashMap<>();
+        Map<String, EpochPlanner.History> histories = new HashMap<>();
+        List<JobProgress> progresses = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = progress.all()) {
             while (it.hasNext()) {
                 JobProgress p = Json.read(it.next().value, JobProgress.class);
-                declared.put(p.job(), p.epoch());
+                progresses.add(p);
+                histories.put(p.job(), p.history());
                 (p.finalized() ? used : inFlight).addAll(p.sliceIds());
+                if (p.firstUsed() != null) {
+                    used.addAll(p.firstUsed().keySet());
+                }
+                if (p.base() != null) {
+                    used.addAll(p.base().sliceIds());
+                }
             }
         }
-        Set<String> gone = EpochPlanner.retirable(all, liveJobs(), used, declared, nowMs, settings.sliceRetention().toMillis());
+        Set<String> gone = EpochPlanner.retirable(all, liveJobs(), used, histories, nowMs, settings.sliceRetention().toMillis());
         gone.removeAll(inFlight);
         if (gone.isEmpty()) {
             return;
@@ -592,6 +682,12 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         sendToBlocks(layout(all.get(0).profileSpec()), profile, Json.write(BlockInstruction.retire(ids)), timestamp);
         for (String id : ids) {
             slices.delete(profile + "|" + id);
+        }
+        for (JobProgress p : progresses) {
+            JobProgress kept = p.forget(gone);
+            if (kept != p) {
+                progress.put(p.job(), Json.write(kept));
+            }
         }
         metrics.slicesRetired.increment(ids.size());
         LOG.info("profile {}: retired {} slices", profile, ids.size());

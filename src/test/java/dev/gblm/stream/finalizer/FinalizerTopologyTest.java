@@ -16,6 +16,7 @@ import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.BlockAck;
 import dev.gblm.stream.BlockInstruction;
 import dev.gblm.stream.BlockKey;
+import dev.gblm.stream.EpochBase;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.JobStatus;
@@ -843,6 +844,125 @@ class FinalizerTopologyTest {
         assertThat(metrics.acksDuplicate.count()).isEqualTo(3);
     }
 
+    @Test
+    void aWindowedJobRePrunesEveryRefreshAndRetiresSlicesThatFellOutOfTheWindow() {
+        // invariant: with refreshEvery R and window W, epoch e+1 is declared once R new samples arrived after epoch e
+        // was finalized, holds the newest W samples (whole slices), equals the merge of exactly those, and afterwards
+        // only the slices of the last window stay in the planner's and the block tasks' state
+        JobSpec job = new JobSpec("win", PROFILE.id(), List.of("a"), "gblm", 0.5, "unstructured", null, "l1", 32, 16, 32);
+        submit(job);
+        Map<String, Slice> all = new LinkedHashMap<>();
+        List<List<String>> expected = List.of(List.of("s0", "s1", "s2", "s3"), List.of("s2", "s3", "s4", "s5"),
+                List.of("s4", "s5", "s6", "s7"));
+        for (int wave = 0; wave < 4; wave++) {
+            for (int i = 2 * wave; i < 2 * wave + 2; i++) { // a wave: 16 samples in two slices of stream a, partition 0
+                Slice s = slice("s" + i, "a", 0, 8L * i, 8);
+                all.put(s.id(), s);
+                pipeStats(s);
+                pipeSlice(s);
+            }
+            List<TestRecord<String, byte[]>> epochs = epochsOut.readRecordsToList();
+            if (wave == 0) {
+                assertThat(epochs).as("16 < minSamples").isEmpty();
+                continue;
+            }
+            assertThat(epochs).hasSize(1);
+            EpochRecord e = Json.read(epochs.get(0).value(), EpochRecord.class);
+            assertThat(e.epoch()).isEqualTo(wave);
+            assertThat(e.sliceIds()).isEqualTo(expected.get(wave - 1));
+            assertThat(e.base()).isNull();
+            assertThat(e.samples()).isEqualTo(32);
+            assertMasksEqualReference(e, masksOut.readRecordsToList(), all);
+            assertThat(progress("win").finalized()).isTrue();
+            // bounded: exactly the last window's slices are left
+            assertThat(keys(FinalizerTopology.SLICES_STORE)).containsExactlyInAnyOrderElementsOf(
+                    e.sliceIds().stream().map(id -> PROFILE.id() + "|" + id).toList());
+            Map<String, Integer> perSlice = new TreeMap<>();
+            e.sliceIds().forEach(id -> perSlice.put(id, BLOCKS));
+            assertThat(sliceIdsIn(FinalizerTopology.BLOCKS_STORE)).isEqualTo(perSlice);
+            assertThat(sliceIdsIn(FinalizerTopology.BLOCK_TIMES_STORE)).isEqualTo(perSlice);
+            assertThat(progress("win").firstUsed()).containsOnlyKeys(e.sliceIds());
+        }
+        // one new slice (8 < refreshEvery 16): no epoch 4
+        Slice s8 = slice("s8", "a", 0, 64, 8);
+        pipeStats(s8);
+        pipeSlice(s8);
+        driver.advanceWallClockTime(PLANNER_INTERVAL);
+        assertThat(epochsOut.isEmpty()).isTrue();
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(3);
+        assertThat(metrics.slicesRetired.count()).isEqualTo(4);
+        assertThat(keys(FinalizerTopology.BASES_STORE)).isEmpty();
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void windowZeroFoldsEachFinalizedEpochIntoABaseSumAndAReplayedFoldChangesNothing() {
+        // invariant: with window 0, a finalized epoch is folded into the job's per-block base sum, its slices leave
+        // state, and epoch e+1 = base e + the new slices, equal to the merge of every slice so far in merge order
+        JobSpec job = new JobSpec("all", PROFILE.id(), List.of("a"), "wanda", null, "2:4", null, null, 16, 16, 0);
+        submit(job);
+        Map<String, Slice> all = new LinkedHashMap<>();
+        EpochRecord last = null;
+        for (int wave = 0; wave < 3; wave++) {
+            for (int i = 2 * wave; i < 2 * wave + 2; i++) {
+                Slice s = slice("s" + i, "a", 0, 8L * i, 8);
+                all.put(s.id(), s);
+                pipeStats(s);
+                pipeSlice(s);
+            }
+            List<TestRecord<String, byte[]>> epochs = epochsOut.readRecordsToList();
+            assertThat(epochs).hasSize(1);
+            EpochRecord e = Json.read(epochs.get(0).value(), EpochRecord.class).validate();
+            assertThat(e.epoch()).isEqualTo(wave + 1);
+            assertThat(e.sliceIds()).containsExactly("s" + 2 * wave, "s" + (2 * wave + 1));
+            assertThat(e.samples()).isEqualTo(16L * (wave + 1));
+            if (wave == 0) {
+                assertThat(e.base()).isNull();
+            } else {
+                assertThat(e.base().epoch()).isEqualTo(wave);
+                assertThat(e.base().sliceIds()).isEqualTo(all.keySet().stream().limit(2L * wave).toList());
+                assertThat(e.base().samples()).isEqualTo(16L * wave);
+            }
+            assertMasksEqualReference(e, masksOut.readRecordsToList(), all);
+            Map<BlockInstruction.Type, List<BlockInstruction>> byType = instructions(finalizeOut.readRecordsToList()).stream()
+                    .collect(Collectors.groupingBy(BlockInstruction::type));
+            assertThat(byType.get(BlockInstruction.Type.FOLD)).hasSize(BLOCKS).allSatisfy(c -> {
+                assertThat(c.epoch()).isEqualTo(e.epoch());
+                assertThat(c.sliceIds()).isEqualTo(e.sliceIds());
+            });
+            // bounded: no slice left anywhere, one base entry per block, at the epoch just finalized
+            assertThat(keys(FinalizerTopology.SLICES_STORE)).isEmpty();
+            assertThat(keys(FinalizerTopology.BLOCKS_STORE)).isEmpty();
+            assertThat(keys(FinalizerTopology.BLOCK_TIMES_STORE)).isEmpty();
+            assertThat(keys(FinalizerTopology.BASES_STORE)).hasSize(BLOCKS).allMatch(k -> k.endsWith("|all"));
+            KeyValueStore<String, byte[]> bases = driver.getKeyValueStore(FinalizerTopology.BASES_STORE);
+            try (KeyValueIterator<String, byte[]> it = bases.all()) {
+                it.forEachRemaining(kv -> assertThat(BlockAggregation.baseVersion(kv.value)).isEqualTo(e.epoch()));
+            }
+            last = e;
+        }
+        assertThat(metrics.basesFolded.count()).isEqualTo(3);
+
+        // replays: the FOLD of version 2 again, and epoch 3's FINALIZE again, change no base and emit no mask
+        Map<String, byte[]> before = new TreeMap<>();
+        KeyValueStore<String, byte[]> bases = driver.getKeyValueStore(FinalizerTopology.BASES_STORE);
+        try (KeyValueIterator<String, byte[]> it = bases.all()) {
+            it.forEachRemaining(kv -> before.put(kv.key, kv.value));
+        }
+        instructEveryBlock(BlockInstruction.fold("all", 2, new EpochBase("all", 1, List.of(), 16, 512), List.of("s2", "s3")));
+        BlockKey q0 = new BlockKey(PROFILE.id(), 0, LinearKind.Q_PROJ, 0);
+        BlockInstruction fin = finalizeOf(last.spec(), q0, last.sliceIds());
+        instruct(q0, new BlockInstruction(fin.type(), fin.job(), 3, fin.spec(), fin.rowEnd(), fin.in(), fin.sliceIds(), null,
+                last.base().reference()));
+        assertThat(metrics.foldsReplayed.count()).isEqualTo(BLOCKS);
+        assertThat(masksOut.isEmpty()).isTrue();
+        assertThat(keys(FinalizerTopology.PENDING_STORE)).isEmpty();
+        try (KeyValueIterator<String, byte[]> it = bases.all()) {
+            it.forEachRemaining(kv -> assertThat(kv.value).isEqualTo(before.get(kv.key)));
+        }
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
     // ------------------------------------------------------------------ reference
 
     /** Whole-module merge of the epoch's slices in epoch order, scored and selected by the pure core, per module. */
@@ -850,16 +970,16 @@ class FinalizerTopologyTest {
         assertThat(recs).as("mask blocks of " + e.job()).hasSize(BLOCKS);
         Map<ModuleKey, List<MaskBlock>> byModule = new HashMap<>();
         for (TestRecord<String, byte[]> r : recs) {
-            assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo("1");
+            assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo(Integer.toString(e.epoch()));
             MaskBlock b = MaskBlock.decode(r.value());
-            assertThat(r.key()).isEqualTo(MaskBlock.key(e.job(), 1, b.layer(), b.module(), b.rowStart()));
+            assertThat(r.key()).isEqualTo(MaskBlock.key(e.job(), e.epoch(), b.layer(), b.module(), b.rowStart()));
             byModule.computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);
         }
         JobSpec spec = e.spec();
         for (ModuleLayout m : LAYOUT) {
             ModuleKey mk = new ModuleKey(m.layer(), m.kind());
             ModuleStats merged = null;
-            for (String id : e.sliceIds()) {
+            for (String id : e.mergeOrder()) { // the base's slices, then the listed ones
                 ModuleStats st = slices.get(id).whole().get(mk);
                 merged = merged == null ? st.copy() : merged.mergeInPlace(st);
             }
@@ -947,7 +1067,7 @@ class FinalizerTopologyTest {
         status = latestStatus();
         assertThat(status.get("a.uses-b").state()).isEqualTo(JobStatus.State.FINALIZED);
         assertThat(status.get("a.uses-b").reason()).isNull();
-        assertThat(status.get("a.uses-b").samples()).isEqualTo(16);
+        assertThat(status.get("a.uses-b").samples()).isZero(); // every sample is used by epoch 1
     }
 
     @Test

@@ -6,27 +6,20 @@ import static dev.gblm.testing.StreamTestSupport.readCommitted;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gblm.engine.LlamaModel;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.KafkaSettings;
 import dev.gblm.prune.GradNorm;
-import dev.gblm.prune.Mask;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
-import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.prune.batch.BatchPruner;
 import dev.gblm.prune.batch.CalibrationSet;
-import dev.gblm.prune.batch.MaskFile;
-import dev.gblm.prune.batch.PruneMode;
-import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
-import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.Topics;
 import dev.gblm.stream.finalizer.CheckpointWeights;
@@ -227,8 +220,10 @@ class ExactlyOnceIntegrationTest {
             JsonNode report = Json.mapper().readTree(dir.resolve("report.json").toFile());
             assertThat(report.get("samples").asLong()).isEqualTo(128);
             assertThat(report.get("calibration").get("samplesUsed").asLong()).isEqualTo(128);
-            differing.put(j.method(), differingBits(dir, model, samples, Method.parse(j.method())));
-            total = totalBits(dir);
+            long[] d = StreamTestSupport.batchDisagreement(dir, ckpt, samples, new PruneSettings(Method.parse(j.method()),
+                    GradNorm.L1, SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL));
+            differing.put(j.method(), d[0]);
+            total = d[1];
         }
         System.out.printf("exactly-once vs uninterrupted: mask bits differing of %d: %s%n", total, differing);
         // activation sums of squares: no near-tie on these inputs (PipelineIntegrationTest sees 0 too), and a slice
@@ -248,26 +243,12 @@ class ExactlyOnceIntegrationTest {
      */
     private static double worstSliceError(String bs, Checkpoint ckpt, Tokenizer tok, List<SliceRecord> slices) {
         int seqLen = ckpt.config().maxPositionEmbeddings();
-        SampleDecoder decoder = new SampleDecoder(tok, ckpt.config().vocabSize(), seqLen);
-        Map<String, int[]> byOffset = new HashMap<>();
-        for (String topic : List.of("calib.eo-a", "calib.eo-b")) {
-            for (ConsumerRecord<byte[], byte[]> r : readCommitted(bs, topic)) {
-                if (decoder.decode(r.key(), r.value(), StreamTestSupport.header(r, Topics.HEADER_FORMAT))
-                        instanceof SampleDecoder.Accepted acc) {
-                    byOffset.put(topic + "/" + r.partition() + "/" + r.offset(), acc.tokens());
-                }
-            }
-        }
+        Map<String, int[]> byOffset = StreamTestSupport.samplesByOffset(bs, List.of("calib.eo-a", "calib.eo-b"),
+                new SampleDecoder(tok, ckpt.config().vocabSize(), seqLen));
         double worst = 0;
         for (SliceRecord s : slices) {
-            List<int[]> docs = new ArrayList<>();
-            for (OffsetRange r : s.ranges()) {
-                for (long off = r.fromInclusive(); off < r.toExclusive(); off++) {
-                    docs.add(byOffset.get(r.topic() + "/" + r.partition() + "/" + off));
-                }
-            }
             double e = StreamTestSupport.maxRelativeError(StreamTestSupport.mergedBlocks(bs, List.of(s)),
-                    StreamTestSupport.reference(ckpt, docs, seqLen, 100f));
+                    StreamTestSupport.reference(ckpt, StreamTestSupport.samplesOf(List.of(s), byOffset), seqLen, 100f));
             System.out.printf("slice %s (%d samples): relative error %.3g%n", s.sliceId(), s.samples(), e);
             worst = Math.max(worst, e);
         }
@@ -299,33 +280,5 @@ class ExactlyOnceIntegrationTest {
     private static double counter(GblmMetrics m, String name) {
         var c = m.registry().find(name).counter();
         return c == null ? 0 : c.count();
-    }
-
-    private static long differingBits(Path dir, Path model, List<int[]> samples, Method method) throws Exception {
-        Map<String, Mask> streamed = new HashMap<>();
-        for (MaskFile.Entry e : MaskFile.read(dir.resolve("masks.bin"))) {
-            streamed.put(e.layer() + "/" + e.module(), e.mask());
-        }
-        BatchPruner.Result batch;
-        try (LlamaModel m = LlamaModel.load(Checkpoints.load(model))) {
-            batch = BatchPruner.prune(m, samples, BatchPruneSettings.of(new PruneSettings(method, GradNorm.L1,
-                    SparsityPattern.unstructured(0.5), TailRule.PROPORTIONAL), PruneMode.ONE_SHOT), null);
-        }
-        long differing = 0;
-        for (Map.Entry<ModuleKey, Mask> e : batch.masks().entrySet()) {
-            Mask s = streamed.get(e.getKey().layer() + "/" + e.getKey().kind().shortName());
-            assertThat(s).as("exported mask of %s", e.getKey()).isNotNull();
-            assertThat(s.prunedCount()).as("pruned count of %s", e.getKey()).isEqualTo(e.getValue().prunedCount());
-            differing += s.differences(e.getValue());
-        }
-        return differing;
-    }
-
-    private static long totalBits(Path dir) throws Exception {
-        long n = 0;
-        for (MaskFile.Entry e : MaskFile.read(dir.resolve("masks.bin"))) {
-            n += e.mask().numel();
-        }
-        return n;
     }
 }
