@@ -29,8 +29,12 @@ final class ExporterCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "tokenizer copied into the outputs (default: the model's)")
     Path tokenizer;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; exports go to DIR/<job>/epoch-<n>/ "
+            + "(a team's: DIR/teams/<team>/<job>/epoch-<n>/), with DIR/<job>/latest a link to the newest complete epoch")
     Path out;
+    @Option(names = "--keep", defaultValue = "0", paramLabel = "K",
+            description = "keep the newest K complete epochs per job, deleting older ones once a newer one is announced (default ${DEFAULT-VALUE} = all)")
+    int keep;
     @Option(names = "--group", defaultValue = ExporterSettings.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
     @Mixin
@@ -41,7 +45,7 @@ final class ExporterCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("exporter");
                 MetricsServer server = metricsEndpoint.serve(metrics);
-                Exporter e = new Exporter(ExporterSettings.builder(kafka.settings(), out).groupId(group).tokenizer(tokenizer).build(),
+                Exporter e = new Exporter(ExporterSettings.builder(kafka.settings(), out).groupId(group).tokenizer(tokenizer).keep(keep).build(),
                         Checkpoints.load(model), metrics)) {
             e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
                     + (m.written() ? "" : " (already there)")));

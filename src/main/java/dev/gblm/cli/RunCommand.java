@@ -40,6 +40,9 @@ final class RunCommand implements Callable<Integer> {
     KafkaOptions.Bootstrap cluster = new KafkaOptions.Bootstrap();
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
+    @Option(names = "--keep", defaultValue = "0", paramLabel = "K",
+            description = "the exporter keeps the newest K complete epochs per job (default ${DEFAULT-VALUE} = all); OUT/<job>/latest links the newest")
+    int keep;
     @Option(names = "--users", paramLabel = "FILE",
             description = "secure the embedded broker: SASL/SCRAM users of FILE (name:password lines, 'admin' required), ACLs "
                     + "enforced; worker, finalizer and exporter each run as their own principal (gblm-worker, gblm-finalizer, "
@@ -89,7 +92,7 @@ final class RunCommand implements Callable<Integer> {
                 .kafka(cluster.given() ? cluster.settings() : null)
                 .metricsPort(metricsEndpoint.port).metricsHost(metricsEndpoint.host).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err)
-                .users(usersFile == null ? null : ScramUsers.parse(usersFile)).team(team).build();
+                .users(usersFile == null ? null : ScramUsers.parse(usersFile)).team(team).keep(keep).build();
         CountDownLatch finished = new CountDownLatch(1);
         try (Pipeline p = new Pipeline(o)) {
             Thread hook = new Thread(() -> {

@@ -1,5 +1,6 @@
 package dev.gblm.stream.exporter;
 
+import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
@@ -9,8 +10,10 @@ import dev.gblm.ops.Service;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -72,6 +75,7 @@ public final class Exporter implements Service {
     private final GblmMetrics metrics;
     private final List<Consumer<ModelReady>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final Counter epochsDeleted;
     private volatile boolean running;
     private Thread thread;
     private KafkaConsumer<byte[], byte[]> consumer;
@@ -80,6 +84,8 @@ public final class Exporter implements Service {
         this.cfg = cfg;
         this.metrics = metrics;
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
+        this.epochsDeleted = Counter.builder("gblm.exporter.epochs.deleted")
+                .description("exported epochs deleted because newer ones exceed --keep").register(metrics.meters());
         metrics.register(this);
         Gauge.builder("gblm.exporter.up", this, x -> x.health().up() ? 1 : 0)
                 .description("1 while the exporter runs and makes progress, 0 when its health is down").register(metrics.meters());
@@ -216,6 +222,7 @@ public final class Exporter implements Service {
                 for (ModelReady m : ready) {
                     announced.add(announcedKey(m));
                     LOG.info("job {} epoch {} {} at {}", m.job(), m.epoch(), m.written() ? "exported" : "already exported", m.path());
+                    retain(m);
                     for (Consumer<ModelReady> l : listeners) {
                         l.accept(m);
                     }
@@ -242,6 +249,21 @@ public final class Exporter implements Service {
                     LOG.debug("producer close", e);
                 }
             }
+        }
+    }
+
+    /**
+     * After an epoch's event is committed: {@code latest} points at the job's newest complete epoch, and with
+     * {@code --keep K} older epochs go. A failure here is logged, not fatal: the models are safe either way.
+     */
+    private void retain(ModelReady m) {
+        try {
+            for (Path gone : EpochRetention.apply(Path.of(m.path()).getParent(), cfg.keep())) {
+                epochsDeleted.increment();
+                LOG.info("deleted {} (--keep {})", gone, cfg.keep());
+            }
+        } catch (GblmException e) {
+            LOG.warn("job {}: {}", m.job(), e.getMessage());
         }
     }
 

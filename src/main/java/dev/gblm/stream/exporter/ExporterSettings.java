@@ -13,8 +13,10 @@ import java.util.Objects;
  * @param groupId   consumer group; also the suffix of the transactional id, so a second instance of the same group
  *                  fences the first
  * @param tokenizer tokenizer file copied into the outputs instead of the model's (null: the model's)
+ * @param keep      complete epochs kept per job, the newest; 0 = all (older ones are deleted once a newer one is
+ *                  exported and announced)
  */
-public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId, Path tokenizer) {
+public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId, Path tokenizer, int keep) {
     public static final String DEFAULT_GROUP = "gblm-exporter";
 
     public ExporterSettings {
@@ -23,6 +25,9 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
         if (groupId == null || !groupId.matches("[A-Za-z0-9._-]{1,200}")) {
             throw new GblmException("invalid exporter group id '" + groupId + "': use 1-200 of a-z A-Z 0-9 . _ -");
         }
+        if (keep < 0) {
+            throw new GblmException("--keep must be >= 0 (0 = keep every epoch), got " + keep);
+        }
     }
 
     public static Builder builder(KafkaSettings kafka, Path outDir) {
@@ -30,7 +35,7 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
     }
 
     public Builder toBuilder() {
-        return new Builder(kafka, outDir).groupId(groupId).tokenizer(tokenizer);
+        return new Builder(kafka, outDir).groupId(groupId).tokenizer(tokenizer).keep(keep);
     }
 
     public static final class Builder {
@@ -38,6 +43,7 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
         private final Path outDir;
         private String groupId = DEFAULT_GROUP;
         private Path tokenizer;
+        private int keep;
 
         private Builder(KafkaSettings kafka, Path outDir) {
             this.kafka = kafka;
@@ -54,8 +60,13 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
             return this;
         }
 
+        public Builder keep(int k) {
+            this.keep = k;
+            return this;
+        }
+
         public ExporterSettings build() {
-            return new ExporterSettings(kafka, outDir, groupId, tokenizer);
+            return new ExporterSettings(kafka, outDir, groupId, tokenizer, keep);
         }
     }
 }

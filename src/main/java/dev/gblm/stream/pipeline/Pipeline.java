@@ -204,7 +204,7 @@ public final class Pipeline implements AutoCloseable {
                     .groupId(names.workerGroupPrefix() + "-" + opt.instance()).build();
             workers.add(startService(new Worker(wc, checkpoint, tokenizer, metrics)));
         }
-        exporter = new Exporter(ExporterSettings.builder(exporterKafka, opt.out()).groupId(names.exporterGroup())
+        exporter = new Exporter(ExporterSettings.builder(exporterKafka, opt.out()).groupId(names.exporterGroup()).keep(opt.keep())
                 .tokenizer(opt.tokenizer()).build(), checkpoint, metrics);
         exporter.onModelReady(m -> {
             exported.put(m.job() + "/" + m.epoch(), m);

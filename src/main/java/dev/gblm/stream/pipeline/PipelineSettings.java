@@ -30,12 +30,13 @@ import java.util.Objects;
  * @param users           secured embedded broker (SASL/SCRAM, authorizer) with these users, the services each under
  *                        its own principal with only its ACLs; null = an open broker. Needs the broker user
  *                        ({@code admin}); service users missing from it get generated passwords
+ * @param keep            the exporter's {@code --keep}: complete epochs kept per job (0 = all)
  * @param team            ingest and submit as this team (its user must be in {@code users}): its streams are
  *                        {@code <team>.*}, its jobs {@code <team>.*} on gblm.jobs.&lt;team&gt;; null = as the admin
  */
 public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDir, KafkaSettings kafka, int metricsPort,
         String metricsHost, int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress,
-        ScramUsers users, String team) {
+        ScramUsers users, String team, int keep) {
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(5);
     public static final String DEFAULT_INSTANCE = "run";
     public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
@@ -77,7 +78,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
     public Builder toBuilder() {
         return new Builder(model, out).tokenizer(tokenizer).dataDir(dataDir).kafka(kafka).metricsPort(metricsPort)
                 .metricsHost(metricsHost).seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
-                .instance(instance).progress(progress).users(users).team(team);
+                .instance(instance).progress(progress).users(users).team(team).keep(keep);
     }
 
     public static final class Builder {
@@ -88,6 +89,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         private KafkaSettings kafka;
         private ScramUsers users;
         private String team;
+        private int keep;
         private int metricsPort = -1;
         private String metricsHost = DEFAULT_METRICS_HOST;
         private int seqLen;
@@ -168,9 +170,14 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
             return this;
         }
 
+        public Builder keep(int k) {
+            this.keep = k;
+            return this;
+        }
+
         public PipelineSettings build() {
             return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, metricsHost, seqLen, samplesPerSlice,
-                    maxSliceAge, workers, instance, progress, users, team);
+                    maxSliceAge, workers, instance, progress, users, team, keep);
         }
     }
 }

@@ -160,6 +160,34 @@ class ExporterDurabilityTest {
         assertThat(readMasks(EpochExports.epochDir(out, "j", 2))).isEqualTo(masks);
     }
 
+    @Test
+    void latestPointsAtTheNewestCompleteEpochAndKeepDeletesOlderOnes() throws IOException {
+        // invariant: after each announced epoch, latest names the newest complete epoch (replaced by one rename, so a
+        // reader never finds it dangling), and --keep K leaves exactly the K newest complete epochs
+        Path out = tmp.resolve("out");
+        EpochExports x = new EpochExports(out, ckpt, null, reg);
+        Path jobDir = out.resolve("j");
+        for (int e = 1; e <= 4; e++) {
+            feed(x, record("j", e), blocksOf(randomMasks(50 + e)), 0);
+            assertThat(x.exportComplete()).singleElement().satisfies(m -> assertThat(m.written()).isTrue());
+            List<Path> deleted = EpochRetention.apply(jobDir, 2);
+            assertThat(Files.readSymbolicLink(jobDir.resolve("latest"))).hasToString("epoch-" + e);
+            assertThat(PrunedModelWriter.incompleteReason(jobDir.resolve("latest").toRealPath())).isNull();
+            assertThat(deleted).hasSize(e > 2 ? 1 : 0);
+        }
+        try (Stream<Path> s = Files.list(jobDir)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("epoch-3", "epoch-4", "latest");
+        }
+        // an incomplete newer directory is neither pointed at nor counted
+        Files.createDirectories(jobDir.resolve("epoch-5"));
+        assertThat(EpochRetention.apply(jobDir, 2)).isEmpty();
+        assertThat(Files.readSymbolicLink(jobDir.resolve("latest"))).hasToString("epoch-4");
+        // keep 0 keeps everything; a start-up scan ignores the link
+        assertThat(EpochRetention.apply(jobDir, 0)).isEmpty();
+        assertThat(new EpochExports(out, ckpt, null, reg).removeLeftovers()).isZero();
+        assertThat(jobDir.resolve("epoch-3")).isDirectory();
+    }
+
     private static void truncate(Path f, long size) {
         try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
             r.setLength(size);
