@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
  * itself (fixed seed), ingested into two streams, pruned by a streaming gblm job (50% unstructured) through the
  * {@code gblm run} machinery, and the export is evaluated against the dense model on held-out text.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, subcommands = DomainShiftDemo.class,
         description = "End-to-end demo on models/stories260K: generate calibration text, stream it through Kafka, prune "
                 + "with GBLM (50%%), compare dense vs pruned perplexity.")
 final class DemoCommand implements Callable<Integer> {

@@ -125,12 +125,21 @@ public final class LlamaModel implements AutoCloseable {
 
     // ------------------------------------------------------------------ public API
 
-    /** Summed next-token NLL over {@code tokens} (labels = inputs shifted by one), no gradients. */
+    /**
+     * Summed next-token NLL over {@code tokens} (labels = inputs shifted by one), no gradients. The last token is
+     * only a label, so a sequence may hold context + 1 tokens (the evaluation protocols' chunks): the forward runs
+     * over the first {@code tokens.length - 1}.
+     */
     public LossResult loss(int[] tokens) {
-        requireTokens(tokens, 2);
+        if (tokens.length < 2) {
+            throw new GblmException("need at least 2 tokens, got " + tokens.length);
+        }
+        int[] inputs = java.util.Arrays.copyOf(tokens, tokens.length - 1);
+        requireTokens(inputs, 1);
+        requireTokens(new int[] {tokens[tokens.length - 1]}, 1);
         return noGrad(() -> {
             try (NDManager m = manager.newSubManager()) {
-                NDArray h = hidden(tokens, m, null);
+                NDArray h = hidden(inputs, m, null);
                 return headLoss(h, tokens);
             }
         });
