@@ -54,7 +54,8 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
  * <ul>
  * <li>{@link Builder#saslMechanisms}: SCRAM-SHA-512 (default), PLAIN, or both; PLAIN checks the same users and
  *     passwords, given to the broker's JAAS configuration in memory (see {@link #start()});
- * <li>{@link Builder#tls}: the client listener becomes SASL_SSL with the broker certificate of a {@link TlsMaterial};
+ * <li>{@link Builder#tls} (or {@link Builder#generateTls}): the client listener becomes SASL_SSL with the broker
+ *     certificate of a {@link TlsMaterial};
  * <li>{@link Builder#certificateListener}: with TLS, a second client listener, {@code SSL} on
  *     {@link #certificateBootstrapServers()}, that requires a client certificate signed by the material's authority
  *     ({@code ssl.client.auth=required}) and takes the principal from its subject: {@code CN=alice,O=gblm} is
@@ -82,7 +83,10 @@ public final class EmbeddedKafka implements Service {
     private final String brokerUser;
     private final List<String> superUsers;
     private final List<String> mechanisms;
-    private final TlsMaterial tls;
+    /** Given, or generated at every start when {@link #tlsClients} is set. */
+    private TlsMaterial tls;
+    private final List<String> tlsClients;
+    private final boolean tlsOn;
     private final boolean certificateListener;
 
     private Process process;
@@ -121,16 +125,21 @@ public final class EmbeddedKafka implements Service {
             this.mechanisms = mechs;
         } else {
             if (!b.superUsers.isEmpty() || !b.brokerUser.equals(DEFAULT_BROKER_USER) || !b.mechanisms.isEmpty()
-                    || b.tls != null) {
+                    || b.tls != null || b.tlsClients != null) {
                 throw new GblmException("brokerUser, superUsers, saslMechanisms and tls need scramUsers (a secured broker)");
             }
             this.superUsers = List.of();
             this.mechanisms = List.of();
         }
-        if (b.certificateListener && b.tls == null) {
+        if (b.tls != null && b.tlsClients != null) {
+            throw new GblmException("give tls or generateTls, not both");
+        }
+        this.tlsOn = b.tls != null || b.tlsClients != null;
+        if (b.certificateListener && !tlsOn) {
             throw new GblmException("a certificate listener needs tls (the material whose authority signs client certificates)");
         }
         this.tls = b.tls;
+        this.tlsClients = b.tlsClients;
         this.certificateListener = b.certificateListener;
         if (b.dataDir != null) {
             this.dataDir = b.dataDir.toAbsolutePath();
@@ -160,6 +169,7 @@ public final class EmbeddedKafka implements Service {
         private final List<String> superUsers = new ArrayList<>();
         private final List<String> mechanisms = new ArrayList<>();
         private TlsMaterial tls;
+        private List<String> tlsClients;
         private boolean certificateListener;
 
         /**
@@ -213,6 +223,16 @@ public final class EmbeddedKafka implements Service {
          */
         public Builder tls(TlsMaterial material) {
             this.tls = material;
+            return this;
+        }
+
+        /**
+         * {@link #tls} with material generated into {@code DATA_DIR/tls} at every start (a new authority each
+         * time: clients read the trust store again when they start) with a client certificate for each name;
+         * {@link EmbeddedKafka#tls()} returns it once started.
+         */
+        public Builder generateTls(java.util.Collection<String> clientNames) {
+            this.tlsClients = List.copyOf(clientNames);
             return this;
         }
 
@@ -307,11 +327,12 @@ public final class EmbeddedKafka implements Service {
      * certificate listener ({@code security.protocol=SSL}, trust and key stores); its principal is {@code User:name}.
      */
     public KafkaSettings certificateClientSettings(String name) {
+        String servers = certificateBootstrapServers();
         Map<String, String> p = new LinkedHashMap<>();
         p.put("security.protocol", "SSL");
         p.putAll(tls.truststoreProperties());
         p.putAll(tls.keystoreProperties(name));
-        return new KafkaSettings(certificateBootstrapServers(), p);
+        return new KafkaSettings(servers, p);
     }
 
     /** {@code 127.0.0.1:<port>} of the certificate listener ({@link Builder#certificateListener}). */
@@ -328,14 +349,14 @@ public final class EmbeddedKafka implements Service {
         return mechanisms;
     }
 
-    /** The TLS material of the broker, or null without TLS. */
+    /** The TLS material of the broker, or null without TLS (and, with generated material, before the start). */
     public TlsMaterial tls() {
         return tls;
     }
 
     /** The security protocol of the client listener: PLAINTEXT, SASL_PLAINTEXT or SASL_SSL. */
     public String securityProtocol() {
-        return users == null ? "PLAINTEXT" : tls == null ? "SASL_PLAINTEXT" : "SASL_SSL";
+        return users == null ? "PLAINTEXT" : tlsOn ? "SASL_SSL" : "SASL_PLAINTEXT";
     }
 
     private Map<String, String> saslProperties(String user, String password, String mechanism) {
@@ -403,6 +424,9 @@ public final class EmbeddedKafka implements Service {
             throw new IllegalStateException("already started");
         }
         prepareDataDir();
+        if (tlsClients != null) {
+            tls = TlsMaterial.generate(dataDir.resolve("tls"), tlsClients);
+        }
         port = requestedPort == 0 ? freePort() : requirePortFree(requestedPort);
         int controllerPort = freePort();
         certificatePort = certificateListener ? freePort() : 0;

@@ -190,6 +190,20 @@ class ClientSecurityModesTest {
     }
 
     @Test
+    void brokerCommandRefusesIncompleteTlsOptionsInOneLine() throws Exception {
+        GblmCli.Run noUsers = GblmCli.gblm("broker", "--tls");
+        assertThat(noUsers.exit()).isEqualTo(2);
+        assertThat(noUsers.err().strip()).isEqualTo("gblm: --tls, --sasl-mechanism and --client-certificates need --users FILE");
+        Path users = Files.writeString(dir.resolve("users.txt"), "admin:" + ADMIN_PW + "\n");
+        GblmCli.Run noTls = GblmCli.gblm("broker", "--users", users.toString(), "--client-certificates");
+        assertThat(noTls.exit()).isEqualTo(2);
+        assertThat(noTls.err().strip()).isEqualTo("gblm: --client-certificates needs --tls");
+        GblmCli.Run badMechanism = GblmCli.gblm("broker", "--users", users.toString(), "--sasl-mechanism", "GSSAPI");
+        assertThat(badMechanism.exit()).isEqualTo(2);
+        assertThat(badMechanism.err().strip()).startsWith("gblm: unsupported SASL mechanism GSSAPI");
+    }
+
+    @Test
     void secretsStayOffTheCommandLineAndOutOfSharedFiles() throws Exception {
         Path data = kafka.dataDir();
         assertThat(data.resolve("start-secrets.properties")).doesNotExist();
