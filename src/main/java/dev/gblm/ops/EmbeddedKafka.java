@@ -124,9 +124,11 @@ public final class EmbeddedKafka implements Service {
             }
             this.mechanisms = mechs;
         } else {
-            if (!b.superUsers.isEmpty() || !b.brokerUser.equals(DEFAULT_BROKER_USER) || !b.mechanisms.isEmpty()
-                    || b.tls != null || b.tlsClients != null) {
-                throw new GblmException("brokerUser, superUsers, saslMechanisms and tls need scramUsers (a secured broker)");
+            if (!b.superUsers.isEmpty() || !b.brokerUser.equals(DEFAULT_BROKER_USER)) {
+                throw new GblmException("brokerUser and superUsers need scramUsers (a secured broker)");
+            }
+            if (!b.mechanisms.isEmpty() || b.tls != null || b.tlsClients != null) {
+                throw new GblmException("saslMechanisms and tls need scramUsers (a secured broker)");
             }
             this.superUsers = List.of();
             this.mechanisms = List.of();
@@ -198,8 +200,8 @@ public final class EmbeddedKafka implements Service {
         }
 
         /**
-         * The SASL mechanisms of the client listener, in order of preference ({@link #clientSettings()} uses the
-         * first): {@value #SCRAM_MECHANISM} (the default), {@value #PLAIN_MECHANISM}, or both. PLAIN authenticates the
+         * The SASL mechanisms of the client listener, in order of preference ({@link EmbeddedKafka#clientSettings()}
+         * uses the first): {@value #SCRAM_MECHANISM} (the default), {@value #PLAIN_MECHANISM}, or both. PLAIN authenticates the
          * users of {@link #scramUsers} with their passwords, which then travel to the broker on every login: use it
          * with {@link #tls}. The broker itself logs in with SCRAM-SHA-512 when it is offered, else with PLAIN.
          */
@@ -227,9 +229,9 @@ public final class EmbeddedKafka implements Service {
         }
 
         /**
-         * {@link #tls} with material generated into {@code DATA_DIR/tls} at every start (a new authority each
-         * time: clients read the trust store again when they start) with a client certificate for each name;
-         * {@link EmbeddedKafka#tls()} returns it once started.
+         * {@link #tls} with material generated into {@code DATA_DIR/tls} at every start, with a client certificate
+         * for each name: a new authority and a new store password each time, so clients need the client properties
+         * of this start ({@link EmbeddedKafka#tls()} returns the material once started).
          */
         public Builder generateTls(java.util.Collection<String> clientNames) {
             this.tlsClients = List.copyOf(clientNames);
@@ -237,8 +239,8 @@ public final class EmbeddedKafka implements Service {
         }
 
         /**
-         * With {@link #tls}: also an {@code SSL} listener ({@link #certificateBootstrapServers()}) on which clients
-         * authenticate with a certificate signed by the material's authority instead of a password
+         * With {@link #tls}: also an {@code SSL} listener ({@link EmbeddedKafka#certificateBootstrapServers()}) on
+         * which clients authenticate with a certificate signed by the material's authority instead of a password
          * ({@code ssl.client.auth=required}); the principal is the subject's CN ({@code User:alice}).
          */
         public Builder certificateListener(boolean on) {

@@ -59,7 +59,7 @@ public record TlsMaterial(Path truststore, Path brokerKeystore, Map<String, Path
     private static final String ECDSA_SHA256_OID = "1.2.840.10045.4.3.2";
 
     public TlsMaterial {
-        clientKeystores = Map.copyOf(clientKeystores);
+        clientKeystores = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(clientKeystores)); // in given order
         if (password == null || password.isEmpty()) {
             throw new GblmException("TLS material without a store password");
         }
