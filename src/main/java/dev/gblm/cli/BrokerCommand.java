@@ -2,6 +2,7 @@ package dev.gblm.cli;
 
 import dev.gblm.GblmException;
 import dev.gblm.ops.EmbeddedKafka;
+import dev.gblm.ops.KafkaSettings;
 import dev.gblm.ops.ScramUsers;
 import dev.gblm.stream.topics.TopicAdmin;
 import dev.gblm.stream.topics.TopicCatalog;
@@ -60,6 +61,21 @@ final class BrokerCommand implements Callable<Integer> {
                     + " ready for --kafka-config")
     boolean writeClientConfigs;
 
+    @Option(names = "--tls",
+            description = "with --users: SASL_SSL instead of SASL_PLAINTEXT; a certificate authority, the broker's"
+                    + " certificate and one client certificate per user are generated into DATA_DIR/tls at every start")
+    boolean tls;
+
+    @Option(names = "--sasl-mechanism", paramLabel = "MECHANISM", split = ",",
+            description = "with --users: the SASL mechanisms offered, " + EmbeddedKafka.SCRAM_MECHANISM + " (default) and/or "
+                    + EmbeddedKafka.PLAIN_MECHANISM + " (the same users and passwords; use PLAIN with --tls)")
+    List<String> mechanisms = new ArrayList<>();
+
+    @Option(names = "--client-certificates",
+            description = "with --tls: also an SSL listener on which clients authenticate with their certificate"
+                    + " (ssl.client.auth=required; CN=alice is User:alice)")
+    boolean clientCertificates;
+
     @Override
     public Integer call() throws InterruptedException {
         TopicCatalog catalog = noTopics ? null : topics.catalog();
@@ -76,6 +92,17 @@ final class BrokerCommand implements Callable<Integer> {
                 }
             }
             builder.scramUsers(users).brokerUser(brokerUser).superUsers(superUsers);
+            if (!mechanisms.isEmpty()) {
+                builder.saslMechanisms(mechanisms);
+            }
+            if (tls) {
+                builder.generateTls(users.users().keySet());
+            } else if (clientCertificates) {
+                throw new GblmException("--client-certificates needs --tls");
+            }
+            builder.certificateListener(clientCertificates);
+        } else if (tls || clientCertificates || !mechanisms.isEmpty()) {
+            throw new GblmException("--tls, --sasl-mechanism and --client-certificates need --users FILE");
         } else if (writeClientConfigs || !superUsers.isEmpty()
                 || !brokerUser.equals(EmbeddedKafka.DEFAULT_BROKER_USER)) {
             throw new GblmException("--broker-user, --super-user and --write-client-configs need --users FILE");
@@ -107,17 +134,31 @@ final class BrokerCommand implements Callable<Integer> {
 
     /** Tells how a client connects (and writes one properties file per user with --write-client-configs). */
     private void explainClients(EmbeddedKafka kafka, PrintWriter err) {
-        err.println("secured: SASL_PLAINTEXT, " + EmbeddedKafka.SCRAM_MECHANISM + ", StandardAuthorizer; super users: "
+        err.println("secured: " + kafka.securityProtocol() + ", " + String.join(",", kafka.saslMechanisms())
+                + ", StandardAuthorizer; super users: "
                 + String.join(", ", kafka.superUsers()) + "; users: " + String.join(", ", kafka.scramUsers().users().keySet())
                 + "; every other user needs ACLs");
+        if (kafka.tls() != null) {
+            err.println("TLS: trust store " + kafka.tls().truststore() + ", generated at this start (CA certificate "
+                    + kafka.tls().truststore().resolveSibling("ca.pem") + ")");
+        }
+        if (clientCertificates) {
+            err.println("client certificates: SSL listener bootstrap.servers=" + kafka.certificateBootstrapServers()
+                    + ", principal User:<CN>; key stores in " + kafka.tls().truststore().getParent());
+        }
         if (writeClientConfigs) {
             Path dir = kafka.dataDir().resolve("clients");
             try {
                 Files.createDirectories(dir);
                 for (Map.Entry<String, String> u : kafka.scramUsers().users().entrySet()) {
                     Path file = dir.resolve(u.getKey() + ".properties");
-                    EmbeddedKafka.writePrivate(file, clientConfig(kafka.bootstrapServers(), u.getKey(), u.getValue()));
+                    kafka.clientSettings(u.getKey(), u.getValue()).writeClientConfig(file);
                     err.println("client config of " + u.getKey() + ": " + file);
+                    if (clientCertificates) {
+                        Path cert = kafka.certificateClientSettings(u.getKey())
+                                .writeClientConfig(dir.resolve(u.getKey() + "-certificate.properties"));
+                        err.println("client config of " + u.getKey() + " with its certificate: " + cert);
+                    }
                 }
             } catch (IOException e) {
                 throw new GblmException("cannot write client configs into " + dir + ": " + e.getMessage(), e);
@@ -125,15 +166,14 @@ final class BrokerCommand implements Callable<Integer> {
             err.println("use one with: gblm <command> --kafka-config " + dir.resolve("<user>.properties"));
         } else {
             err.println("client properties (for --kafka-config FILE; put the user's name and password):");
-            err.print(clientConfig(kafka.bootstrapServers(), "NAME", "PASSWORD"));
+            err.print(kafka.clientSettings("NAME", "PASSWORD").toClientConfig());
             err.println("(or add --write-client-configs to get one such file per user in the data directory)");
         }
         err.flush();
     }
 
+    /** The client properties of a SCRAM-SHA-512 user of a broker without TLS ({@code gblm run --users} prints them). */
     static String clientConfig(String bootstrapServers, String user, String password) {
-        StringBuilder sb = new StringBuilder("bootstrap.servers=" + bootstrapServers + "\n");
-        EmbeddedKafka.saslClientProperties(user, password).forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-        return sb.toString();
+        return new KafkaSettings(bootstrapServers, EmbeddedKafka.saslClientProperties(user, password)).toClientConfig();
     }
 }

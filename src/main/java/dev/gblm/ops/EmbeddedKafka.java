@@ -49,6 +49,18 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
  * broker's own user ({@link Builder#brokerUser}, default {@value #DEFAULT_BROKER_USER}), which the broker uses for
  * inter-broker and controller traffic and gblm for administration, plus any {@link Builder#superUsers}. The
  * controller listener is SASL_PLAINTEXT with PLAIN and accepts only the broker user. See docs/security.md.
+ *
+ * <p>Options of a secured broker, each chosen explicitly (without them it is exactly the broker above):
+ * <ul>
+ * <li>{@link Builder#saslMechanisms}: SCRAM-SHA-512 (default), PLAIN, or both; PLAIN checks the same users and
+ *     passwords, given to the broker's JAAS configuration in memory (see {@link #start()});
+ * <li>{@link Builder#tls} (or {@link Builder#generateTls}): the client listener becomes SASL_SSL with the broker
+ *     certificate of a {@link TlsMaterial};
+ * <li>{@link Builder#certificateListener}: with TLS, a second client listener, {@code SSL} on
+ *     {@link #certificateBootstrapServers()}, that requires a client certificate signed by the material's authority
+ *     ({@code ssl.client.auth=required}) and takes the principal from its subject: {@code CN=alice,O=gblm} is
+ *     {@code User:alice} ({@link TlsMaterial#PRINCIPAL_MAPPING_RULES}), under the same ACLs and super users.
+ * </ul>
  */
 public final class EmbeddedKafka implements Service {
     /** Largest record the embedded broker accepts; producers must raise max.request.size to match. */
@@ -57,6 +69,8 @@ public final class EmbeddedKafka implements Service {
     public static final String DEFAULT_BROKER_USER = "admin";
     /** The SASL mechanism of the secured client listener. */
     public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+    /** The other SASL mechanism a secured broker may offer ({@link Builder#saslMechanisms}). */
+    public static final String PLAIN_MECHANISM = "PLAIN";
     static final String AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
 
     private final Path dataDir;
@@ -68,9 +82,16 @@ public final class EmbeddedKafka implements Service {
     private final ScramUsers users;
     private final String brokerUser;
     private final List<String> superUsers;
+    private final List<String> mechanisms;
+    /** Given, or generated at every start when {@link #tlsClients} is set. */
+    private TlsMaterial tls;
+    private final List<String> tlsClients;
+    private final boolean tlsOn;
+    private final boolean certificateListener;
 
     private Process process;
     private int port;
+    private int certificatePort;
     private Thread shutdownHook;
 
     private EmbeddedKafka(Builder b) {
@@ -94,12 +115,34 @@ public final class EmbeddedKafka implements Service {
                 }
             }
             this.superUsers = List.copyOf(supers);
+            List<String> mechs = b.mechanisms.isEmpty() ? List.of(SCRAM_MECHANISM) : List.copyOf(b.mechanisms);
+            for (String m : mechs) {
+                if (!m.equals(SCRAM_MECHANISM) && !m.equals(PLAIN_MECHANISM)) {
+                    throw new GblmException("unsupported SASL mechanism " + m + " (offered: " + SCRAM_MECHANISM + ", "
+                            + PLAIN_MECHANISM + ")");
+                }
+            }
+            this.mechanisms = mechs;
         } else {
             if (!b.superUsers.isEmpty() || !b.brokerUser.equals(DEFAULT_BROKER_USER)) {
                 throw new GblmException("brokerUser and superUsers need scramUsers (a secured broker)");
             }
+            if (!b.mechanisms.isEmpty() || b.tls != null || b.tlsClients != null) {
+                throw new GblmException("saslMechanisms and tls need scramUsers (a secured broker)");
+            }
             this.superUsers = List.of();
+            this.mechanisms = List.of();
         }
+        if (b.tls != null && b.tlsClients != null) {
+            throw new GblmException("give tls or generateTls, not both");
+        }
+        this.tlsOn = b.tls != null || b.tlsClients != null;
+        if (b.certificateListener && !tlsOn) {
+            throw new GblmException("a certificate listener needs tls (the material whose authority signs client certificates)");
+        }
+        this.tls = b.tls;
+        this.tlsClients = b.tlsClients;
+        this.certificateListener = b.certificateListener;
         if (b.dataDir != null) {
             this.dataDir = b.dataDir.toAbsolutePath();
             this.deleteOnStop = false;
@@ -126,6 +169,10 @@ public final class EmbeddedKafka implements Service {
         private ScramUsers users;
         private String brokerUser = DEFAULT_BROKER_USER;
         private final List<String> superUsers = new ArrayList<>();
+        private final List<String> mechanisms = new ArrayList<>();
+        private TlsMaterial tls;
+        private List<String> tlsClients;
+        private boolean certificateListener;
 
         /**
          * Secured mode: a SASL_PLAINTEXT listener with SCRAM-SHA-512 for these users and the StandardAuthorizer
@@ -149,6 +196,55 @@ public final class EmbeddedKafka implements Service {
         /** More super users (principals {@code User:<name>}) besides the broker user; they bypass every ACL. */
         public Builder superUsers(java.util.Collection<String> names) {
             this.superUsers.addAll(names);
+            return this;
+        }
+
+        /**
+         * The SASL mechanisms of the client listener, in order of preference ({@link EmbeddedKafka#clientSettings()}
+         * uses the first): {@value #SCRAM_MECHANISM} (the default), {@value #PLAIN_MECHANISM}, or both. PLAIN authenticates the
+         * users of {@link #scramUsers} with their passwords, which then travel to the broker on every login: use it
+         * with {@link #tls}. The broker itself logs in with SCRAM-SHA-512 when it is offered, else with PLAIN.
+         */
+        public Builder saslMechanisms(java.util.Collection<String> names) {
+            this.mechanisms.clear();
+            for (String n : names) {
+                if (!this.mechanisms.contains(n)) {
+                    this.mechanisms.add(n);
+                }
+            }
+            if (this.mechanisms.isEmpty()) {
+                throw new GblmException("no SASL mechanism given");
+            }
+            return this;
+        }
+
+        /**
+         * TLS for a secured broker: the client listener (and the broker's own inter-broker traffic) is SASL_SSL with
+         * the material's broker certificate; clients need its trust store ({@link TlsMaterial#truststoreProperties}).
+         * Null (default): SASL_PLAINTEXT. The controller listener stays SASL_PLAINTEXT on 127.0.0.1.
+         */
+        public Builder tls(TlsMaterial material) {
+            this.tls = material;
+            return this;
+        }
+
+        /**
+         * {@link #tls} with material generated into {@code DATA_DIR/tls} at every start, with a client certificate
+         * for each name: a new authority and a new store password each time, so clients need the client properties
+         * of this start ({@link EmbeddedKafka#tls()} returns the material once started).
+         */
+        public Builder generateTls(java.util.Collection<String> clientNames) {
+            this.tlsClients = List.copyOf(clientNames);
+            return this;
+        }
+
+        /**
+         * With {@link #tls}: also an {@code SSL} listener ({@link EmbeddedKafka#certificateBootstrapServers()}) on
+         * which clients authenticate with a certificate signed by the material's authority instead of a password
+         * ({@code ssl.client.auth=required}); the principal is the subject's CN ({@code User:alice}).
+         */
+        public Builder certificateListener(boolean on) {
+            this.certificateListener = on;
             return this;
         }
 
@@ -210,9 +306,71 @@ public final class EmbeddedKafka implements Service {
         return clientSettings(brokerUser, users.password(brokerUser));
     }
 
-    /** SASL_PLAINTEXT / SCRAM-SHA-512 client settings of a user of this (secured) broker. */
+    /**
+     * The client settings of a user of this (secured) broker with its preferred mechanism: SASL_PLAINTEXT (or
+     * SASL_SSL with {@link Builder#tls}, trusting the material's authority) and SCRAM-SHA-512 unless only PLAIN is
+     * offered.
+     */
     public KafkaSettings clientSettings(String user, String password) {
-        return new KafkaSettings(bootstrapServers(), saslClientProperties(user, password));
+        return clientSettings(user, password, mechanisms.isEmpty() ? SCRAM_MECHANISM : mechanisms.get(0));
+    }
+
+    /** {@link #clientSettings(String, String)} with the given SASL mechanism, one this broker offers. */
+    public KafkaSettings clientSettings(String user, String password, String mechanism) {
+        if (!mechanisms.contains(mechanism)) {
+            throw new GblmException("this broker does not offer SASL mechanism " + mechanism + " (offered: "
+                    + String.join(", ", mechanisms) + ")");
+        }
+        return new KafkaSettings(bootstrapServers(), saslProperties(user, password, mechanism));
+    }
+
+    /**
+     * The settings of a client that authenticates with {@code name}'s certificate of the {@link TlsMaterial} on the
+     * certificate listener ({@code security.protocol=SSL}, trust and key stores); its principal is {@code User:name}.
+     */
+    public KafkaSettings certificateClientSettings(String name) {
+        String servers = certificateBootstrapServers();
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("security.protocol", "SSL");
+        p.putAll(tls.truststoreProperties());
+        p.putAll(tls.keystoreProperties(name));
+        return new KafkaSettings(servers, p);
+    }
+
+    /** {@code 127.0.0.1:<port>} of the certificate listener ({@link Builder#certificateListener}). */
+    public String certificateBootstrapServers() {
+        if (!certificateListener) {
+            throw new IllegalStateException("this broker has no certificate listener");
+        }
+        bootstrapServers(); // throws when not started
+        return "127.0.0.1:" + certificatePort;
+    }
+
+    /** The SASL mechanisms a secured broker offers (empty for a plaintext one), the preferred first. */
+    public List<String> saslMechanisms() {
+        return mechanisms;
+    }
+
+    /** The TLS material of the broker, or null without TLS (and, with generated material, before the start). */
+    public TlsMaterial tls() {
+        return tls;
+    }
+
+    /** The security protocol of the client listener: PLAINTEXT, SASL_PLAINTEXT or SASL_SSL. */
+    public String securityProtocol() {
+        return users == null ? "PLAINTEXT" : tlsOn ? "SASL_SSL" : "SASL_PLAINTEXT";
+    }
+
+    private Map<String, String> saslProperties(String user, String password, String mechanism) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("security.protocol", securityProtocol());
+        p.put("sasl.mechanism", mechanism);
+        p.put("sasl.jaas.config", mechanism.equals(PLAIN_MECHANISM) ? plainJaas(user, password, Map.of())
+                : scramJaas(user, password));
+        if (tls != null) {
+            p.putAll(tls.truststoreProperties());
+        }
+        return p;
     }
 
     /** The client properties of a SCRAM-SHA-512 user over SASL_PLAINTEXT (what a --kafka-config file holds). */
@@ -249,21 +407,46 @@ public final class EmbeddedKafka implements Service {
                 + "\" password=\"" + password + "\";";
     }
 
+    /** PLAIN's login: the client's own user and password, and, on a broker, the users it accepts. */
+    private static String plainJaas(String user, String password, Map<String, String> accepted) {
+        StringBuilder sb = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required username=\"")
+                .append(user).append("\" password=\"").append(password).append('"');
+        accepted.forEach((name, pw) -> sb.append(" user_").append(name).append("=\"").append(pw).append('"'));
+        return sb.append(';').toString();
+    }
+
+    /** The mechanism the broker logs in with to itself (and gblm's probes with). */
+    private String interBrokerMechanism() {
+        return mechanisms.contains(SCRAM_MECHANISM) ? SCRAM_MECHANISM : PLAIN_MECHANISM;
+    }
+
     @Override
     public synchronized EmbeddedKafka start() {
         if (process != null) {
             throw new IllegalStateException("already started");
         }
         prepareDataDir();
+        if (tlsClients != null) {
+            tls = TlsMaterial.generate(dataDir.resolve("tls"), tlsClients);
+        }
         port = requestedPort == 0 ? freePort() : requirePortFree(requestedPort);
         int controllerPort = freePort();
+        certificatePort = certificateListener ? freePort() : 0;
         Path props = dataDir.resolve("server.properties");
         Path log = dataDir.resolve("broker.log");
         Path scram = dataDir.resolve("format-scram.txt");
+        Path secrets = dataDir.resolve("start-secrets.properties");
+        Map<String, String> secretProperties = secretProperties();
         try {
             writeProperties(props, brokerProperties(port, controllerPort));
             Files.deleteIfExists(log);
             Files.deleteIfExists(scram);
+            Files.deleteIfExists(secrets);
+            if (!secretProperties.isEmpty()) {
+                // read (and deleted) by the child at every start, handed to Kafka in memory: PLAIN's passwords and
+                // the key store passwords are neither on a command line nor left on disk
+                writeProperties(secrets, secretProperties);
+            }
             if (users != null) {
                 // read (and deleted) by the child when it formats the storage: no password on a command line
                 StringBuilder lines = new StringBuilder();
@@ -290,7 +473,12 @@ public final class EmbeddedKafka implements Service {
         cmd.add(clusterId());
         cmd.add(props.toString());
         if (users != null) {
+            cmd.add("--scram");
             cmd.add(scram.toString());
+        }
+        if (!secretProperties.isEmpty()) {
+            cmd.add("--secrets");
+            cmd.add(secrets.toString());
         }
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
@@ -398,22 +586,41 @@ public final class EmbeddedKafka implements Service {
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         } else {
             String password = users.password(brokerUser);
-            p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-            p.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + clientPort);
-            p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
-            p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
-            // clients and the broker itself: SCRAM-SHA-512, credentials in the cluster metadata
-            p.put("sasl.enabled.mechanisms", SCRAM_MECHANISM);
-            p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", SCRAM_MECHANISM);
-            p.put("sasl.mechanism.inter.broker.protocol", SCRAM_MECHANISM);
-            p.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", scramJaas(brokerUser, password));
+            String client = securityProtocol();
+            String listener = "listener.name." + client.toLowerCase(java.util.Locale.ROOT) + ".";
+            String certificate = certificateListener ? "SSL://127.0.0.1:" + certificatePort + "," : "";
+            p.put("listeners", client + "://127.0.0.1:" + clientPort + "," + certificate
+                    + "CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", client + "://127.0.0.1:" + clientPort
+                    + (certificateListener ? ",SSL://127.0.0.1:" + certificatePort : ""));
+            p.put("inter.broker.listener.name", client);
+            p.put("listener.security.protocol.map", client + ":" + client + (certificateListener ? ",SSL:SSL" : "")
+                    + ",CONTROLLER:SASL_PLAINTEXT");
+            // clients and the broker itself: SCRAM-SHA-512 (credentials in the cluster metadata) unless only PLAIN
+            // is offered; PLAIN's users are in the JAAS configuration, which secretProperties() holds
+            p.put("sasl.enabled.mechanisms", String.join(",", mechanisms));
+            p.put(listener + "sasl.enabled.mechanisms", String.join(",", mechanisms));
+            p.put("sasl.mechanism.inter.broker.protocol", interBrokerMechanism());
+            if (mechanisms.contains(SCRAM_MECHANISM)) {
+                p.put(listener + "scram-sha-512.sasl.jaas.config", scramJaas(brokerUser, password));
+            }
+            if (tls != null) {
+                // every TLS listener (SASL_SSL, SSL) and the broker as its own client; passwords in secretProperties()
+                p.put("ssl.keystore.type", TlsMaterial.STORE_TYPE);
+                p.put("ssl.keystore.location", tls.brokerKeystore().toAbsolutePath().toString());
+                p.put("ssl.truststore.type", TlsMaterial.STORE_TYPE);
+                p.put("ssl.truststore.location", tls.truststore().toAbsolutePath().toString());
+                p.put("ssl.principal.mapping.rules", TlsMaterial.PRINCIPAL_MAPPING_RULES);
+            }
+            if (certificateListener) {
+                p.put("listener.name.ssl.ssl.client.auth", "required");
+            }
             // the controller cannot use SCRAM (its credentials live in the metadata it serves): PLAIN with one
             // static user, the broker user
             p.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
             p.put("sasl.mechanism.controller.protocol", "PLAIN");
             p.put("listener.name.controller.plain.sasl.jaas.config",
-                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + brokerUser
-                            + "\" password=\"" + password + "\" user_" + brokerUser + "=\"" + password + "\";");
+                    plainJaas(brokerUser, password, Map.of(brokerUser, password)));
             p.put("authorizer.class.name", AUTHORIZER);
             p.put("super.users", String.join(";", superUsers.stream().map(u -> "User:" + u).toList()));
             p.put("allow.everyone.if.no.acl.found", "false");
@@ -440,6 +647,28 @@ public final class EmbeddedKafka implements Service {
         p.put("num.io.threads", "4");
         p.put("log.retention.check.interval.ms", "60000");
         p.putAll(overrides);
+        return p;
+    }
+
+    /**
+     * Broker properties that hold passwords beyond the broker user's own (which server.properties has always held):
+     * PLAIN's accepted users and the key store passwords. They reach the broker at every start through a file the
+     * child reads and deletes, so they are neither on a command line nor left in the data directory.
+     */
+    Map<String, String> secretProperties() {
+        Map<String, String> p = new LinkedHashMap<>();
+        if (users == null) {
+            return p;
+        }
+        if (mechanisms.contains(PLAIN_MECHANISM)) {
+            p.put("listener.name." + securityProtocol().toLowerCase(java.util.Locale.ROOT) + ".plain.sasl.jaas.config",
+                    plainJaas(brokerUser, users.password(brokerUser), users.users()));
+        }
+        if (tls != null) {
+            p.put("ssl.keystore.password", tls.password());
+            p.put("ssl.key.password", tls.password());
+            p.put("ssl.truststore.password", tls.password());
+        }
         return p;
     }
 
@@ -528,7 +757,7 @@ public final class EmbeddedKafka implements Service {
     private KafkaSettings probeSettings() {
         String servers = "127.0.0.1:" + port;
         return users == null ? KafkaSettings.of(servers)
-                : new KafkaSettings(servers, saslClientProperties(brokerUser, users.password(brokerUser)));
+                : new KafkaSettings(servers, saslProperties(brokerUser, users.password(brokerUser), interBrokerMechanism()));
     }
 
     /**
@@ -636,6 +865,11 @@ public final class EmbeddedKafka implements Service {
      * directory's permissions apply). Public for the CLI's client configuration files.
      */
     public static void writePrivate(Path file, String text) throws IOException {
+        writePrivate(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@link #writePrivate(Path, String)} for bytes (key stores). */
+    public static void writePrivate(Path file, byte[] bytes) throws IOException {
         Files.deleteIfExists(file);
         try {
             Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
@@ -643,7 +877,7 @@ public final class EmbeddedKafka implements Service {
         } catch (UnsupportedOperationException notPosix) {
             Files.createFile(file);
         }
-        Files.writeString(file, text, StandardCharsets.UTF_8);
+        Files.write(file, bytes);
     }
 
     private static void deleteTree(Path dir) {

@@ -1,6 +1,7 @@
 package dev.gblm.ops;
 
 import dev.gblm.GblmException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -116,6 +117,28 @@ public record KafkaSettings(String bootstrapServers, Map<String, String> clientP
         Properties p = common();
         p.put("application.id", applicationId);
         return p;
+    }
+
+    /**
+     * These settings as the text of a Kafka client properties file, what {@code --kafka-config FILE} and Kafka's own
+     * {@code --command-config} read: {@code bootstrap.servers}, then the client properties by key.
+     */
+    public String toClientConfig() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG).append('=').append(bootstrapServers).append('\n');
+        new java.util.TreeMap<>(clientProperties).forEach((k, v) ->
+                sb.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
+        return sb.toString();
+    }
+
+    /** Writes {@link #toClientConfig()} to {@code file}, readable by its owner only (it may hold passwords). */
+    public Path writeClientConfig(Path file) {
+        try {
+            EmbeddedKafka.writePrivate(file, toClientConfig());
+        } catch (java.io.IOException e) {
+            throw new GblmException("cannot write the client properties " + file + ": " + e.getMessage(), e);
+        }
+        return file;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.gblm.stream.topics;
 
 import dev.gblm.GblmException;
+import dev.gblm.ops.KafkaFailures;
 import dev.gblm.ops.KafkaSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -223,7 +224,7 @@ public final class TopicAdmin implements AutoCloseable {
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException)
                         || System.nanoTime() > deadline) {
-                    throw new GblmException("cannot reach Kafka: " + e.getCause().getMessage(), e.getCause());
+                    throw new GblmException("cannot reach Kafka: " + KafkaFailures.describe(e.getCause()), e.getCause());
                 }
                 LOG.warn("Kafka does not answer yet (attempt {}); waiting up to {} in all", attempt, clusterWait);
             } catch (TimeoutException e) {
