@@ -224,7 +224,8 @@ class PipelineIntegrationTest {
         assertThat(replayed).hasSize(cases.size()).noneMatch(ModelReady::written);
         assertThat(Files.getLastModifiedTime(report).toMillis()).isEqualTo(mtime);
         try (var s = Files.list(out.resolve("gblm-u50"))) {
-            assertThat(s.map(x -> x.getFileName().toString()).toList()).containsExactly("epoch-1");
+            // the epoch and the link to it; no temporary or moved-aside directory
+            assertThat(s.map(x -> x.getFileName().toString()).toList()).containsExactlyInAnyOrder("epoch-1", "latest");
         }
         List<ConsumerRecord<byte[], byte[]>> models = StreamTestSupport.readCommitted(kafka.bootstrapServers(), Topics.MODELS.name());
         assertThat(models).hasSize(cases.size());
