@@ -1,5 +1,6 @@
 package dev.gblm.stream.exporter;
 
+import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
@@ -9,6 +10,8 @@ import dev.gblm.ops.Service;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
 import io.micrometer.core.instrument.Gauge;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -80,9 +83,21 @@ public final class Exporter implements Service {
         this.cfg = cfg;
         this.metrics = metrics;
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
+        exports.heldOut(new HeldOutEvaluator(model, () -> heldOutTokenizer(model), new KafkaHeldOutSource(cfg.kafka(),
+                "gblm-exporter-" + cfg.groupId() + "-heldout"), cfg.holdoutMaxSamples(), metrics.meters()));
         metrics.register(this);
         Gauge.builder("gblm.exporter.up", this, x -> x.health().up() ? 1 : 0)
                 .description("1 while the exporter runs and makes progress, 0 when its health is down").register(metrics.meters());
+    }
+
+    /** The tokenizer that decodes held-out text samples: as the workers', the given file or the model's; null if none. */
+    private Tokenizer heldOutTokenizer(Checkpoint model) {
+        try {
+            return Tokenizers.load(model.source(), cfg.tokenizer());
+        } catch (GblmException e) {
+            LOG.warn("no tokenizer for held-out text samples ({}): only token-id samples are evaluated", e.getMessage());
+            return null;
+        }
     }
 
     @Override

@@ -12,16 +12,23 @@ import java.util.Objects;
  * @param outDir    where {@code <job>/epoch-<n>/} directories are written
  * @param groupId   consumer group; also the suffix of the transactional id, so a second instance of the same group
  *                  fences the first
- * @param tokenizer tokenizer file copied into the outputs instead of the model's (null: the model's)
+ * @param tokenizer tokenizer file copied into the outputs instead of the model's (null: the model's); also the one
+ *                  that decodes held-out text samples
+ * @param holdoutMaxSamples held-out samples evaluated per epoch of a job with hold-out (the first ones, see
+ *                  {@link HeldOutEvaluator})
  */
-public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId, Path tokenizer) {
+public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId, Path tokenizer, int holdoutMaxSamples) {
     public static final String DEFAULT_GROUP = "gblm-exporter";
+    public static final int DEFAULT_HOLDOUT_MAX_SAMPLES = 64;
 
     public ExporterSettings {
         Objects.requireNonNull(kafka, "kafka");
         Objects.requireNonNull(outDir, "outDir");
         if (groupId == null || !groupId.matches("[A-Za-z0-9._-]{1,200}")) {
             throw new GblmException("invalid exporter group id '" + groupId + "': use 1-200 of a-z A-Z 0-9 . _ -");
+        }
+        if (holdoutMaxSamples < 1) {
+            throw new GblmException("--holdout-max-samples must be >= 1, got " + holdoutMaxSamples);
         }
     }
 
@@ -30,7 +37,7 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
     }
 
     public Builder toBuilder() {
-        return new Builder(kafka, outDir).groupId(groupId).tokenizer(tokenizer);
+        return new Builder(kafka, outDir).groupId(groupId).tokenizer(tokenizer).holdoutMaxSamples(holdoutMaxSamples);
     }
 
     public static final class Builder {
@@ -38,6 +45,7 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
         private final Path outDir;
         private String groupId = DEFAULT_GROUP;
         private Path tokenizer;
+        private int holdoutMaxSamples = DEFAULT_HOLDOUT_MAX_SAMPLES;
 
         private Builder(KafkaSettings kafka, Path outDir) {
             this.kafka = kafka;
@@ -54,8 +62,13 @@ public record ExporterSettings(KafkaSettings kafka, Path outDir, String groupId,
             return this;
         }
 
+        public Builder holdoutMaxSamples(int n) {
+            this.holdoutMaxSamples = n;
+            return this;
+        }
+
         public ExporterSettings build() {
-            return new ExporterSettings(kafka, outDir, groupId, tokenizer);
+            return new ExporterSettings(kafka, outDir, groupId, tokenizer, holdoutMaxSamples);
         }
     }
 }
