@@ -1126,6 +1126,20 @@ class FinalizerTopologyTest {
     }
 
     @Test
+    void aJobHoldingOutMoreThanItsProfileIsRefusedWithTheReason() {
+        // the workers of PROFILE hold out nothing, so a job's held-out records would be in the statistics
+        submit(new JobSpec("held", PROFILE.id(), List.of("a"), "gblm", 0.5, "unstructured", null, null, 16, 0, 0, null,
+                null, null, 0.1));
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 16);
+        pipeStats(s1);
+        pipeSlice(s1);
+        assertThat(epochsOut.isEmpty()).isTrue();
+        JobStatus st = latestStatus().get("held");
+        assertThat(st.state()).isEqualTo(JobStatus.State.REFUSED);
+        assertThat(st.reason()).contains("holds out 0.1", "--holdout 0.1");
+    }
+
+    @Test
     void aJobStatusIsWrittenWhenItChanges() {
         // invariant: gblm.job-status carries one record per change of a job's state (waiting with its sample count,
         // finalizing, finalized), not one per planner round
