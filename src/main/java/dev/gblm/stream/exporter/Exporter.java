@@ -72,6 +72,8 @@ public final class Exporter implements Service {
 
     private final ExporterSettings cfg;
     private final EpochExports exports;
+    /** Used on the exporter thread only; closed when the loop ends. */
+    private final HeldOutEvaluator heldOut;
     private final GblmMetrics metrics;
     private final List<Consumer<ModelReady>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -83,8 +85,9 @@ public final class Exporter implements Service {
         this.cfg = cfg;
         this.metrics = metrics;
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
-        exports.heldOut(new HeldOutEvaluator(model, () -> heldOutTokenizer(model), new KafkaHeldOutSource(cfg.kafka(),
-                "gblm-exporter-" + cfg.groupId() + "-heldout"), cfg.holdoutMaxSamples(), metrics.meters()));
+        this.heldOut = new HeldOutEvaluator(model, () -> heldOutTokenizer(model), new KafkaHeldOutSource(cfg.kafka(),
+                "gblm-exporter-" + cfg.groupId() + "-heldout"), cfg.holdoutMaxSamples(), metrics.meters());
+        exports.heldOut(heldOut);
         metrics.register(this);
         Gauge.builder("gblm.exporter.up", this, x -> x.health().up() ? 1 : 0)
                 .description("1 while the exporter runs and makes progress, 0 when its health is down").register(metrics.meters());
@@ -243,6 +246,7 @@ public final class Exporter implements Service {
             LOG.error("exporter failed", e);
         } finally {
             running = false;
+            heldOut.close();
             if (consumer != null) {
                 try {
                     consumer.close(Duration.ofSeconds(5));

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * tokenizer for text samples, ...) is recorded as {@code error} rather than blocking the export; a Kafka error
  * propagates, so the export is retried.
  */
-final class HeldOutEvaluator {
+final class HeldOutEvaluator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HeldOutEvaluator.class);
     static final String REPORT_FIELD = "heldOut";
 
@@ -175,6 +175,16 @@ final class HeldOutEvaluator {
             LOG.warn("job {} epoch {}: held-out evaluation failed: {}", e.job(), e.epoch(), ex.toString());
             n.put("error", String.valueOf(ex.getMessage()));
             return n;
+        }
+    }
+
+    /** Frees the model's native memory (it is loaded again if needed). */
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+            model = null;
+            denseWeights = null;
         }
     }
 
