@@ -37,6 +37,9 @@ final class ExporterCommand implements Callable<Integer> {
     int keep;
     @Option(names = "--group", defaultValue = ExporterSettings.DEFAULT_GROUP, description = "consumer group, one exporter per group (default ${DEFAULT-VALUE})")
     String group;
+    @Option(names = "--holdout-max-samples", defaultValue = "64", paramLabel = "N", description = "jobs with hold-out: "
+            + "held-out samples each epoch's perplexity is measured on (the first N; default ${DEFAULT-VALUE})")
+    int holdoutMaxSamples;
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
@@ -45,7 +48,8 @@ final class ExporterCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         try (GblmMetrics metrics = new GblmMetrics("exporter");
                 MetricsServer server = metricsEndpoint.serve(metrics);
-                Exporter e = new Exporter(ExporterSettings.builder(kafka.settings(), out).groupId(group).tokenizer(tokenizer).keep(keep).build(),
+                Exporter e = new Exporter(ExporterSettings.builder(kafka.settings(), out).groupId(group).tokenizer(tokenizer).keep(keep)
+                        .holdoutMaxSamples(holdoutMaxSamples).build(),
                         Checkpoints.load(model), metrics)) {
             e.onModelReady(m -> spec.commandLine().getErr().println("exported " + m.job() + " epoch " + m.epoch() + " -> " + m.path()
                     + (m.written() ? "" : " (already there)")));

@@ -14,7 +14,7 @@ import java.util.Set;
  */
 final class JobArgument {
     private static final Set<String> KEYS = Set.of("id", "streams", "method", "sparsity", "pattern", "min-samples",
-            "grad-norm", "tail-rule");
+            "grad-norm", "tail-rule", "alpha", "normalization", "holdout");
 
     private JobArgument() {}
 
@@ -56,7 +56,16 @@ final class JobArgument {
         }
         List<String> streams = Arrays.stream(kv.get("streams").split("\\+")).map(String::strip).toList();
         // placeholder profile: Pipeline.submit replaces it with the run's own
+        double holdout = 0;
+        if (kv.containsKey("holdout")) {
+            try {
+                holdout = Double.parseDouble(kv.get("holdout"));
+            } catch (NumberFormatException e) {
+                throw new GblmException("--job: holdout must be a fraction, got '" + kv.get("holdout") + "'");
+            }
+        }
         return new JobSpec(kv.get("id"), "0000000000000000", streams, kv.get("method"), sparsity,
-                kv.getOrDefault("pattern", "unstructured"), kv.get("tail-rule"), kv.get("grad-norm"), minSamples, 0, 0);
+                kv.getOrDefault("pattern", "unstructured"), kv.get("tail-rule"), kv.get("grad-norm"), minSamples, 0, 0,
+                null, kv.get("alpha"), kv.get("normalization"), holdout);
     }
 }

@@ -65,10 +65,17 @@ final class JobCommand {
         @Option(names = "--grad-norm", defaultValue = "l1", completionCandidates = Choices.GradNorms.class,
                 description = "gradient norm of the gblm/gradient score: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
         String gradNorm;
-        @Option(names = "--alpha", paramLabel = "s", description = "gblm only: weight of the gradient term; a streaming "
-                + "job takes alpha = s, the workers' --grad-scale (part of the profile), so only 's' is accepted here; "
-                + "a number or 'auto' is batch-only for now (gblm prune --alpha) (default: s)")
+        @Option(names = "--alpha", paramLabel = "s|NUMBER|inf", description = "gblm only: weight of the gradient term in "
+                + "raw-gradient units; s = the workers' --grad-scale (the paper's score), 0 = activations only (Wanda), "
+                + "inf = gradients only; 'auto' is batch-only for now (gblm prune --alpha auto) (default: s)")
         String alpha;
+        @Option(names = "--holdout", defaultValue = "0", paramLabel = "FRACTION", description = "fraction of the streams' "
+                + "samples held out of the statistics, on which each epoch's held-out perplexity is measured; at most "
+                + "the workers' --holdout (default ${DEFAULT-VALUE} = none)")
+        double holdout;
+        @Option(names = "--worker-holdout", defaultValue = "0", paramLabel = "FRACTION",
+                description = "with --model: the workers' --holdout (part of the profile; default ${DEFAULT-VALUE})")
+        double workerHoldout;
         @Option(names = "--normalization", completionCandidates = Choices.Normalizations.class, description = "gblm "
                 + "only: ${COMPLETION-CANDIDATES}; sum = the paper's sums over samples (as gblm prune), mean = "
                 + "per-sample means, so the gradient term weighs the same in every re-pruning epoch whatever its "
@@ -87,7 +94,7 @@ final class JobCommand {
         public Integer call() {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
-                    refreshEvery, window, team, alpha, normalization, 0);
+                    refreshEvery, window, team, alpha, normalization, holdout);
             JobClient.Submitted s = new JobClient(kafka.settings()).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing
@@ -106,7 +113,7 @@ final class JobCommand {
                 return Profile.requireValidId(profile);
             }
             if (model != null) {
-                return ProfileFromModel.profile(model, seqLen, gradScale, maxRecordBytes).id();
+                return ProfileFromModel.profile(model, seqLen, gradScale, maxRecordBytes, workerHoldout).id();
             }
             throw new GblmException("a job needs --profile ID (or --model PATH)");
         }

@@ -54,8 +54,11 @@ final class JobStatusText {
             if (m == null) {
                 b.append(", not exported yet");
             } else {
-                b.append(String.format(Locale.ROOT, ", exported to %s (sparsity %.4f%s)", m.path(), m.sparsity(),
-                        m.drift() == null ? "" : String.format(Locale.ROOT, ", drift %.4f", m.drift())));
+                b.append(String.format(Locale.ROOT, ", exported to %s (sparsity %.4f%s%s)", m.path(), m.sparsity(),
+                        m.drift() == null ? "" : String.format(Locale.ROOT, ", drift %.4f", m.drift()),
+                        m.heldOutPerplexity() == null ? "" : String.format(Locale.ROOT, ", held-out perplexity %.3f (dense %s, %d samples)",
+                                m.heldOutPerplexity(), m.denseHeldOutPerplexity() == null ? "-"
+                                        : String.format(Locale.ROOT, "%.3f", m.denseHeldOutPerplexity()), m.heldOutSamples())));
             }
             b.append('\n');
         }

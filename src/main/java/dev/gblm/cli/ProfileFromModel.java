@@ -11,7 +11,12 @@ final class ProfileFromModel {
 
     /** The profile the workers serving {@code model} use (see {@link Profile#forCheckpoint}). */
     static Profile profile(Path model, Integer seqLen, float gradScale, long blockBytes) {
-        return Profile.forCheckpoint(Checkpoints.load(model), seqLen, gradScale, blockBytes);
+        return profile(model, seqLen, gradScale, blockBytes, 0);
+    }
+
+    /** As {@link #profile(Path, Integer, float, long)} for workers holding out {@code holdout}. */
+    static Profile profile(Path model, Integer seqLen, float gradScale, long blockBytes, double holdout) {
+        return Profile.forCheckpoint(Checkpoints.load(model), seqLen, gradScale, blockBytes, holdout);
     }
 
     /** Dense weights of the checkpoint, memory-mapped where the format allows. */

@@ -54,6 +54,10 @@ final class RunCommand implements Callable<Integer> {
     String team;
     @Option(names = "--seq-len", defaultValue = "0", description = "tokens per sample, BOS included (default ${DEFAULT-VALUE} = the model's context)")
     int seqLen;
+    @Option(names = "--holdout", defaultValue = "0", paramLabel = "FRACTION", description = "fraction of the records the "
+            + "workers hold out of the statistics (part of the profile); jobs with holdout=F (F <= this) get a held-out "
+            + "perplexity per epoch (default ${DEFAULT-VALUE})")
+    double holdout;
     @Option(names = "--samples-per-slice", defaultValue = "32", description = "samples per statistics slice (default ${DEFAULT-VALUE})")
     int samplesPerSlice;
     @Option(names = "--workers", defaultValue = "1", description = "worker threads computing statistics (default ${DEFAULT-VALUE})")
@@ -92,7 +96,7 @@ final class RunCommand implements Callable<Integer> {
                 .kafka(cluster.given() ? cluster.settings() : null)
                 .metricsPort(metricsEndpoint.port).metricsHost(metricsEndpoint.host).seqLen(seqLen).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofSeconds(5)).workers(workers).instance(instance).progress(System.err)
-                .users(usersFile == null ? null : ScramUsers.parse(usersFile)).team(team).keep(keep).build();
+                .users(usersFile == null ? null : ScramUsers.parse(usersFile)).team(team).holdout(holdout).keep(keep).build();
         CountDownLatch finished = new CountDownLatch(1);
         try (Pipeline p = new Pipeline(o)) {
             Thread hook = new Thread(() -> {

@@ -59,6 +59,11 @@ final class WorkerCommand implements Callable<Integer> {
             description = "largest statistics record value in bytes; sets the row-block layout, part of the profile (default: ${DEFAULT-VALUE})")
     long maxRecordBytes;
 
+    @Option(names = "--holdout", defaultValue = "0", paramLabel = "FRACTION",
+            description = "fraction of the calibration records held out of the statistics (chosen by a hash of topic and "
+                    + "key; jobs measure held-out perplexity on them); part of the profile (default: ${DEFAULT-VALUE})")
+    double holdout;
+
     @Option(names = "--threads", defaultValue = "0", description = "PyTorch intra-op compute threads; 0 = PyTorch's default (default: ${DEFAULT-VALUE})")
     int threads;
 
@@ -95,7 +100,7 @@ final class WorkerCommand implements Callable<Integer> {
             throw new GblmException("--max-slice-seconds must be > 0");
         }
         return WorkerSettings.builder(kafka.settings(), workerId != null ? workerId : defaultWorkerId()).seqLen(seqLen)
-                .gradScale(gradScale).samplesPerSlice(samplesPerSlice)
+                .gradScale(gradScale).holdout(holdout).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofMillis((long) (maxSliceSeconds * 1000))).maxRecordBytes(maxRecordBytes)
                 .threads(threads).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
                 .build();

@@ -1,6 +1,7 @@
 package dev.gblm.prune;
 
 import dev.gblm.GblmException;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -44,6 +45,15 @@ public record PruneSettings(Method method, GradNorm gradNorm, SparsityPattern pa
     /** The same settings with another alpha and normalisation. */
     public PruneSettings withAlpha(Double newAlpha, Normalization newNormalization) {
         return new PruneSettings(method, gradNorm, pattern, tailRule, newAlpha, newNormalization);
+    }
+
+    /** An alpha as text: a plain number ({@code 100}, {@code 0.5}) or {@code inf}. */
+    public static String alphaText(double alpha) {
+        if (Double.isInfinite(alpha)) {
+            return "inf";
+        }
+        return alpha == Math.rint(alpha) && Math.abs(alpha) < 1e15 ? String.valueOf((long) alpha)
+                : String.format(Locale.ROOT, "%s", alpha);
     }
 
     /** The alpha in effect with statistics collected at gradient scale {@code gradScale}. */

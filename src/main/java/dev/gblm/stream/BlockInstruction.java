@@ -26,15 +26,24 @@ import java.util.List;
  * @param magnitudeThreshold unstructured magnitude only: the whole matrix's threshold
  * @param base               FINALIZE and FOLD: the job's base sum the instruction starts from (null = none, and in
  *                           older records); only its job and version matter here ({@link EpochBase#reference()})
+ * @param gradScale          FINALIZE of a gblm job with an explicit alpha ({@link JobSpec#alphaValue()}): the profile's
+ *                           gradient scale {@code s}, so the block can weigh the stored gradients by {@code alpha/s};
+ *                           null (and absent from the JSON) otherwise
  */
 public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
-        Float magnitudeThreshold, EpochBase base) {
+        Float magnitudeThreshold, EpochBase base, Float gradScale) {
     public enum Type { FINALIZE, RETIRE, CLAIM, FOLD }
 
     /** An instruction without a base. */
     public BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
             Float magnitudeThreshold) {
         this(type, job, epoch, spec, rowEnd, in, sliceIds, magnitudeThreshold, null);
+    }
+
+    /** An instruction without a gradient scale (the job's alpha is the statistics' own {@code s}). */
+    public BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
+            Float magnitudeThreshold, EpochBase base) {
+        this(type, job, epoch, spec, rowEnd, in, sliceIds, magnitudeThreshold, base, null);
     }
 
     @JsonCreator
@@ -64,9 +73,17 @@ public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, i
             if (spec.needsMatrixThreshold() && magnitudeThreshold == null) {
                 throw new RecordFormatException("FINALIZE for unstructured magnitude job " + job + " has no matrix threshold");
             }
+            Double alpha = spec.alphaValue();
+            if (alpha != null && !alpha.isInfinite() && (gradScale == null || !(gradScale > 0) || gradScale.isInfinite())) {
+                throw new RecordFormatException("FINALIZE for job " + job + " with alpha " + spec.alpha()
+                        + " needs the profile's gradient scale, got " + gradScale);
+            }
         }
         if (type == Type.FOLD && (!Ids.isSafe(job) || epoch < 1)) {
             throw new RecordFormatException("FOLD needs a valid job and a version >= 1; got job " + job + ", epoch " + epoch);
+        }
+        if (gradScale != null && type != Type.FINALIZE) {
+            throw new RecordFormatException(type + " instruction carries a gradient scale");
         }
         if (base != null) {
             if (type != Type.FINALIZE && type != Type.FOLD) {

@@ -24,10 +24,14 @@ import java.util.Map;
  * @param base                for a re-pruning job with window 0 from epoch 2 on: the base sum the epoch starts from
  *                            (null otherwise and in older records); the epoch's statistics are the left fold of
  *                            {@link #mergeOrder()}
+ * @param profileSpec         the full profile, only for a job with {@link JobSpec#holdout()} {@code > 0} (the exporter
+ *                            needs its sequence length to evaluate the held-out samples as the workers would have
+ *                            read them); null otherwise and in older records
  */
 public record EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
         long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
-        Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer, EpochBase base) {
+        Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer, EpochBase base,
+        Profile profileSpec) {
     @JsonCreator
     public EpochRecord {
         sliceIds = sliceIds == null ? List.of() : List.copyOf(sliceIds);
@@ -41,6 +45,14 @@ public record EpochRecord(String job, int epoch, String profile, JobSpec spec, L
             Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer) {
         this(job, epoch, profile, spec, sliceIds, samples, tokens, streams, blocks, declaredAt, magnitudeThresholds,
                 lastSampleTimestamp, finalizer, null);
+    }
+
+    /** An epoch record without the full profile. */
+    public EpochRecord(String job, int epoch, String profile, JobSpec spec, List<String> sliceIds, long samples,
+            long tokens, List<String> streams, List<ModuleLayout> blocks, long declaredAt,
+            Map<String, Float> magnitudeThresholds, long lastSampleTimestamp, String finalizer, EpochBase base) {
+        this(job, epoch, profile, spec, sliceIds, samples, tokens, streams, blocks, declaredAt, magnitudeThresholds,
+                lastSampleTimestamp, finalizer, base, null);
     }
 
     /**
@@ -60,6 +72,10 @@ public record EpochRecord(String job, int epoch, String profile, JobSpec spec, L
         }
         for (ModuleLayout m : blocks) {
             m.validate();
+        }
+        if (profileSpec != null && !profileSpec.id().equals(profile)) {
+            throw new RecordFormatException("epoch record " + job + "/" + epoch + " names profile " + profile
+                    + " but its profileSpec hashes to " + profileSpec.id());
         }
         if (base != null) {
             base.validate(job, epoch);

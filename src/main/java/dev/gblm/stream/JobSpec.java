@@ -32,21 +32,24 @@ import java.util.Locale;
  *                     see {@code EpochPlanner.nextEpoch}
  * @param team         the owning team, set by the finalizer from the team job topic the job was read from (a value
  *                     submitted by a user is never trusted); null for jobs on the shared {@code gblm.jobs} topic
- * @param alpha        weight of the gradient term of gblm: null or {@code s} = the profile's gradient scale {@code s}
- *                     (validated to {@code s} for gblm, null otherwise). A number or {@code auto} is refused for now:
- *                     the block tasks do not see the profile, so {@code alpha/s} cannot be formed there, and
- *                     {@code auto} needs held-out perplexity in the exporter; both are batch-only ({@code gblm prune})
+ * @param alpha        weight of the gradient term of gblm, in raw-gradient units ({@link PruneSettings}): null or
+ *                     {@code s} = the profile's gradient scale {@code s} (the paper's score), a number {@code >= 0}
+ *                     or {@code inf}; validated for gblm (normalized text), null otherwise. The planner carries the
+ *                     profile's {@code s} in every FINALIZE of an explicit alpha
+ *                     ({@link BlockInstruction#gradScale()}), so the block tasks can form {@code alpha/s}.
+ *                     {@code auto} is refused for streaming jobs (batch only: {@code gblm prune --alpha auto})
  * @param normalization gblm's gradient term over the samples: null = {@code sum} (the paper's, as batch) or
  *                     {@code mean} (per-sample means: the same weight at every epoch whatever its sample count);
  *                     validated to {@code sum} for gblm, null otherwise
- * @param holdout      fraction of the streams' samples held out for quality (never in statistics); 0 = none,
- *                     in {@code [0, 1)}
+ * @param holdout      fraction of the streams' samples held out for quality ({@link HoldOut}; never in statistics):
+ *                     the exporter measures each epoch's perplexity on them. 0 = none, in {@code [0, 1)}, and at
+ *                     most the profile's {@link Profile#holdout()} (checked by the planner, {@link #requireProfile})
  */
 public record JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
         String tailRule, String gradNorm, int minSamples, long refreshEvery, long window, String team, String alpha,
         String normalization, double holdout) {
     public static final int DEFAULT_MIN_SAMPLES = 128;
-    /** The only alpha a streaming job takes: the profile's gradient scale {@code s} (the paper's score). */
+    /** The default alpha of a gblm job: the profile's gradient scale {@code s} (the paper's score). */
     public static final String ALPHA_PROFILE_SCALE = "s";
 
     @JsonCreator
@@ -121,24 +124,53 @@ public record JobSpec(String id, String profile, List<String> streams, String me
                 tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, a, n, holdout);
     }
 
-    /** The alpha of a streaming gblm job: the profile's gradient scale ({@code s}), the only one the block tasks can apply. */
+    /** The alpha of a streaming gblm job, normalized: {@code s}, {@code inf} or a plain number {@code >= 0}. */
     private static String checkAlpha(String alpha) {
         if (alpha == null || alpha.trim().equalsIgnoreCase(ALPHA_PROFILE_SCALE)) {
             return ALPHA_PROFILE_SCALE;
         }
-        String t = alpha.trim();
-        if (t.equalsIgnoreCase("auto")) {
-            throw new GblmException("alpha auto is batch-only for now (it needs held-out perplexity per alpha): use "
-                    + "`gblm prune --alpha auto`, then run the job with that alpha as the workers' --grad-scale");
+        String t = alpha.trim().toLowerCase(Locale.ROOT);
+        if (t.equals("auto")) {
+            throw new GblmException("alpha auto is not available for streaming jobs yet (the block tasks compute one mask "
+                    + "per job): use `gblm prune --alpha auto` on a sample of the stream, then give the job the alpha it "
+                    + "chose (alpha=NUMBER); a job with holdout > 0 reports its held-out perplexity per epoch");
         }
+        if (t.equals("inf") || t.equals("infinity")) {
+            return "inf";
+        }
+        double a;
         try {
-            Double.parseDouble(t);
+            a = Double.parseDouble(t);
         } catch (NumberFormatException e) {
-            throw new GblmException("alpha must be s (the profile's gradient scale), got '" + alpha + "'");
+            throw new GblmException("alpha must be s (the profile's gradient scale), a number >= 0 or inf, got '" + alpha + "'");
         }
-        throw new GblmException("a numeric alpha (" + t + ") is batch-only for now: a streaming gblm job weighs its "
-                + "gradient term with alpha = s, the profile's gradient scale, so run the workers with --grad-scale "
-                + t + " (a new profile) and leave alpha unset");
+        if (!(a >= 0) || Double.isInfinite(a)) {
+            throw new GblmException("alpha must be s, a finite number >= 0 or inf, got '" + alpha + "'");
+        }
+        return PruneSettings.alphaText(a);
+    }
+
+    /** The explicit alpha in raw-gradient units; null for {@code s} (and for methods other than gblm). */
+    @JsonIgnore
+    public Double alphaValue() {
+        if (alpha == null || alpha.equalsIgnoreCase(ALPHA_PROFILE_SCALE)) {
+            return null;
+        }
+        String t = alpha.trim().toLowerCase(Locale.ROOT);
+        return t.equals("inf") || t.equals("infinity") ? Double.POSITIVE_INFINITY : Double.parseDouble(t);
+    }
+
+    /**
+     * Checks that statistics of {@code profile} can serve this job: the kinds it needs ({@link #requireKinds}) and a
+     * hold-out fraction no larger than the profile's (the workers only keep that fraction out of the statistics).
+     */
+    public void requireProfile(Profile profile) {
+        requireKinds(profile.kinds());
+        if (holdout > profile.holdout()) {
+            throw new RecordFormatException("job " + id + " holds out " + holdout + " of its samples, but the workers of "
+                    + "profile " + profile.id() + " hold out only " + profile.holdout() + " (run them with --holdout "
+                    + holdout + " or more, a new profile, or lower the job's holdout)");
+        }
     }
 
     /**
@@ -176,12 +208,12 @@ public record JobSpec(String id, String profile, List<String> streams, String me
     }
 
     /**
-     * The method, pattern, gradient norm, tail rule and normalisation as the pure core takes them; alpha is the
-     * statistics' own scale ({@code s}), the only one a job takes (see {@link #validated()}).
+     * The method, pattern, gradient norm, tail rule, alpha ({@link #alphaValue()}; null = the statistics' own scale)
+     * and normalisation as the pure core takes them.
      */
     @JsonIgnore
     public PruneSettings pruneSettings() {
-        return new PruneSettings(methodEnum(), gradNormEnum(), patternSpec(), tailRuleEnum(), null,
+        return new PruneSettings(methodEnum(), gradNormEnum(), patternSpec(), tailRuleEnum(), alphaValue(),
                 normalizationEnum());
     }
 

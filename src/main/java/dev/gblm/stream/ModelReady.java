@@ -12,7 +12,21 @@ import java.util.List;
  * @param lastSampleTimestamp start of the end-to-end latency (ms)
  * @param exportSeconds       time to write and fsync the output
  * @param written             false when the directory already existed (a replay) and was not rewritten
+ * @param heldOutPerplexity   the pruned model's perplexity on the job's held-out samples ({@link HoldOut}); null when
+ *                            the job holds out nothing (absent from the JSON) or nothing could be evaluated
+ * @param denseHeldOutPerplexity the dense model's perplexity on the same samples
+ * @param heldOutSamples      held-out samples evaluated (null with the perplexities)
  */
 public record ModelReady(String job, int epoch, String path, long samples, long tokens, double sparsity,
         List<String> streams, int slices, String profile, Double drift, long lastSampleTimestamp, long declaredAt,
-        long exportedAt, double exportSeconds, boolean written) {}
+        long exportedAt, double exportSeconds, boolean written, Double heldOutPerplexity, Double denseHeldOutPerplexity,
+        Integer heldOutSamples) {
+
+    /** An event without held-out figures. */
+    public ModelReady(String job, int epoch, String path, long samples, long tokens, double sparsity,
+            List<String> streams, int slices, String profile, Double drift, long lastSampleTimestamp, long declaredAt,
+            long exportedAt, double exportSeconds, boolean written) {
+        this(job, epoch, path, samples, tokens, sparsity, streams, slices, profile, drift, lastSampleTimestamp, declaredAt,
+                exportedAt, exportSeconds, written, null, null, null);
+    }
+}

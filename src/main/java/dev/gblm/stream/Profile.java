@@ -1,6 +1,7 @@
 package dev.gblm.stream;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.gblm.GblmException;
 import dev.gblm.stats.RowBlockPlanner;
 import dev.gblm.stats.StatKind;
@@ -22,8 +23,12 @@ import java.util.Objects;
  * @param gradScale  gradient scale {@code s} (default 100)
  * @param stats      statistic kind bits ({@link StatKinds#bits()}: GRAD=1, ACT=2, HESSIAN=4)
  * @param blockBytes row-block record limit of the layout (default 1 MiB)
+ * @param holdout    fraction of the calibration records the workers hold out of the statistics ({@link HoldOut}),
+ *                   in {@code [0, 1)}; 0 (the default) is omitted from the JSON and from the id's text, so profiles
+ *                   without hold-out keep their ids
  */
-public record Profile(String model, int seqLen, float gradScale, int stats, long blockBytes) {
+public record Profile(String model, int seqLen, float gradScale, int stats, long blockBytes,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) double holdout) {
     public static final float DEFAULT_GRAD_SCALE = 100f;
 
     public Profile {
@@ -44,6 +49,14 @@ public record Profile(String model, int seqLen, float gradScale, int stats, long
         if (blockBytes <= 0) {
             throw new GblmException("profile blockBytes must be > 0, got " + blockBytes);
         }
+        if (!(holdout >= 0 && holdout < 1)) {
+            throw new GblmException("profile holdout must be a fraction in [0, 1), got " + holdout);
+        }
+    }
+
+    /** A profile without hold-out. */
+    public Profile(String model, int seqLen, float gradScale, int stats, long blockBytes) {
+        this(model, seqLen, gradScale, stats, blockBytes, 0);
     }
 
     /** What streaming workers collect: gradients and activations (SparseGPT's Hessians are batch-only). */
@@ -56,8 +69,14 @@ public record Profile(String model, int seqLen, float gradScale, int stats, long
      */
     public static Profile forCheckpoint(dev.gblm.model.Checkpoint checkpoint, Integer seqLen, float gradScale,
             long blockBytes) {
+        return forCheckpoint(checkpoint, seqLen, gradScale, blockBytes, 0);
+    }
+
+    /** As {@link #forCheckpoint(dev.gblm.model.Checkpoint, Integer, float, long)}, holding out {@code holdout}. */
+    public static Profile forCheckpoint(dev.gblm.model.Checkpoint checkpoint, Integer seqLen, float gradScale,
+            long blockBytes, double holdout) {
         int len = seqLen != null && seqLen != 0 ? seqLen : checkpoint.config().maxPositionEmbeddings();
-        return new Profile(checkpoint.fingerprint(), len, gradScale, STREAMING_KINDS.bits(), blockBytes);
+        return new Profile(checkpoint.fingerprint(), len, gradScale, STREAMING_KINDS.bits(), blockBytes, holdout);
     }
 
     /** {@link #forCheckpoint(dev.gblm.model.Checkpoint, Integer, float, long)} with the default 1 MiB layout. */
@@ -76,12 +95,14 @@ public record Profile(String model, int seqLen, float gradScale, int stats, long
 
     /**
      * Short stable id: the first 8 bytes (16 hex digits) of SHA-256 over a canonical, versioned text of every
-     * field. Used in record keys, so it must never change for a given profile.
+     * field. Used in record keys, so it must never change for a given profile. The hold-out fraction is appended
+     * only when non-zero, so every profile without hold-out keeps the id it had before the field existed.
      */
     @JsonIgnore
     public String id() {
         String canonical = "gblm-profile-v1\nmodel=" + model + "\nseqLen=" + seqLen + "\ngradScale="
-                + Float.floatToIntBits(gradScale) + "\nstats=" + stats + "\nblockBytes=" + blockBytes + "\n";
+                + Float.floatToIntBits(gradScale) + "\nstats=" + stats + "\nblockBytes=" + blockBytes + "\n"
+                + (holdout == 0 ? "" : "holdout=" + Double.doubleToLongBits(holdout) + "\n");
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h, 0, 8);

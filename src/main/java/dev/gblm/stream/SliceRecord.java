@@ -1,5 +1,6 @@
 package dev.gblm.stream;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.Comparator;
 import java.util.List;
 
@@ -19,9 +20,12 @@ import java.util.List;
  * @param rejected            samples sent to the DLQ instead
  * @param blockCount          statistics records written for this slice (the whole layout of the profile)
  * @param lastSampleTimestamp record timestamp (ms) of the slice's last sample, for end-to-end latency
+ * @param heldOut             records in the ranges held out of the statistics ({@link HoldOut}, the profile's
+ *                            fraction); omitted from the JSON when 0. The ranges cover samples, rejects and these.
  */
 public record SliceRecord(String sliceId, String profile, Profile profileSpec, String stream, List<OffsetRange> ranges,
-        long samples, long tokens, long rejected, int blockCount, long lastSampleTimestamp) {
+        long samples, long tokens, long rejected, int blockCount, long lastSampleTimestamp,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) long heldOut) {
 
     /** Deterministic selection order: stream, then the first range's topic, partition and start offset, then id. */
     public static final Comparator<SliceRecord> ORDER = Comparator.comparing(SliceRecord::stream)
@@ -32,6 +36,12 @@ public record SliceRecord(String sliceId, String profile, Profile profileSpec, S
 
     public SliceRecord {
         ranges = ranges == null ? List.of() : List.copyOf(ranges);
+    }
+
+    /** A slice without held-out records. */
+    public SliceRecord(String sliceId, String profile, Profile profileSpec, String stream, List<OffsetRange> ranges,
+            long samples, long tokens, long rejected, int blockCount, long lastSampleTimestamp) {
+        this(sliceId, profile, profileSpec, stream, ranges, samples, tokens, rejected, blockCount, lastSampleTimestamp, 0);
     }
 
     /** Checks internal consistency; throws {@link RecordFormatException} with the reason. */
@@ -51,9 +61,9 @@ public record SliceRecord(String sliceId, String profile, Profile profileSpec, S
         if (ranges.isEmpty()) {
             throw new RecordFormatException("slice " + sliceId + " has no offset ranges");
         }
-        if (samples <= 0 || tokens < 0 || rejected < 0 || blockCount <= 0) {
+        if (samples <= 0 || tokens < 0 || rejected < 0 || heldOut < 0 || blockCount <= 0) {
             throw new RecordFormatException("slice " + sliceId + " has bad counts (samples " + samples + ", tokens " + tokens
-                    + ", rejected " + rejected + ", blocks " + blockCount + ")");
+                    + ", rejected " + rejected + ", held out " + heldOut + ", blocks " + blockCount + ")");
         }
         return this;
     }

@@ -47,7 +47,7 @@ class JobArgumentTest {
     void rejectsBadSyntaxWithOneClearMessage() {
         assertBad("id=j,streams=a,method=gblm,sparsity", "--job: expected key=value, got 'sparsity'");
         assertBad("id=j,streams=a,method=gblm,=0.5", "--job: expected key=value, got '=0.5'");
-        assertBad("id=j,streams=a,method=gblm,spars=0.5", "--job: unknown key 'spars' (keys: grad-norm, id, method,");
+        assertBad("id=j,streams=a,method=gblm,spars=0.5", "--job: unknown key 'spars' (keys: alpha, grad-norm, holdout, id, method,");
         assertBad("id=j,streams=a,method=gblm,id=k", "--job: key 'id' given twice");
         assertBad("streams=a,method=gblm", "--job needs id=...");
         assertBad("id=j,method=gblm", "--job needs streams=...");
@@ -55,6 +55,16 @@ class JobArgumentTest {
         assertBad("id=j,streams=a,method=gblm,sparsity=half", "--job: sparsity must be a number, got 'half'");
         assertBad("id=j,streams=a,method=gblm,min-samples=1e3", "--job: min-samples must be an integer, got '1e3'");
         assertBad("", "--job: expected key=value, got ''");
+        assertBad("id=j,streams=a,method=gblm,holdout=some", "--job: holdout must be a fraction, got 'some'");
+    }
+
+    @Test
+    void takesAlphaNormalizationAndHoldout() {
+        JobSpec d = withProfile(JobArgument.parse("id=j,streams=s,method=gblm,sparsity=0.5,alpha=10,normalization=mean,"
+                + "holdout=0.1")).validated();
+        assertThat(d.alpha()).isEqualTo("10");
+        assertThat(d.normalization()).isEqualTo("mean");
+        assertThat(d.holdout()).isEqualTo(0.1);
     }
 
     @Test
@@ -71,7 +81,7 @@ class JobArgumentTest {
 
     private static JobSpec withProfile(JobSpec j) {
         return new JobSpec(j.id(), PROFILE, j.streams(), j.method(), j.sparsity(), j.pattern(), j.tailRule(), j.gradNorm(),
-                j.minSamples(), j.refreshEvery(), j.window());
+                j.minSamples(), j.refreshEvery(), j.window(), j.team(), j.alpha(), j.normalization(), j.holdout());
     }
 
     private static void assertBad(String arg, String message) {

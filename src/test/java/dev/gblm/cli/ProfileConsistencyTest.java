@@ -52,6 +52,18 @@ class ProfileConsistencyTest {
     }
 
     @Test
+    void theWorkersHoldOutFractionIsPartOfTheProfileOnEverySide() throws Exception {
+        String worker = workerProfile("--holdout", "0.1");
+        assertThat(worker).isNotEqualTo(workerProfile());
+        assertThat(jobProfile("--worker-holdout", "0.1")).isEqualTo(worker);
+        assertThat(jobProfile("--holdout", "0.1")).as("the job's own fraction is not the profile's").isEqualTo(workerProfile());
+        assertThat(workerProfile("--holdout", "0")).isEqualTo(workerProfile());
+        try (Pipeline p = new Pipeline(PipelineSettings.builder(TINY, Path.of("unused")).holdout(0.1).build())) {
+            assertThat(p.profile().id()).isEqualTo(worker);
+        }
+    }
+
+    @Test
     void gblmRunSubmitsJobsForItsOwnWorkersProfile() throws Exception {
         try (Pipeline p = new Pipeline(PipelineSettings.builder(TINY, Path.of("unused")).build())) {
             assertThat(p.profile().id()).isEqualTo(workerProfile());

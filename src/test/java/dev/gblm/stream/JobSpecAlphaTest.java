@@ -50,11 +50,40 @@ class JobSpecAlphaTest {
     }
 
     @Test
-    void numericAndAutoAlphaAreBatchOnlyForNow() {
-        refused(job("gblm", "1000", null, 0), "a numeric alpha (1000) is batch-only for now");
-        refused(job("gblm", "1000", null, 0), "--grad-scale 1000");
-        refused(job("gblm", "auto", null, 0), "alpha auto is batch-only for now");
-        refused(job("gblm", "lots", null, 0), "alpha must be s (the profile's gradient scale), got 'lots'");
+    void numericAndInfiniteAlphaAreNormalizedAndReachThePruneSettings() {
+        JobSpec ten = job("gblm", " 10.0 ", null, 0).validated();
+        assertThat(ten.alpha()).isEqualTo("10");
+        assertThat(ten.alphaValue()).isEqualTo(10.0);
+        assertThat(ten.pruneSettings().alpha()).isEqualTo(10.0);
+        assertThat(ten.validated()).isEqualTo(ten);
+        assertThat(job("gblm", "0.5", "mean", 0).validated().pruneSettings().alpha()).isEqualTo(0.5);
+        assertThat(job("gblm", "0", null, 0).validated().alpha()).isEqualTo("0");
+        JobSpec inf = job("gblm", "Infinity", null, 0).validated();
+        assertThat(inf.alpha()).isEqualTo("inf");
+        assertThat(inf.pruneSettings().alpha()).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(job("gblm", null, null, 0).validated().alphaValue()).isNull();
+    }
+
+    @Test
+    void autoAndBadAlphaAreRefused() {
+        refused(job("gblm", "auto", null, 0.1), "alpha auto is not available for streaming jobs yet");
+        refused(job("gblm", "lots", null, 0), "alpha must be s (the profile's gradient scale), a number >= 0 or inf, got 'lots'");
+        refused(job("gblm", "-1", null, 0), "alpha must be s, a finite number >= 0 or inf, got '-1'");
+        refused(job("gblm", "1e999", null, 0), "a finite number >= 0 or inf");
+        refused(job("gblm", "NaN", null, 0), "got 'NaN'");
+    }
+
+    @Test
+    void aJobHoldsOutNoMoreThanItsProfile() {
+        Profile none = new Profile("m", 8, 100f, Profile.STREAMING_KINDS.bits(), 1 << 20);
+        Profile tenth = new Profile("m", 8, 100f, Profile.STREAMING_KINDS.bits(), 1 << 20, 0.1);
+        job("gblm", null, null, 0).validated().requireProfile(none);
+        job("gblm", null, null, 0.1).validated().requireProfile(tenth);
+        job("gblm", null, null, 0.05).validated().requireProfile(tenth);
+        assertThatThrownBy(() -> job("gblm", null, null, 0.05).validated().requireProfile(none))
+                .isInstanceOf(RecordFormatException.class).hasMessageContaining("hold out only 0.0");
+        assertThatThrownBy(() -> job("gblm", null, null, 0.2).validated().requireProfile(tenth))
+                .hasMessageContaining("--holdout 0.2");
     }
 
     @Test

@@ -70,11 +70,7 @@ public final class AlphaSearch {
 
     /** The alpha as a plain number ({@code 100}, {@code 0.5}) or {@code inf}. */
     public static String number(double alpha) {
-        if (Double.isInfinite(alpha)) {
-            return "inf";
-        }
-        return alpha == Math.rint(alpha) && Math.abs(alpha) < 1e15 ? String.valueOf((long) alpha)
-                : String.format(Locale.ROOT, "%s", alpha);
+        return PruneSettings.alphaText(alpha);
     }
 
     /** Parses a grid such as {@code 0,1,10,100,inf}: distinct values {@code >= 0}, sorted ascending. */

@@ -95,6 +95,8 @@ public final class EpochExports {
     private final Map<String, AtomicLong> sparsityGauges = new ConcurrentHashMap<>();
     /** job → [last exported epoch, its export time in ms], read by the per-job gauges */
     private final Map<String, long[]> lastExports = new ConcurrentHashMap<>();
+    /** held-out perplexity per epoch of jobs with hold-out; null = not measured */
+    private HeldOutEvaluator heldOut;
 
     public EpochExports(Path outDir, Checkpoint model, Path tokenizer, MeterRegistry meters) {
         this(outDir, model, tokenizer, meters, System::nanoTime);
@@ -169,6 +171,11 @@ public final class EpochExports {
             throw new GblmException("cannot check " + dir + ": " + e.getMessage());
         }
         return dir;
+    }
+
+    /** Measures each exported epoch of a job with hold-out on its held-out samples (report.json, model-ready event). */
+    void heldOut(HeldOutEvaluator evaluator) {
+        this.heldOut = evaluator;
     }
 
     public int pendingEpochs() {
@@ -498,8 +505,14 @@ public final class EpochExports {
                 LOG.warn("cannot compare {} with {}: {}", e.job() + "/" + e.epoch(), prev, ex.getMessage());
                 drift = null;
             }
-            report = PrunedModelWriter.write(dir, exists, model, masks, PrunedModelWriter.UpdatedWeights.NONE,
-                    ExportReport.of(e, drift, System.currentTimeMillis()), tokenizer);
+            ObjectNode fresh = ExportReport.of(e, drift, System.currentTimeMillis());
+            ObjectNode quality = heldOut == null ? null : heldOut.evaluate(e, masks);
+            if (quality != null) {
+                // in the report written atomically with the export, so a replay reads it back, never recomputes it
+                fresh.set(HeldOutEvaluator.REPORT_FIELD, quality);
+            }
+            report = PrunedModelWriter.write(dir, exists, model, masks, PrunedModelWriter.UpdatedWeights.NONE, fresh,
+                    tokenizer);
             written = true;
             exported.increment();
             if (exists) {
@@ -519,9 +532,15 @@ public final class EpochExports {
         lastExported(e.job(), e.epoch(), at);
         double overall = report.path("sparsity").path("overall").asDouble(Double.NaN);
         Double drift = report.path("drift").isNumber() ? report.path("drift").asDouble() : null;
+        JsonNode quality = report.get(HeldOutEvaluator.REPORT_FIELD);
+        if (heldOut != null) {
+            heldOut.record(e.job(), e.epoch(), quality);
+        }
+        Double heldOutPpl = HeldOutEvaluator.perplexity(quality, "perplexity");
         return new ModelReady(e.job(), e.epoch(), dir.toString(), e.samples(), e.tokens(), overall,
                 e.streams(), e.sliceIds().size(), e.profile(), drift, e.lastSampleTimestamp(), e.declaredAt(), exportedAt,
-                seconds, written);
+                seconds, written, heldOutPpl, HeldOutEvaluator.perplexity(quality, "densePerplexity"),
+                heldOutPpl == null ? null : quality.path("samples").asInt());
     }
 
     /**

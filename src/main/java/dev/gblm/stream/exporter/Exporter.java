@@ -10,6 +10,8 @@ import dev.gblm.ops.Service;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.ModelReady;
 import dev.gblm.stream.Topics;
+import dev.gblm.tokenizer.Tokenizer;
+import dev.gblm.tokenizer.Tokenizers;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import java.nio.charset.StandardCharsets;
@@ -72,6 +74,8 @@ public final class Exporter implements Service {
 
     private final ExporterSettings cfg;
     private final EpochExports exports;
+    /** Used on the exporter thread only; closed when the loop ends. */
+    private final HeldOutEvaluator heldOut;
     private final GblmMetrics metrics;
     private final List<Consumer<ModelReady>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -86,9 +90,22 @@ public final class Exporter implements Service {
         this.exports = new EpochExports(cfg.outDir(), model, cfg.tokenizer(), metrics.meters());
         this.epochsDeleted = Counter.builder("gblm.exporter.epochs.deleted")
                 .description("exported epochs deleted because newer ones exceed --keep").register(metrics.meters());
+        this.heldOut = new HeldOutEvaluator(model, () -> heldOutTokenizer(model), new KafkaHeldOutSource(cfg.kafka(),
+                "gblm-exporter-" + cfg.groupId() + "-heldout"), cfg.holdoutMaxSamples(), metrics.meters());
+        exports.heldOut(heldOut);
         metrics.register(this);
         Gauge.builder("gblm.exporter.up", this, x -> x.health().up() ? 1 : 0)
                 .description("1 while the exporter runs and makes progress, 0 when its health is down").register(metrics.meters());
+    }
+
+    /** The tokenizer that decodes held-out text samples: as the workers', the given file or the model's; null if none. */
+    private Tokenizer heldOutTokenizer(Checkpoint model) {
+        try {
+            return Tokenizers.load(model.source(), cfg.tokenizer());
+        } catch (GblmException e) {
+            LOG.warn("no tokenizer for held-out text samples ({}): only token-id samples are evaluated", e.getMessage());
+            return null;
+        }
     }
 
     @Override
@@ -235,6 +252,7 @@ public final class Exporter implements Service {
             LOG.error("exporter failed", e);
         } finally {
             running = false;
+            heldOut.close();
             if (consumer != null) {
                 try {
                     consumer.close(Duration.ofSeconds(5));

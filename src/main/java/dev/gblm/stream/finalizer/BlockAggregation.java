@@ -60,10 +60,20 @@ public final class BlockAggregation {
      */
     public static Mask mask(JobSpec spec, float[] weights, int rowStart, int rowEnd, int in, ModuleStats stats,
             Float magnitudeThreshold) {
+        return mask(spec, null, weights, rowStart, rowEnd, in, stats, magnitudeThreshold);
+    }
+
+    /**
+     * As {@link #mask(JobSpec, float[], int, int, int, ModuleStats, Float)} for statistics collected at gradient scale
+     * {@code gradScale} (the profile's {@code s}; needed when the job has an explicit alpha, null = unknown).
+     */
+    public static Mask mask(JobSpec spec, Float gradScale, float[] weights, int rowStart, int rowEnd, int in,
+            ModuleStats stats, Float magnitudeThreshold) {
         if (spec.needsMatrixThreshold() && magnitudeThreshold == null) {
             // a row block cannot compute the matrix's threshold itself
             throw new IllegalArgumentException("unstructured magnitude needs the matrix threshold");
         }
-        return Pruner.mask(spec.pruneSettings(), weights, rowStart, rowEnd, in, stats, magnitudeThreshold);
+        return Pruner.mask(spec.pruneSettings(), gradScale == null ? Float.NaN : gradScale, weights, rowStart, rowEnd, in,
+                stats, magnitudeThreshold);
     }
 }

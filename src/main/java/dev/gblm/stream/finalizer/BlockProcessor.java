@@ -391,7 +391,8 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             bytes += r.length;
         }
         float[] w = weights.rows(key.layer(), key.module(), key.rowStart(), c.rowEnd());
-        Mask mask = BlockAggregation.mask(c.spec(), w, key.rowStart(), c.rowEnd(), c.in(), sum, c.magnitudeThreshold());
+        Mask mask = BlockAggregation.mask(c.spec(), c.gradScale(), w, key.rowStart(), c.rowEnd(), c.in(), sum,
+                c.magnitudeThreshold());
         MaskBlock mb = new MaskBlock(key.layer(), key.module(), key.rowStart(), c.rowEnd(), mask);
         RecordHeaders h = new RecordHeaders();
         h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));

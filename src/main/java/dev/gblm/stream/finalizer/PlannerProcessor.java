@@ -433,7 +433,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 continue;
             }
             try {
-                job.requireKinds(spec.kinds());
+                job.requireProfile(spec);
             } catch (RecordFormatException e) {
                 if (warnedJobs.add(job.id())) {
                     LOG.warn("job {} cannot be served: {}", job.id(), e.getMessage());
@@ -603,8 +603,10 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         EpochRecord e = new EpochRecord(job.id(), epoch, profile.id(), job, sel.sliceIds(), sel.samples(), sel.tokens(),
                 streams, layout, System.currentTimeMillis(), thresholds,
                 sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId(),
-                sel.base());
+                sel.base(), job.holdout() > 0 ? profile : null);
         EpochBase baseRef = sel.base() == null ? null : sel.base().reference();
+        // only an explicit alpha needs s in the block tasks; the default instruction stays as it was on the wire
+        Float gradScale = job.alphaValue() == null ? null : profile.gradScale();
         // everything is built before anything is forwarded, so a failure leaves no half-declared epoch
         List<Record<String, byte[]>> instructions = new ArrayList<>(e.blockCount());
         for (ModuleLayout m : layout) {
@@ -612,7 +614,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 int start = m.rowStarts().get(b);
                 Float t = thresholds == null ? null : thresholds.get(m.layer() + "/" + m.module());
                 BlockInstruction c = new BlockInstruction(BlockInstruction.Type.FINALIZE, job.id(), epoch, job, m.rowEnd(b), m.in(),
-                        sel.sliceIds(), t, baseRef);
+                        sel.sliceIds(), t, baseRef, gradScale);
                 String key = new BlockKey(profile.id(), m.layer(), m.kind(), start).toString();
                 instructions.add(new Record<>(key, Json.write(c), timestamp));
             }

@@ -129,7 +129,7 @@ public final class Pipeline implements AutoCloseable {
     /** The profile every worker of this pipeline serves (jobs submitted here use it). */
     public Profile profile() {
         return Profile.forCheckpoint(checkpoint, opt.seqLen(), Profile.DEFAULT_GRAD_SCALE,
-                dev.gblm.stats.RowBlockPlanner.DEFAULT_MAX_BYTES);
+                dev.gblm.stats.RowBlockPlanner.DEFAULT_MAX_BYTES, opt.holdout());
     }
 
     public synchronized Pipeline start() throws IOException {
@@ -201,7 +201,7 @@ public final class Pipeline implements AutoCloseable {
         for (int i = 0; i < opt.workers(); i++) {
             WorkerSettings wc = WorkerSettings.builder(workerKafka, opt.instance() + "-w" + i).seqLen(opt.seqLen())
                     .samplesPerSlice(opt.samplesPerSlice()).maxSliceAge(opt.maxSliceAge())
-                    .groupId(names.workerGroupPrefix() + "-" + opt.instance()).build();
+                    .groupId(names.workerGroupPrefix() + "-" + opt.instance()).holdout(opt.holdout()).build();
             workers.add(startService(new Worker(wc, checkpoint, tokenizer, metrics)));
         }
         exporter = new Exporter(ExporterSettings.builder(exporterKafka, opt.out()).groupId(names.exporterGroup()).keep(opt.keep())

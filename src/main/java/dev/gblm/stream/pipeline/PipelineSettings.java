@@ -30,13 +30,15 @@ import java.util.Objects;
  * @param users           secured embedded broker (SASL/SCRAM, authorizer) with these users, the services each under
  *                        its own principal with only its ACLs; null = an open broker. Needs the broker user
  *                        ({@code admin}); service users missing from it get generated passwords
- * @param keep            the exporter's {@code --keep}: complete epochs kept per job (0 = all)
  * @param team            ingest and submit as this team (its user must be in {@code users}): its streams are
  *                        {@code <team>.*}, its jobs {@code <team>.*} on gblm.jobs.&lt;team&gt;; null = as the admin
+ * @param holdout         fraction of the calibration records the workers hold out of the statistics (part of the
+ *                        profile; jobs may hold out up to this much for their held-out perplexity); 0 = none
+ * @param keep            the exporter's {@code --keep}: complete epochs kept per job (0 = all)
  */
 public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDir, KafkaSettings kafka, int metricsPort,
         String metricsHost, int seqLen, int samplesPerSlice, Duration maxSliceAge, int workers, String instance, PrintStream progress,
-        ScramUsers users, String team, int keep) {
+        ScramUsers users, String team, double holdout, int keep) {
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(5);
     public static final String DEFAULT_INSTANCE = "run";
     public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
@@ -59,6 +61,9 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
             throw new GblmException("users " + users.source() + " has no line for the broker user "
                     + EmbeddedKafka.DEFAULT_BROKER_USER + " (add '" + EmbeddedKafka.DEFAULT_BROKER_USER + ":PASSWORD')");
         }
+        if (!(holdout >= 0 && holdout < 1)) {
+            throw new GblmException("--holdout must be a fraction in [0, 1), got " + holdout);
+        }
         if (team != null) {
             Topics.requireTeam(team);
             if (users == null) {
@@ -78,7 +83,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
     public Builder toBuilder() {
         return new Builder(model, out).tokenizer(tokenizer).dataDir(dataDir).kafka(kafka).metricsPort(metricsPort)
                 .metricsHost(metricsHost).seqLen(seqLen).samplesPerSlice(samplesPerSlice).maxSliceAge(maxSliceAge).workers(workers)
-                .instance(instance).progress(progress).users(users).team(team).keep(keep);
+                .instance(instance).progress(progress).users(users).team(team).holdout(holdout).keep(keep);
     }
 
     public static final class Builder {
@@ -98,6 +103,7 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
         private int workers = 1;
         private String instance = DEFAULT_INSTANCE;
         private PrintStream progress = System.err;
+        private double holdout;
 
         private Builder(Path model, Path out) {
             this.model = model;
@@ -175,9 +181,14 @@ public record PipelineSettings(Path model, Path tokenizer, Path out, Path dataDi
             return this;
         }
 
+        public Builder holdout(double h) {
+            this.holdout = h;
+            return this;
+        }
+
         public PipelineSettings build() {
             return new PipelineSettings(model, tokenizer, out, dataDir, kafka, metricsPort, metricsHost, seqLen, samplesPerSlice,
-                    maxSliceAge, workers, instance, progress, users, team, keep);
+                    maxSliceAge, workers, instance, progress, users, team, holdout, keep);
         }
     }
 }

@@ -36,6 +36,7 @@ public final class OpenSlice<D> {
     private long samples;
     private long tokens;
     private long rejected;
+    private long heldOut;
     private long lastSampleTimestamp = -1;
 
     /** @throws IllegalStateException when the sink still holds samples (of a slice that was not ended) */
@@ -91,6 +92,16 @@ public final class OpenSlice<D> {
         deadLetters.add(deadLetter);
     }
 
+    /**
+     * Records that a held-out record ({@link dev.gblm.stream.HoldOut}) was consumed: its offset belongs to the slice,
+     * so slices still tile the partition, but it never reaches the statistics.
+     */
+    public void addHeldOut(TopicPartition tp, long startOffset, long offset) {
+        requireNext(tp, offset);
+        consume(tp, startOffset, offset);
+        heldOut++;
+    }
+
     /** Throws unless the sink holds exactly this slice's samples (call before publishing its statistics). */
     public void requireInStep() {
         requireOpen();
@@ -131,14 +142,14 @@ public final class OpenSlice<D> {
         return ranges.isEmpty();
     }
 
-    /** Records consumed (samples and rejects). */
+    /** Records consumed (samples, rejects and held-out records). */
     public long records() {
-        return samples + rejected;
+        return samples + rejected + heldOut;
     }
 
     /**
-     * Whether the slice should close on size: {@code samplesPerSlice} samples, or, so that a stream of garbage
-     * still commits its offsets and dead letters, {@value #REJECT_FACTOR} times that many records.
+     * Whether the slice should close on size: {@code samplesPerSlice} samples, or, so that a stream of garbage (or of
+     * held-out records) still commits its offsets and dead letters, {@value #REJECT_FACTOR} times that many records.
      */
     public boolean full(int samplesPerSlice) {
         return samples >= samplesPerSlice || records() >= (long) REJECT_FACTOR * samplesPerSlice;
@@ -156,6 +167,10 @@ public final class OpenSlice<D> {
 
     public long rejected() {
         return rejected;
+    }
+
+    public long heldOut() {
+        return heldOut;
     }
 
     public long lastSampleTimestamp() {

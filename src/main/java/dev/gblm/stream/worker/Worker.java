@@ -11,6 +11,7 @@ import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.StatKinds;
+import dev.gblm.stream.HoldOut;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.Profile;
 import dev.gblm.stream.SliceRecord;
@@ -177,7 +178,7 @@ public final class Worker implements Service {
             throw new GblmException("--seq-len " + cfg.seqLen() + " exceeds the model's context of " + context
                     + " tokens (max_position_embeddings): use at most " + context + ", or 0 for the model's context");
         }
-        return Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes());
+        return Profile.forCheckpoint(ckpt, cfg.seqLen(), cfg.gradScale(), cfg.maxRecordBytes(), cfg.holdout());
     }
 
     /** {@code worker-<workerId>}: unique among the workers of one process. */
@@ -404,6 +405,12 @@ public final class Worker implements Service {
             slice = new OpenSlice<>(stream, System.nanoTime(), sink);
         }
         long start = nextOffset.getOrDefault(tp, rec.offset());
+        if (HoldOut.isHeldOut(tp.topic(), rec.key(), profile.holdout())) {
+            // never decoded here: the exporter evaluates it; its offset still belongs to the slice
+            slice.addHeldOut(tp, start, rec.offset());
+            meters.heldOut(stream);
+            return !slice.full(cfg.samplesPerSlice()) || closeSlice("count");
+        }
         Header fh = rec.headers().lastHeader(Topics.HEADER_FORMAT);
         String format = fh == null ? null : new String(fh.value(), StandardCharsets.UTF_8);
         SampleDecoder.Result r = decoder.decode(rec.key(), rec.value(), format);
@@ -465,7 +472,7 @@ public final class Worker implements Service {
                 statsBytes += b.value().length;
             }
             SliceRecord rec = new SliceRecord(sliceId, profileId, profile, s.stream(), s.ranges(), s.samples(),
-                    s.tokens(), s.rejected(), blocks.size(), s.lastSampleTimestamp()).validate();
+                    s.tokens(), s.rejected(), blocks.size(), s.lastSampleTimestamp(), s.heldOut()).validate();
             out.add(new ProducerRecord<>(Topics.SLICES.name(), null, profileId.getBytes(StandardCharsets.UTF_8),
                     Json.write(rec), List.of(header(Topics.HEADER_SLICE, sliceId))));
         }
@@ -504,8 +511,8 @@ public final class Worker implements Service {
         meters.committed(s.samples(), statsBytes, allBytes, System.nanoTime() - t0);
         committedSamples.addAndGet(s.samples());
         committedSlices.incrementAndGet();
-        LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} records, {} bytes",
-                cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), out.size(), allBytes);
+        LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} held out, {} records, {} bytes",
+                cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), s.heldOut(), out.size(), allBytes);
         slice = null;
         s.finish();
         return true;

@@ -70,6 +70,11 @@ final class WorkerMetrics {
         sampleTime.record(Duration.ofNanos(nanos));
     }
 
+    void heldOut(String stream) {
+        Counter.builder("gblm.worker.samples.heldout").tag("stream", stream)
+                .description("records held out of the statistics (the profile's hold-out fraction)").register(r).increment();
+    }
+
     void rejected(String stream, String reason) {
         Counter.builder("gblm.worker.samples.rejected").tag("stream", stream).tag("reason", reason)
                 .description("samples sent to the dead-letter topic, by reason").register(r).increment();

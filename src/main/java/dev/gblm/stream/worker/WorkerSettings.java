@@ -25,10 +25,12 @@ import java.util.regex.Pattern;
  * @param groupId           consumer group; null = {@code gblm-worker-<profile>}
  * @param consumerOverrides extra consumer properties (tests: short session timeouts)
  * @param topics            subscription pattern; default every calibration topic ({@code calib\..+})
+ * @param holdout           fraction of the records held out of the statistics ({@link dev.gblm.stream.HoldOut}); part
+ *                          of the profile, so a non-zero value makes a new profile id
  */
 public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, float gradScale, int samplesPerSlice,
         Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides,
-        Pattern topics) {
+        Pattern topics, double holdout) {
 
     public static final int DEFAULT_SAMPLES_PER_SLICE = 32;
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(30);
@@ -58,6 +60,9 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
         }
         consumerOverrides = consumerOverrides == null ? Map.of() : Map.copyOf(consumerOverrides);
         topics = topics == null ? Topics.CALIBRATION_TOPICS : topics;
+        if (!(holdout >= 0 && holdout < 1)) {
+            throw new GblmException("--holdout must be a fraction in [0, 1), got " + holdout);
+        }
     }
 
     /** Defaults for everything but the cluster and the worker id. */
@@ -68,7 +73,7 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
     public Builder toBuilder() {
         return new Builder(kafka, workerId).seqLen(seqLen).gradScale(gradScale).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(maxSliceAge).maxRecordBytes(maxRecordBytes).threads(threads).groupId(groupId)
-                .consumerOverrides(consumerOverrides).topics(topics);
+                .consumerOverrides(consumerOverrides).topics(topics).holdout(holdout);
     }
 
     public static final class Builder {
@@ -83,6 +88,7 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
         private String groupId;
         private Map<String, String> consumerOverrides = Map.of();
         private Pattern topics;
+        private double holdout;
 
         private Builder(KafkaSettings kafka, String workerId) {
             this.kafka = kafka;
@@ -139,9 +145,14 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
             return this;
         }
 
+        public Builder holdout(double h) {
+            this.holdout = h;
+            return this;
+        }
+
         public WorkerSettings build() {
             return new WorkerSettings(kafka, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                    threads, groupId, consumerOverrides, topics);
+                    threads, groupId, consumerOverrides, topics, holdout);
         }
     }
 }

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.model.LinearKind;
 import dev.gblm.ops.KafkaSettings;
+import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.MaskSelector;
+import dev.gblm.prune.Method;
 import dev.gblm.prune.Scores;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
@@ -313,6 +315,59 @@ class FinalizerTopologyTest {
             assertMasksEqualReference(e, masks.get(e.job()), slices);
         }
         assertThat(metrics.epochsFinalized.count()).isEqualTo(4);
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aNumericAlphaWeighsTheGradientTermByAlphaOverTheProfilesScale() {
+        // gblm at alpha 10 on statistics of s = 100: the FINALIZE carries s, the block scores |W|c + |W|(0.1 G)
+        JobSpec spec = new JobSpec("gblm-a10", PROFILE.id(), List.of("a"), "gblm", 0.5, "unstructured", null, null, 16, 0, 0,
+                null, "10", null, 0);
+        submit(spec);
+        Map<String, Slice> slices = new LinkedHashMap<>();
+        for (Slice s : List.of(slice("w1-a-0", "a", 0, 0, 8), slice("w1-a-1", "a", 0, 8, 8))) {
+            slices.put(s.id(), s);
+            pipeStats(s);
+            pipeSlice(s);
+        }
+        EpochRecord e = Json.read(epochsOut.readValue(), EpochRecord.class);
+        assertThat(e.spec().alpha()).isEqualTo("10");
+        List<BlockInstruction> finalizes = instructions(finalizeOut.readRecordsToList()).stream()
+                .filter(c -> c.type() == BlockInstruction.Type.FINALIZE).toList();
+        assertThat(finalizes).hasSize(BLOCKS).allSatisfy(c -> assertThat(c.gradScale()).isEqualTo(100f));
+        List<TestRecord<String, byte[]>> recs = masksOut.readRecordsToList();
+        assertThat(recs).hasSize(BLOCKS);
+        Map<ModuleKey, List<MaskBlock>> byModule = new HashMap<>();
+        for (TestRecord<String, byte[]> r : recs) {
+            MaskBlock b = MaskBlock.decode(r.value());
+            byModule.computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);
+        }
+        long differFromDefault = 0;
+        for (ModuleLayout m : LAYOUT) {
+            ModuleKey mk = new ModuleKey(m.layer(), m.kind());
+            ModuleStats merged = slices.get("w1-a-0").whole().get(mk).copy().mergeInPlace(slices.get("w1-a-1").whole().get(mk));
+            float[] w = WEIGHTS.matrix(m.layer(), m.kind());
+            // independent: the score formula written out (float32, each product rounded, l1 sums), f = fl32(10 / 100)
+            float f = (float) (10.0 / 100.0);
+            float n = merged.sampleCount();
+            float[] scores = new float[m.out() * m.in()];
+            for (int r = 0; r < m.out(); r++) {
+                for (int j = 0; j < m.in(); j++) {
+                    float a = Math.abs(w[r * m.in() + j]);
+                    float c = (float) Math.sqrt(merged.actSq()[j] / n);
+                    scores[r * m.in() + j] = a * c + a * (f * merged.gradL1()[r * m.in() + j]);
+                }
+            }
+            Mask expected = MaskSelector.select(scores, m.out(), m.in(), spec.validated().patternSpec(), spec.validated().tailRuleEnum());
+            List<MaskBlock> blocks = byModule.get(mk);
+            blocks.sort(Comparator.comparingInt(MaskBlock::rowStart));
+            Mask got = Mask.concatRows(blocks.stream().map(MaskBlock::mask).toList());
+            assertThat(got.differences(expected)).as(mk.toString()).isZero();
+            Mask paper = MaskSelector.select(Scores.compute(Method.GBLM, GradNorm.L1, w, 0, m.out(), m.in(), merged),
+                    m.out(), m.in(), spec.validated().patternSpec(), spec.validated().tailRuleEnum());
+            differFromDefault += got.differences(paper);
+        }
+        assertThat(differFromDefault).as("alpha 10 is not the default alpha 100").isPositive();
         assertThat(dlqOut.isEmpty()).isTrue();
     }
 
@@ -1068,6 +1123,20 @@ class FinalizerTopologyTest {
         assertThat(status.get("a.uses-b").state()).isEqualTo(JobStatus.State.FINALIZED);
         assertThat(status.get("a.uses-b").reason()).isNull();
         assertThat(status.get("a.uses-b").samples()).isZero(); // every sample is used by epoch 1
+    }
+
+    @Test
+    void aJobHoldingOutMoreThanItsProfileIsRefusedWithTheReason() {
+        // the workers of PROFILE hold out nothing, so a job's held-out records would be in the statistics
+        submit(new JobSpec("held", PROFILE.id(), List.of("a"), "gblm", 0.5, "unstructured", null, null, 16, 0, 0, null,
+                null, null, 0.1));
+        Slice s1 = slice("w1-a-0", "a", 0, 0, 16);
+        pipeStats(s1);
+        pipeSlice(s1);
+        assertThat(epochsOut.isEmpty()).isTrue();
+        JobStatus st = latestStatus().get("held");
+        assertThat(st.state()).isEqualTo(JobStatus.State.REFUSED);
+        assertThat(st.reason()).contains("holds out 0.1", "--holdout 0.1");
     }
 
     @Test

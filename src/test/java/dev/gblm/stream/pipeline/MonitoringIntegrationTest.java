@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.EmbeddedKafka;
+import dev.gblm.stream.HoldOut;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.SampleRecord;
 import dev.gblm.stream.Topics;
@@ -49,6 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MonitoringIntegrationTest {
     static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
     static final Path DASHBOARD = Path.of("deploy/grafana/dashboards/gblm.json");
+    /** Workers and the job hold out a quarter of the records, so the held-out perplexity panel has data. */
+    static final double HOLDOUT = 0.25;
     static final Path ALERTS = Path.of("deploy/prometheus/alerts.yml");
     /** Grafana's interval variables, replaced by a range that spans the whole test run. */
     static final Map<String, String> GRAFANA_VARIABLES = Map.of("$__rate_interval", "5m", "${__rate_interval}", "5m",
@@ -104,7 +107,7 @@ class MonitoringIntegrationTest {
         try {
             PipelineSettings settings = PipelineSettings.builder(StreamTestSupport.TINY, out).kafka(kafka.clientSettings())
                     .metricsPort(0).workers(1).samplesPerSlice(6).maxSliceAge(Duration.ofSeconds(1)).instance("mon")
-                    .progress(null).build();
+                    .progress(null).holdout(HOLDOUT).build();
             try (Pipeline p = new Pipeline(settings).start()) {
                 URI target = URI.create(p.metricsServer().url());
                 int port = freePort();
@@ -120,15 +123,23 @@ class MonitoringIntegrationTest {
                     admin.ensure(TopicCatalog.fromClasspath().calibrationTopic(stream));
                 }
                 List<int[]> docs = StreamTestSupport.randomDocs(24, tiny.config().vocabSize(), 20, 11);
+                int kept = 0;
                 try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Ingestor.producerProperties(p.kafka()))) {
-                    producer.send(sample(topic, SampleRecord.ofTokens(new int[] {1, 2, 100_000, 3}))); // a reject
-                    for (int[] d : docs) {
-                        producer.send(sample(topic, SampleRecord.ofTokens(d)));
+                    // a reject, under a key the hold-out rule keeps in (a held-out record is never decoded)
+                    SampleRecord reject = SampleRecord.ofTokens("reject-1", new int[] {1, 2, 100_000, 3});
+                    assertThat(HoldOut.isHeldOut(topic, reject.key(), HOLDOUT)).isFalse();
+                    producer.send(sample(topic, reject));
+                    for (int i = 0; i < docs.size(); i++) {
+                        SampleRecord s = SampleRecord.ofTokens("doc-" + i, docs.get(i));
+                        kept += HoldOut.isHeldOut(topic, s.key(), HOLDOUT) ? 0 : 1;
+                        producer.send(sample(topic, s));
                     }
                     producer.flush();
                 }
+                assertThat(kept).isBetween(1, docs.size() - 1);
+                // the job waits for every kept sample; the held-out ones feed the held-out perplexity panel
                 p.submit(new JobSpec("mon-wanda", "0000000000000000", List.of(stream), "wanda", 0.5, "unstructured", null,
-                        null, docs.size(), 0, 0));
+                        null, kept, 0, 0, null, null, null, HOLDOUT));
                 assertThat(p.awaitFirstEpochs(Duration.ofMinutes(3))).as("the job's epoch is exported").isTrue();
 
                 // Prometheus has scraped the export (and a few scrapes after it, so rates have two points)
@@ -171,7 +182,7 @@ class MonitoringIntegrationTest {
                 assertThat(scrape).contains("gblm_exporter_sparsity{", "gblm_job=\"mon-wanda\"",
                         "gblm_worker_sample_seconds_bucket{", "gblm_worker_slice_flush_seconds_bucket{",
                         "gblm_exporter_end_to_end_latency_seconds_bucket{", "gblm_exporter_export_time_seconds_bucket{",
-                        "gblm_finalizer_job_min_samples{component=\"run\",gblm_job=\"mon-wanda\"} 24.0",
+                        "gblm_finalizer_job_min_samples{component=\"run\",gblm_job=\"mon-wanda\"} " + kept + ".0",
                         "gblm_finalizer_job_epoch{component=\"run\",gblm_job=\"mon-wanda\"} 1.0",
                         "gblm_exporter_job_last_epoch{component=\"run\",gblm_job=\"mon-wanda\"} 1.0");
 

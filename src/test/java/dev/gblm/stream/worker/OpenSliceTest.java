@@ -38,6 +38,28 @@ class OpenSliceTest {
     final Recorder sink = new Recorder();
 
     @Test
+    void heldOutRecordsCountAsConsumedButNeverReachTheStatistics() {
+        OpenSlice<String> s = new OpenSlice<>("a", 0, sink);
+        s.addSample(A0, 0, 0, new int[] {1, 2}, 10);
+        s.addHeldOut(A0, 0, 1);
+        s.addSample(A0, 0, 2, new int[] {1, 2, 3}, 20);
+        s.addHeldOut(A1, 5, 5);
+        assertThat(sink.added).hasSize(2);
+        assertThat(s.samples()).isEqualTo(2);
+        assertThat(s.heldOut()).isEqualTo(2);
+        assertThat(s.records()).isEqualTo(4);
+        assertThat(s.ranges()).containsExactly(new OffsetRange("calib.a", 0, 0, 3), new OffsetRange("calib.a", 1, 5, 6));
+        s.requireInStep();
+        assertThatThrownBy(() -> s.addHeldOut(A0, 0, 1)).isInstanceOf(IllegalStateException.class);
+        // a stream of held-out records alone still closes (offsets committed without statistics)
+        OpenSlice<String> only = new OpenSlice<>("a", 0, new Recorder());
+        for (int i = 0; i < 4 * 2; i++) {
+            only.addHeldOut(A0, 0, i);
+        }
+        assertThat(only.full(2)).isTrue();
+    }
+
+    @Test
     void rangesStartAtTheCommittedPositionAndEndAfterTheLastRecord() {
         OpenSlice<String> s = new OpenSlice<>("a", 0, sink);
         assertThat(s.isEmpty()).isTrue();
