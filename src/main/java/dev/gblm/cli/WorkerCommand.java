@@ -50,8 +50,8 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--stats-pass", defaultValue = "model", completionCandidates = Choices.StatsPasses.class,
             description = "how a sample is differentiated, ${COMPLETION-CANDIDATES}: model = the whole network's "
-                    + "autograd graph at once, layer = one decoder layer's at a time (less memory, a third more "
-                    + "work); the same statistics (default: ${DEFAULT-VALUE})")
+                    + "autograd graph at once, layer = one decoder layer's at a time (less memory, "
+                    + "one more forward); the same statistics (default: ${DEFAULT-VALUE})")
     String statsPass;
 
     @Option(names = "--samples-per-slice", defaultValue = "32",
