@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+import dev.gblm.engine.LayerMajorPass;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
@@ -35,6 +37,11 @@ final class EngineBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "512", description = "tokens per sample (default ${DEFAULT-VALUE})")
     int tokens;
 
+    @Option(names = "--stats-pass", defaultValue = "model", description = "model = LlamaModel.forwardBackward (the "
+            + "engine's whole-network pass), layer = LayerMajorPass (one layer's graph at a time, recomputing each "
+            + "layer's forward) (default: ${DEFAULT-VALUE})")
+    String statsPass;
+
     @Mixin
     RandomModelOptions shape = new RandomModelOptions();
 
@@ -44,6 +51,7 @@ final class EngineBench implements Callable<Integer> {
     @Override
     public Integer call() {
         threads.apply();
+        StatsPass pass = StatsPass.parse(statsPass);
         LlamaConfig cfg = shape.config(Math.max(tokens, 512));
         Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         try (LlamaModel model = LlamaModel.load(ck)) {
@@ -61,6 +69,8 @@ final class EngineBench implements Callable<Integer> {
             double attn = 12.0 * cfg.numLayers() * T * T * cfg.hiddenSize();
             double work = 6.0 * linParams * T + 4.0 * headParams * T + attn;
             double convention = 6.0 * (linParams + headParams) * T + attn;
+            // the layer-major pass also recomputes every layer's forward (linears 2*N*T, attention 4*L*T^2*d)
+            double recompute = pass == StatsPass.LAYER ? 2.0 * linParams * T + attn / 3 : 0;
 
             SplittableRandom rnd = new SplittableRandom(7);
             int[] toks = new int[tokens];
@@ -74,7 +84,11 @@ final class EngineBench implements Callable<Integer> {
                 // The ceiling is re-measured next to every sample, so the ratio holds under shared-CPU noise.
                 double localCeiling = matmulRate(2);
                 long t0 = System.nanoTime();
-                model.forwardBackward(toks, null, null);
+                if (pass == StatsPass.LAYER) {
+                    LayerMajorPass.forwardBackward(model, toks, null, null);
+                } else {
+                    model.forwardBackward(toks, null, null);
+                }
                 double s = (System.nanoTime() - t0) / 1e9;
                 localCeiling = Math.max(localCeiling, matmulRate(2));
                 if (i >= 0) {
@@ -96,6 +110,7 @@ final class EngineBench implements Callable<Integer> {
             System.out.printf("matmul ceiling (float32, 2048x2048x2048, best of 10): %.1f GFLOP/s%n", ceiling);
             System.out.printf("model: %s (tied): %.2fM layer params + %.2fM embedding/head%n", shape.describe(),
                     linParams / 1e6, headParams / 1e6);
+            System.out.printf("pass: %s%n", pass.cliName());
             System.out.printf("forward+backward, %d tokens/sample, %d samples: mean %.3fs, median %.3fs -> %.0f tokens/s%n",
                     tokens, samples, mean, median, tokens / mean);
             System.out.printf("achieved (required work %.1f GFLOP/sample): %.1f GFLOP/s = %.2f of ceiling%n",
@@ -107,6 +122,12 @@ final class EngineBench implements Callable<Integer> {
             System.out.printf("achieved (6*N*T+attention convention, N incl. lm_head, %.1f GFLOP/sample): "
                     + "%.1f GFLOP/s = %.2f of ceiling%n", convention / 1e9, convention / mean / 1e9,
                     convention / mean / 1e9 / ceiling);
+            if (recompute > 0) {
+                System.out.printf("achieved counting the recomputed forward (%.1f GFLOP/sample): %.1f GFLOP/s = %.2f of "
+                        + "ceiling, per-sample ratio median %.2f%n", (work + recompute) / 1e9,
+                        (work + recompute) / mean / 1e9, (work + recompute) / mean / 1e9 / ceiling,
+                        sr[samples / 2] * (work + recompute) / work);
+            }
             int firstQuarter = Math.max(0, samples / 4 - 1);
             long maxAfter = Arrays.stream(rss, firstQuarter, samples).max().orElse(0);
             System.out.printf("RSS: after sample 1 %d MiB, after %d %d MiB, last %d MiB, max after warm-up %d MiB, "

@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.engine.StatsPass;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.Normalization;
@@ -53,6 +54,12 @@ final class Choices {
     static final class Normalizations extends Fixed {
         Normalizations() {
             super(Arrays.stream(Normalization.values()).map(Normalization::cliName).toList());
+        }
+    }
+
+    static final class StatsPasses extends Fixed {
+        StatsPasses() {
+            super(Arrays.stream(StatsPass.values()).map(StatsPass::cliName).toList());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.gblm.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
@@ -99,6 +100,12 @@ final class PruneCommand implements Callable<Integer> {
                     + "dense model (default: ${DEFAULT-VALUE})")
     String mode;
 
+    @Option(names = "--stats-pass", defaultValue = "layer", completionCandidates = Choices.StatsPasses.class,
+            description = "how gradient statistics are computed, ${COMPLETION-CANDIDATES}: layer = one decoder layer's "
+                    + "autograd graph at a time (less memory), model = the whole network's at once; the same "
+                    + "statistics (default: ${DEFAULT-VALUE})")
+    String statsPass;
+
     @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")
     Path out;
 
@@ -117,6 +124,7 @@ final class PruneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         PruneSettings config = parseConfig();
         PruneMode pruneMode = PruneMode.parse(mode);
+        StatsPass pass = StatsPass.parse(statsPass);
         boolean auto = alpha != null && alpha.trim().equalsIgnoreCase("auto");
         List<Double> grid = auto ? AlphaSearch.parseGrid(alphaGrid == null ? gridDefault() : alphaGrid) : List.of();
         if (!auto && (alphaGrid != null || holdout != null)) {
@@ -162,7 +170,7 @@ final class PruneCommand implements Callable<Integer> {
         String heldOutSource = !auto ? null : holdout != null ? holdout.toString()
                 : calibration + " (" + heldOut.size() + " sequences from the documents after the calibration samples)";
 
-        BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false);
+        BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false, pass);
         ObjectNode report;
         AlphaSearch.Outcome search = null;
         try (LlamaModel m = model.load(ckpt)) {
@@ -174,7 +182,7 @@ final class PruneCommand implements Callable<Integer> {
                         new AlphaProgress(err));
                 result = search.result();
                 options = new BatchPruneSettings(config.withAlpha(search.chosen().alpha(), config.normalization()),
-                        pruneMode, gradScale, false);
+                        pruneMode, gradScale, false, pass);
             } else {
                 result = BatchPruner.prune(m, cal == null ? List.of() : cal.samples(), options, new ConsoleProgress(err));
             }

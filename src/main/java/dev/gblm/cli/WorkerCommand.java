@@ -1,6 +1,7 @@
 package dev.gblm.cli;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.ops.GblmMetrics;
@@ -46,6 +47,12 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default: ${DEFAULT-VALUE})")
     float gradScale;
+
+    @Option(names = "--stats-pass", defaultValue = "model", completionCandidates = Choices.StatsPasses.class,
+            description = "how a sample is differentiated, ${COMPLETION-CANDIDATES}: model = the whole network's "
+                    + "autograd graph at once, layer = one decoder layer's at a time (less memory, "
+                    + "one more forward); the same statistics (default: ${DEFAULT-VALUE})")
+    String statsPass;
 
     @Option(names = "--samples-per-slice", defaultValue = "32",
             description = "samples per slice (default: ${DEFAULT-VALUE})")
@@ -102,7 +109,7 @@ final class WorkerCommand implements Callable<Integer> {
         return WorkerSettings.builder(kafka.settings(), workerId != null ? workerId : defaultWorkerId()).seqLen(seqLen)
                 .gradScale(gradScale).holdout(holdout).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofMillis((long) (maxSliceSeconds * 1000))).maxRecordBytes(maxRecordBytes)
-                .threads(threads).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
+                .threads(threads).statsPass(StatsPass.parse(statsPass)).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
                 .build();
     }
 

@@ -52,7 +52,7 @@ public final class LlamaModel implements AutoCloseable {
      * one at a time. Loading, forward-only calls and closing need no lock (DJL's managers are thread-safe and no
      * collector is involved).
      */
-    private static final Object GRADIENT_LOCK = new Object();
+    static final Object GRADIENT_LOCK = new Object();
 
     private LlamaModel(Checkpoint ckpt) {
         Engines.init();
@@ -279,6 +279,16 @@ public final class LlamaModel implements AutoCloseable {
         return new Checkpoint(cfg, exportTensors(), source.source(), source.format());
     }
 
+    /** The seven linear weights of layer {@code l} (the model's own arrays: read, never close). */
+    NDArray[] layerWeights(int l) {
+        return linear[l];
+    }
+
+    /** A scope under the weight manager for one call's intermediates (same device as the weights). */
+    NDManager newScope() {
+        return manager.newSubManager();
+    }
+
     /** Number of arrays owned by the weight manager (tests use it to prove nothing leaks into it). */
     int managedArrayCount() {
         return ((ai.djl.ndarray.BaseNDManager) manager).getManagedArrays().size();
@@ -292,12 +302,19 @@ public final class LlamaModel implements AutoCloseable {
     // ------------------------------------------------------------------ the math
 
     private NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos) {
+        return layer(l, x, acts, pos, linear[l]);
+    }
+
+    /**
+     * Decoder layer {@code l} with the linear weights {@code w} (indexed by {@link LinearKind#ordinal()}): the
+     * model's own, or copies a caller differentiates without touching the model's (see {@link LayerMajorPass}).
+     */
+    NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos, NDArray[] w) {
         int T = (int) x.getShape().get(0);
         int H = cfg.numHeads();
         int KV = cfg.numKvHeads();
         int hd = cfg.headDim();
         int rep = H / KV;
-        NDArray[] w = linear[l];
 
         NDArray h = rmsNorm(x, inNorm[l]);
         observe(acts, l, h, LinearKind.Q_PROJ, LinearKind.K_PROJ, LinearKind.V_PROJ);
@@ -369,7 +386,7 @@ public final class LlamaModel implements AutoCloseable {
      * Per-call positional constants, made once per forward and shared by all layers: cos and sin
      * [T, headDim] for positions 0..T-1 (frequencies duplicated as Hugging Face does) and the causal mask.
      */
-    private NDArray[] positions(NDManager m, int T) {
+    NDArray[] positions(NDManager m, int T) {
         int half = ropeInvFreq.length;
         int hd = 2 * half;
         float[] cos = new float[T * hd];
@@ -397,7 +414,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** Per-position NLL [T-1] of the next token. */
-    private NDArray tokenNll(NDArray hidden, int[] tokens) {
+    NDArray tokenNll(NDArray hidden, int[] tokens) {
         int T = tokens.length;
         NDArray hs = hidden.get("0:" + (T - 1));
         NDArray logp = Linear.linear(rmsNorm(hs, finalNorm), lmHead).singletonOrThrow().logSoftmax(-1);
@@ -417,7 +434,7 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    private void requireTokens(int[] tokens, int min) {
+    void requireTokens(int[] tokens, int min) {
         if (tokens.length < min) {
             throw new GblmException("need at least " + min + " tokens, got " + tokens.length);
         }
@@ -440,7 +457,7 @@ public final class LlamaModel implements AutoCloseable {
         return r;
     }
 
-    private static <T> T noGrad(java.util.function.Supplier<T> f) {
+    static <T> T noGrad(java.util.function.Supplier<T> f) {
         boolean prev = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try {

@@ -5,19 +5,28 @@ import ai.djl.ndarray.NDManager;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.StatKinds;
+import java.util.Objects;
 
 /**
  * Runs the dense model over calibration samples, one at a time, and accumulates their statistics.
- * Memory is bounded: per sample only the engine's per-call scope is allocated, and the sums have the
- * size of the model's linear weights (twice, with gradients).
+ * Memory is bounded: per sample only the engine's per-call scope is allocated (the whole network's autograd
+ * graph with {@link StatsPass#MODEL}, one layer's with {@link StatsPass#LAYER}), and the sums have the size of the
+ * model's linear weights (twice, with gradients).
  */
 public final class StatsCollector implements AutoCloseable {
     private final LlamaModel model;
     private final StatsAccumulator acc;
     private final int[][][] shapes;
+    private final StatsPass pass;
 
+    /** A collector using the whole-model pass ({@link StatsPass#MODEL}). */
     public StatsCollector(LlamaModel model, StatKinds kinds, float gradScale) {
+        this(model, kinds, gradScale, StatsPass.MODEL);
+    }
+
+    public StatsCollector(LlamaModel model, StatKinds kinds, float gradScale, StatsPass pass) {
         this.model = model;
+        this.pass = Objects.requireNonNull(pass, "pass");
         this.acc = new StatsAccumulator(model.config().numLayers(), kinds, gradScale);
         this.shapes = shapesOf(model);
     }
@@ -26,7 +35,9 @@ public final class StatsCollector implements AutoCloseable {
     public LossResult add(int[] tokens) {
         LossResult loss;
         if (acc.wantsGradients()) {
-            loss = model.forwardBackward(tokens, acc.wantsActivations() ? acc : null, acc);
+            ActivationObserver acts = acc.wantsActivations() ? acc : null;
+            loss = pass == StatsPass.LAYER ? LayerMajorPass.forwardBackward(model, tokens, acts, acc)
+                    : model.forwardBackward(tokens, acts, acc);
         } else {
             loss = forwardObserving(tokens);
         }

@@ -128,6 +128,7 @@ class PruneCommandTest {
         assertThat(report.get("method").asText()).isEqualTo("gblm");
         assertThat(report.get("mode").asText()).isEqualTo("one-shot");
         assertThat(report.get("options").get("gradNorm").asText()).isEqualTo("l1");
+        assertThat(report.get("options").get("statsPass").asText()).isEqualTo("layer");
         assertThat(report.get("calibration").get("samplesUsed").asInt()).isEqualTo(2);
         assertThat(report.get("calibration").get("skippedDocuments").asInt()).isEqualTo(1);
         assertThat(report.get("calibration").get("documentsRead").asInt()).isEqualTo(3);
@@ -140,6 +141,37 @@ class PruneCommandTest {
         assertThat(gen.exit()).as(gen.err()).isZero();
         Run ev = gblm("eval", "--model", out.toString(), "--text", calib.toString(), "--json");
         assertThat(ev.exit()).as(ev.err()).isZero();
+    }
+
+    @Test
+    void unknownStatsPassIsRejected() {
+        assertRejected(prune("--method", "gblm", "--sparsity", "0.5", "--stats-pass", "rows"),
+                "unknown statistics pass 'rows' (expected one of layer, model)");
+    }
+
+    /** The layer-major statistics pass (default) and the whole-model one prune the same weights. */
+    @Test
+    void bothStatisticsPassesWriteTheSameMasks() throws IOException {
+        for (String pass : List.of("layer", "model")) {
+            Run r = prune("--method", "gblm", "--sparsity", "0.5", "--mode", "one-shot", "--samples", "3",
+                    "--seq-len", "24", "--stats-pass", pass, "--json");
+            assertThat(r.exit()).as(r.err()).isZero();
+            Files.move(out.resolve("masks.bin"), dir.resolve(pass + ".masks.bin"));
+            Files.move(out.resolve("model.safetensors"), dir.resolve(pass + ".safetensors"));
+            deleteTree(out);
+        }
+        assertThat(Files.readAllBytes(dir.resolve("layer.masks.bin")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("model.masks.bin")));
+        assertThat(Files.readAllBytes(dir.resolve("layer.safetensors")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("model.safetensors")));
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     @Test

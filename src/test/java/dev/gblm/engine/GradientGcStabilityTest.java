@@ -24,6 +24,16 @@ class GradientGcStabilityTest {
 
     @Test
     void gradientsAreIdenticalWhileTheGarbageCollectorRuns() throws Exception {
+        checkUnderGcChurn(false);
+    }
+
+    /** The layer-major pass builds its own backward seeds and weight copies: the same guarantee. */
+    @Test
+    void layerMajorGradientsAreIdenticalWhileTheGarbageCollectorRuns() throws Exception {
+        checkUnderGcChurn(true);
+    }
+
+    private static void checkUnderGcChurn(boolean layerMajor) throws Exception {
         Checkpoint ckpt = Checkpoints.load(TINY);
         int[] tokens = new Random(3).ints(40, 0, ckpt.config().vocabSize()).toArray();
         int layers = ckpt.config().numLayers();
@@ -38,10 +48,10 @@ class GradientGcStabilityTest {
         int runs = 30;
         int differing = 0;
         try (LlamaModel m = LlamaModel.load(ckpt)) {
-            float[][][] first = gradients(m, tokens, layers);
+            float[][][] first = gradients(m, tokens, layers, layerMajor);
             churn.start();
             for (int i = 0; i < runs; i++) {
-                float[][][] g = gradients(m, tokens, layers);
+                float[][][] g = gradients(m, tokens, layers, layerMajor);
                 if (!Arrays.deepEquals(g, first)) {
                     differing++;
                 }
@@ -61,9 +71,14 @@ class GradientGcStabilityTest {
         }
     }
 
-    private static float[][][] gradients(LlamaModel m, int[] tokens, int layers) {
+    private static float[][][] gradients(LlamaModel m, int[] tokens, int layers, boolean layerMajor) {
         float[][][] out = new float[layers][LinearKind.values().length][];
-        m.forwardBackward(tokens, null, (l, k, g) -> out[l][k.ordinal()] = g.toFloatArray());
+        GradientObserver grads = (l, k, g) -> out[l][k.ordinal()] = g.toFloatArray();
+        if (layerMajor) {
+            LayerMajorPass.forwardBackward(m, tokens, null, grads);
+        } else {
+            m.forwardBackward(tokens, null, grads);
+        }
         return out;
     }
 }

@@ -138,9 +138,10 @@ public final class AlphaSearch {
             BatchPruner.Result r;
             if (once && stats != null) {
                 r = BatchPruner.pruneFromStats(model, stats, new BatchPruneSettings(cfg, base.mode(), base.gradScale(),
-                        false), PruneProgress.NONE);
+                        false, base.statsPass()), PruneProgress.NONE);
             } else {
-                r = BatchPruner.prune(model, calibration, new BatchPruneSettings(cfg, base.mode(), base.gradScale(), once),
+                r = BatchPruner.prune(model, calibration, new BatchPruneSettings(cfg, base.mode(), base.gradScale(), once,
+                        base.statsPass()),
                         progress);
                 if (once) {
                     stats = r.stats();

@@ -1,6 +1,7 @@
 package dev.gblm.prune.batch;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.prune.PruneSettings;
 import java.util.Objects;
 
@@ -11,16 +12,29 @@ import java.util.Objects;
  * @param mode      where each layer's activation statistics come from (one-shot or sequential)
  * @param gradScale gradient scale {@code s} of the gradient statistics
  * @param keepStats return the statistics used in the result (and collect ACT for SparseGPT too)
+ * @param statsPass how gradient statistics are differentiated: layer by layer or over the whole model at once
+ *                  (the same statistics; see {@link StatsPass})
  */
-public record BatchPruneSettings(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats) {
+public record BatchPruneSettings(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats,
+        StatsPass statsPass) {
     public static final float DEFAULT_GRAD_SCALE = 100f;
 
     public BatchPruneSettings {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(statsPass, "statsPass");
         if (!(gradScale > 0) || Float.isInfinite(gradScale)) {
             throw new GblmException("gradient scale must be a positive number, got " + gradScale);
         }
+    }
+
+    /** Settings with the default statistics pass ({@link StatsPass#DEFAULT}). */
+    public BatchPruneSettings(PruneSettings config, PruneMode mode, float gradScale, boolean keepStats) {
+        this(config, mode, gradScale, keepStats, StatsPass.DEFAULT);
+    }
+
+    public BatchPruneSettings withStatsPass(StatsPass pass) {
+        return new BatchPruneSettings(config, mode, gradScale, keepStats, pass);
     }
 
     /** The default gradient scale, statistics not kept. */

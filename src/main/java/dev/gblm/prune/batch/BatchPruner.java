@@ -28,7 +28,7 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>gradient statistics (methods gradient, gblm) always from the dense model, one forward+backward
- *       pass over all samples;
+ *       pass over all samples ({@link BatchPruneSettings#statsPass}: layer-major by default, in both modes);
  *   <li>{@link PruneMode#ONE_SHOT}: activation statistics (ACT, or HESSIAN for SparseGPT) also from the
  *       dense model, in the same pass; every module pruned independently;
  *   <li>{@link PruneMode#SEQUENTIAL}: hidden states of all samples start as their embeddings; for each layer
@@ -141,7 +141,7 @@ public final class BatchPruner {
     private CalibrationStats collect(List<int[]> samples, StatKinds kinds, String phase) {
         progress.phase(phase);
         long t0 = System.nanoTime();
-        try (StatsCollector c = new StatsCollector(model, kinds, options.gradScale())) {
+        try (StatsCollector c = new StatsCollector(model, kinds, options.gradScale(), options.statsPass())) {
             for (int i = 0; i < samples.size(); i++) {
                 c.add(samples.get(i));
                 progress.sample(phase, i + 1, samples.size());

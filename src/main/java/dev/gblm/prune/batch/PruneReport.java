@@ -32,6 +32,7 @@ public final class PruneReport {
         opt.put("pattern", c.pattern().patternName());
         opt.put("tailRule", c.tailRule().name().toLowerCase(java.util.Locale.ROOT));
         opt.put("mode", options.mode().cliName());
+        opt.put("statsPass", options.statsPass().cliName());
         opt.put("seqLen", seqLen);
         r.put("mode", options.mode().cliName());
         ObjectNode cal = r.putObject("calibration");

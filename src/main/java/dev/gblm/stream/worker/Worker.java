@@ -298,7 +298,7 @@ public final class Worker implements Service {
                 // per thread: PyTorch's OpenMP thread count is a property of the calling thread
                 LlamaModel.setComputeThreads(cfg.threads());
             }
-            collector = new StatsCollector(model, KINDS, cfg.gradScale());
+            collector = new StatsCollector(model, KINDS, cfg.gradScale(), cfg.statsPass());
             sink = new EngineSink(collector);
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);

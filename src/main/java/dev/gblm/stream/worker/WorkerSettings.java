@@ -1,6 +1,7 @@
 package dev.gblm.stream.worker;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.ops.KafkaSettings;
 import dev.gblm.stats.RowBlockPlanner;
 import dev.gblm.stream.Profile;
@@ -27,10 +28,13 @@ import java.util.regex.Pattern;
  * @param topics            subscription pattern; default every calibration topic ({@code calib\..+})
  * @param holdout           fraction of the records held out of the statistics ({@link dev.gblm.stream.HoldOut}); part
  *                          of the profile, so a non-zero value makes a new profile id
+ * @param statsPass         how a sample is differentiated (the same statistics either way); default the
+ *                          whole-model pass, which skips the layer-major pass's recomputed forward (+14% time
+ *                          per sample measured, docs/engine.md)
  */
 public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, float gradScale, int samplesPerSlice,
         Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides,
-        Pattern topics, double holdout) {
+        Pattern topics, double holdout, StatsPass statsPass) {
 
     public static final int DEFAULT_SAMPLES_PER_SLICE = 32;
     public static final Duration DEFAULT_MAX_SLICE_AGE = Duration.ofSeconds(30);
@@ -63,6 +67,7 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
         if (!(holdout >= 0 && holdout < 1)) {
             throw new GblmException("--holdout must be a fraction in [0, 1), got " + holdout);
         }
+        statsPass = statsPass == null ? StatsPass.MODEL : statsPass;
     }
 
     /** Defaults for everything but the cluster and the worker id. */
@@ -73,7 +78,7 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
     public Builder toBuilder() {
         return new Builder(kafka, workerId).seqLen(seqLen).gradScale(gradScale).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(maxSliceAge).maxRecordBytes(maxRecordBytes).threads(threads).groupId(groupId)
-                .consumerOverrides(consumerOverrides).topics(topics).holdout(holdout);
+                .consumerOverrides(consumerOverrides).topics(topics).holdout(holdout).statsPass(statsPass);
     }
 
     public static final class Builder {
@@ -89,6 +94,7 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
         private Map<String, String> consumerOverrides = Map.of();
         private Pattern topics;
         private double holdout;
+        private StatsPass statsPass;
 
         private Builder(KafkaSettings kafka, String workerId) {
             this.kafka = kafka;
@@ -150,9 +156,14 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
             return this;
         }
 
+        public Builder statsPass(StatsPass p) {
+            this.statsPass = p;
+            return this;
+        }
+
         public WorkerSettings build() {
             return new WorkerSettings(kafka, workerId, seqLen, gradScale, samplesPerSlice, maxSliceAge, maxRecordBytes,
-                    threads, groupId, consumerOverrides, topics, holdout);
+                    threads, groupId, consumerOverrides, topics, holdout, statsPass);
         }
     }
 }

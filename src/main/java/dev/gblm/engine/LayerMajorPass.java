@@ -1,0 +1,140 @@
+package dev.gblm.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.gblm.model.LinearKind;
+import java.util.function.UnaryOperator;
+
+/**
+ * The same forward+backward as {@link LlamaModel#forwardBackward}, for one sample, layer by layer: the same
+ * statistics in memory bounded by one decoder layer's autograd graph instead of the whole network's.
+ *
+ * <ol>
+ *   <li>forward bottom-up without autograd, keeping only the hidden state entering each layer ([T, hidden]
+ *       each); {@code acts} observes every module's input on the way, as in the whole-model pass;
+ *   <li>final norm, lm_head and mean token loss with autograd on the top hidden state only: dL/dh_L;
+ *   <li>top-down, for each layer {@code l}: recompute its forward from its saved input with autograd (the
+ *       input and fresh copies of the seven weights require gradients), backprop dL/dh_{l+1} into it
+ *       (PyTorch's {@code backward(output, gradient)}, no constant built in Java), hand each dL/dW to
+ *       {@code grads}, keep dL/dh_l for layer {@code l-1} and free everything else of layer {@code l}.
+ * </ol>
+ *
+ * <p>Why weight copies: PyTorch keeps a leaf's {@code .grad} allocated once it exists (DJL's zeroGrad only zeroes
+ * it), so differentiating the model's own weights would leave one gradient buffer per weight alive, the size of
+ * the model. A copy's gradient dies with the copy at the end of its layer. The copy costs one memcpy of a layer's
+ * weights per sample, negligible next to the layer's matmuls; the recomputed forward costs one more forward per
+ * sample (about a third more work than the whole-model pass).
+ *
+ * <p>Every op of a layer starts from the layer's input, which is attached to a per-layer scope while the layer
+ * runs, so all intermediates die with that scope ({@link LlamaModel}'s memory discipline).
+ */
+public final class LayerMajorPass {
+    private LayerMajorPass() {}
+
+    /**
+     * Forward+backward of one sample; {@code acts} sees each module's input during the forward, {@code grads}
+     * each dL/dW (only valid during the call) of the mean token loss; both may be null.
+     */
+    public static LossResult forwardBackward(LlamaModel model, int[] tokens, ActivationObserver acts,
+            GradientObserver grads) {
+        model.requireTokens(tokens, 2);
+        // the model's differentiations are serialised (see LlamaModel); grad mode is per thread in PyTorch
+        synchronized (LlamaModel.GRADIENT_LOCK) {
+            boolean prev = JniUtils.isGradMode();
+            try (NDManager call = model.newScope()) {
+                return run(model, tokens, acts, grads, call);
+            } finally {
+                JniUtils.setGradMode(prev);
+            }
+        }
+    }
+
+    private static LossResult run(LlamaModel model, int[] tokens, ActivationObserver acts, GradientObserver grads,
+            NDManager call) {
+        int layers = model.config().numLayers();
+        NDArray[] boundary = new NDArray[layers + 1];
+        JniUtils.setGradMode(false);
+        boundary[0] = model.embed(tokens, call);
+        NDArray[] pos = model.positions(call, tokens.length);
+        for (int l = 0; l < layers; l++) {
+            int layer = l;
+            boundary[l + 1] = inScope(call, boundary[l], x -> model.layer(layer, x, acts, pos, model.layerWeights(layer)));
+        }
+
+        JniUtils.setGradMode(true);
+        NDArray gradOut;
+        LossResult result;
+        try (NDManager scope = call.newSubManager()) {
+            NDArray top = boundary[layers];
+            top.tempAttach(scope);
+            top.setRequiresGradient(true);
+            NDArray nll = model.tokenNll(top, tokens);
+            NDArray mean = nll.mean();
+            result = new LossResult(nll.sum().getFloat(), tokens.length - 1);
+            backward(mean, scope.ones(mean.getShape()));
+            gradOut = top.getGradient();
+            gradOut.attach(call);
+        }
+        boundary[layers].close();
+
+        for (int l = layers - 1; l >= 0; l--) {
+            NDArray gradIn = null;
+            try (NDManager scope = call.newSubManager()) {
+                NDArray x = boundary[l];
+                x.tempAttach(scope);
+                NDArray[] w = trainableCopies(model.layerWeights(l), scope);
+                // the embeddings get no statistics: layer 0's input needs no gradient
+                x.setRequiresGradient(l > 0);
+                NDArray out = model.layer(l, x, null, pos, w);
+                backward(out, gradOut);
+                if (grads != null) {
+                    for (LinearKind k : LinearKind.values()) {
+                        NDArray g = w[k.ordinal()].getGradient();
+                        g.attach(scope);
+                        grads.onGradient(l, k, g);
+                    }
+                }
+                if (l > 0) {
+                    gradIn = x.getGradient();
+                    gradIn.attach(call);
+                }
+            }
+            gradOut.close();
+            gradOut = gradIn;
+            boundary[l].close();
+        }
+        return result;
+    }
+
+    /** {@code f(in)} with every intermediate in a scope closed here; the result joins {@code home}. */
+    private static NDArray inScope(NDManager home, NDArray in, UnaryOperator<NDArray> f) {
+        try (NDManager scope = home.newSubManager()) {
+            in.tempAttach(scope);
+            NDArray out = f.apply(in);
+            out.attach(home);
+            return out;
+        }
+    }
+
+    /** Copies of a layer's weights in {@code scope}, leaves that require gradients. */
+    private static NDArray[] trainableCopies(NDArray[] weights, NDManager scope) {
+        NDArray[] copies = new NDArray[weights.length];
+        LlamaModel.noGrad(() -> {
+            for (int i = 0; i < weights.length; i++) {
+                NDArray c = weights[i].duplicate();
+                c.attach(scope);
+                c.setRequiresGradient(true);
+                copies[i] = c;
+            }
+            return null;
+        });
+        return copies;
+    }
+
+    /** Accumulates d(sum(target * gradient))/d(leaf) into every leaf that requires gradients; frees the graph. */
+    private static void backward(NDArray target, NDArray gradient) {
+        JniUtils.backward((PtNDArray) target, (PtNDArray) gradient, false, false);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.gblm.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gblm.model.Checkpoint;
+import dev.gblm.model.Checkpoints;
+import dev.gblm.model.DType;
+import dev.gblm.model.LinearKind;
+import dev.gblm.model.LlamaConfig;
+import dev.gblm.prune.batch.CalibrationSet;
+import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.ModuleKey;
+import dev.gblm.stats.ModuleStats;
+import dev.gblm.stats.StatKind;
+import dev.gblm.stats.StatKinds;
+import dev.gblm.testing.TestData;
+import dev.gblm.testing.TinyStories;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layer-major pass ({@link LayerMajorPass}) against the whole-model pass ({@link LlamaModel#forwardBackward},
+ * itself checked against finite differences in {@link GradientTest}): GRAD l1, GRAD l2sq, ACT and HESSIAN sums of
+ * several samples of different lengths agree within a relative error of 1e-5 (max |a - b| / max |b| per module
+ * and statistic), and so do the losses, on a random GQA model and on stories260K.
+ */
+class LayerMajorPassTest {
+    static final StatKinds ALL = StatKinds.of(StatKind.GRAD, StatKind.ACT, StatKind.HESSIAN);
+
+    @Test
+    void equalsTheWholeModelPassOnARandomGqaModel() {
+        // 3 layers, 4 query heads on 2 kv heads, untied head, rope_theta 500000
+        LlamaConfig cfg = new LlamaConfig(48, 80, 3, 4, 2, 64, 96, 1e-5, 500000, false, 1, 2, "float32");
+        Checkpoint ckpt = RefLlama.random(cfg, 17, false).toCheckpoint(DType.F32);
+        Random r = new Random(9);
+        List<int[]> samples = new ArrayList<>();
+        for (int len : new int[] {2, 7, 31, 64, 96}) {
+            samples.add(r.ints(len, 0, cfg.vocabSize()).toArray());
+        }
+        try (LlamaModel model = LlamaModel.load(ckpt)) {
+            int before = model.managedArrayCount();
+            compare(model, samples, "random GQA");
+            // no per-call array stays in the weight manager, and the model's weights are untouched
+            assertThat(model.managedArrayCount()).isEqualTo(before);
+            assertThat(model.weight(1, LinearKind.K_PROJ)).containsExactly(ckpt.tensor(LinearKind.K_PROJ.weightName(1))
+                    .toFloats());
+        }
+    }
+
+    @Test
+    void equalsTheWholeModelPassOnStories260K() {
+        Checkpoint ckpt = Checkpoints.load(TestData.require("models/stories260K.bin"));
+        CalibrationSet cal = TinyStories.calibration(TinyStories.tokenizer());
+        List<int[]> samples = new ArrayList<>();
+        // full-length samples and shorter prefixes: different lengths through the same model
+        int[] lengths = {512, 300, 97, 512, 5, 256};
+        for (int i = 0; i < lengths.length; i++) {
+            int[] s = cal.samples().get(i);
+            samples.add(java.util.Arrays.copyOf(s, Math.min(lengths[i], s.length)));
+        }
+        try (LlamaModel model = LlamaModel.load(ckpt)) {
+            compare(model, samples, "stories260K");
+        }
+    }
+
+    private static void compare(LlamaModel model, List<int[]> samples, String what) {
+        Collected layer = collect(model, samples, StatsPass.LAYER);
+        Collected whole = collect(model, samples, StatsPass.MODEL);
+        assertThat(layer.loss.count()).isEqualTo(whole.loss.count());
+        assertThat(Math.abs(layer.loss.nllSum() - whole.loss.nllSum()))
+                .isLessThanOrEqualTo(1e-5 * Math.abs(whole.loss.nllSum()));
+        assertThat(layer.stats.modules().keySet()).isEqualTo(whole.stats.modules().keySet())
+                .hasSize(model.config().numLayers() * LinearKind.values().length);
+        String[] names = {"gradL1", "gradL2Sq", "actSq", "hessian"};
+        double worst = 0;
+        String where = "";
+        for (ModuleKey k : whole.stats.modules().keySet()) {
+            ModuleStats a = layer.stats.get(k.layer(), k.kind());
+            ModuleStats b = whole.stats.get(k.layer(), k.kind());
+            assertThat(a.sampleCount()).isEqualTo(b.sampleCount()).isEqualTo(samples.size());
+            assertThat(a.tokenCount()).isEqualTo(b.tokenCount());
+            float[][] pairs = {a.gradL1(), b.gradL1(), a.gradL2Sq(), b.gradL2Sq(), a.actSq(), b.actSq(),
+                a.hessian(), b.hessian()};
+            for (int i = 0; i < names.length; i++) {
+                assertThat(maxAbs(pairs[2 * i + 1])).as("%s %s %s is non-trivial", what, k, names[i])
+                        .isGreaterThan(0);
+                double e = relErr(pairs[2 * i], pairs[2 * i + 1]);
+                if (e > worst) {
+                    worst = e;
+                    where = k + " " + names[i];
+                }
+            }
+        }
+        System.out.printf("layer-major vs whole-model (%s, %d samples): worst max-relative error %.3g%s%n", what,
+                samples.size(), worst, where.isEmpty() ? " (bit-identical)" : " at " + where);
+        assertThat(worst).as("max |layer - model| / max |model|, worst at " + where).isLessThan(1e-5);
+    }
+
+    private record Collected(CalibrationStats stats, LossResult loss) {}
+
+    private static Collected collect(LlamaModel model, List<int[]> samples, StatsPass pass) {
+        try (StatsCollector c = new StatsCollector(model, ALL, 100f, pass)) {
+            LossResult total = new LossResult(0, 0);
+            for (int[] s : samples) {
+                total = total.plus(c.add(s));
+            }
+            return new Collected(c.snapshot(), total);
+        }
+    }
+
+    private static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    private static double relErr(float[] a, float[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) {
+            d = Math.max(d, Math.abs((double) a[i] - b[i]));
+        }
+        double m = maxAbs(b);
+        return m == 0 ? d : d / m;
+    }
+}
