@@ -30,9 +30,10 @@ class LlamaConfigTest {
 
     @Test
     void unsupportedFieldsAreRejected() {
-        assertRejected("rope_scaling", JSON.createObjectNode().put("type", "linear"), "rope_scaling");
+        assertRejected("rope_scaling", JSON.createObjectNode().put("type", "yarn").put("factor", 4.0),
+                "rope_scaling type 'yarn' (supported: linear, dynamic, llama3)");
         assertRejected("model_type", JSON.getNodeFactory().textNode("gpt2"), "model_type");
-        assertRejected("head_dim", JSON.getNodeFactory().numberNode(16), "head_dim");
+        assertRejected("head_dim", JSON.getNodeFactory().numberNode(15), "head size 15 is odd");
         assertRejected("attention_bias", JSON.getNodeFactory().booleanNode(true), "attention_bias");
         assertRejected("hidden_act", JSON.getNodeFactory().textNode("gelu"), "hidden_act");
     }
