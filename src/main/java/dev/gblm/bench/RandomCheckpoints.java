@@ -60,21 +60,26 @@ public final class RandomCheckpoints {
      * {@code (seed, i)}, so the values do not depend on the block size (they differ from {@link #uniform}'s).
      */
     public static List<SafetensorsWriter.Entry> streamed(LlamaConfig c, DType dtype, long seed) {
+        return streamed(c, dtype, seed, STREAM_BLOCK);
+    }
+
+    /** As {@link #streamed(LlamaConfig, DType, long)}, generating about {@code blockElements} at a time. */
+    static List<SafetensorsWriter.Entry> streamed(LlamaConfig c, DType dtype, long seed, int blockElements) {
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
         List<String> names = Checkpoints.expectedNames(c);
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
             long[] shape = Checkpoints.expectedShape(c, name);
             long tensorSeed = seed ^ (0x9E3779B97F4A7C15L * (i + 1)); // SplittableRandom mixes it
-            out.add(new SafetensorsWriter.Entry(name, dtype, shape, () -> blocks(name, dtype, shape, tensorSeed)));
+            out.add(new SafetensorsWriter.Entry(name, dtype, shape, () -> blocks(name, dtype, shape, tensorSeed, blockElements)));
         }
         return out;
     }
 
-    private static Iterable<ByteBuffer> blocks(String name, DType dtype, long[] shape, long seed) {
+    private static Iterable<ByteBuffer> blocks(String name, DType dtype, long[] shape, long seed, int blockElements) {
         long rows = shape[0];
         long cols = shape.length == 1 ? 1 : shape[1];
-        long blockRows = Math.max(1, STREAM_BLOCK / cols);
+        long blockRows = Math.max(1, blockElements / cols);
         float scale = shape.length == 1 ? 0f : (float) Math.sqrt(3.0 / cols);
         return () -> new Iterator<>() {
             private final SplittableRandom rnd = new SplittableRandom(seed);
