@@ -3,9 +3,8 @@ package dev.gblm.engine;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -121,8 +120,8 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * A stored tensor as a float32 engine tensor in {@code m} whose memory PyTorch owns. Widening happens in Java
      * (BF16 as a 16-bit shift; DJL's BFLOAT16 tensors abort the JVM), row block by row block of at most
-     * {@code blockFloats} floats, each straight into a direct buffer; the blocks are then copied into one PyTorch
-     * tensor. So neither the Java heap nor Java's direct-memory limit ever holds more than a block, a tensor over
+     * {@code blockFloats} floats, each straight into a direct buffer and copied into one PyTorch tensor (then
+     * dropped). So neither the Java heap nor Java's direct-memory limit ever holds more than a block, a tensor over
      * 2 GiB (which DJL cannot create from one buffer) loads, and no engine tensor aliases a read-only memory map.
      */
     static NDArray widen(NDManager m, TensorData t, int blockFloats) {
@@ -130,22 +129,31 @@ public final class LlamaModel implements AutoCloseable {
         long rows = s.length == 0 ? 1 : s[0];
         long rowLen = rows == 0 ? 0 : t.numel() / rows;
         long blockRows = Math.max(1, Math.min(rows, blockFloats / Math.max(1, rowLen)));
-        NDList blocks = new NDList();
-        try {
-            for (long r = 0; r < rows || blocks.isEmpty(); r += blockRows) {
-                long n = Math.min(blockRows, rows - r);
-                long[] bs = s.clone();
-                if (bs.length > 0) {
-                    bs[0] = n;
-                }
-                ByteBuffer buf = m.allocateDirect(Math.toIntExact(n * rowLen * Float.BYTES));
-                t.widenInto(r * rowLen, (int) (n * rowLen), buf.asFloatBuffer());
-                blocks.add(m.create(buf, new Shape(bs), DataType.FLOAT32));
+        if (blockRows >= rows) {
+            try (NDArray block = block(m, t, s, 0, rows, rowLen)) {
+                return block.duplicate();
             }
-            return blocks.size() == 1 ? blocks.get(0).duplicate() : NDArrays.concat(blocks, 0);
-        } finally {
-            blocks.close();
         }
+        // filled block by block: only the result and one block exist at a time
+        NDArray out = m.zeros(new Shape(s), DataType.FLOAT32);
+        for (long r = 0; r < rows; r += blockRows) {
+            long n = Math.min(blockRows, rows - r);
+            try (NDArray block = block(m, t, s, r, n, rowLen)) {
+                out.set(new NDIndex(r + ":" + (r + n)), block);
+            }
+        }
+        return out;
+    }
+
+    /** Rows {@code [r, r + n)} of {@code t} widened into a direct buffer, as an engine tensor over that buffer. */
+    private static NDArray block(NDManager m, TensorData t, long[] shape, long r, long n, long rowLen) {
+        long[] bs = shape.clone();
+        if (bs.length > 0) {
+            bs[0] = n;
+        }
+        ByteBuffer buf = m.allocateDirect(Math.toIntExact(n * rowLen * Float.BYTES));
+        t.widenInto(r * rowLen, (int) (n * rowLen), buf.asFloatBuffer());
+        return m.create(buf, new Shape(bs), DataType.FLOAT32);
     }
 
     /** Embedding and every decoder layer: the hidden states [tokens, hidden] before the final norm, in {@code m}. */
