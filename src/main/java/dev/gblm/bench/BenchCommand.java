@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
             PipelineBench.class,
             EpochsBench.class,
             FaultInjectionCommand.class,
+            RandomCheckpointCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

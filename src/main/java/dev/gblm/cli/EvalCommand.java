@@ -58,7 +58,7 @@ final class EvalCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (LlamaModel m = model.load()) {
             Tokenizer tok = model.tokenizer();
-            int context = m.config().maxPositionEmbeddings();
+            int context = m.config().maxSequenceLength(); // the sliding window when shorter
             int len = seqLen == null ? context : seqLen;
             if (len < 1) {
                 throw new GblmException("--seq-len must be positive");

@@ -147,7 +147,7 @@ final class PruneCommand implements Callable<Integer> {
         String text = calibration == null ? null : CliFiles.readText(calibration);
 
         Checkpoint ckpt = model.checkpoint();
-        int context = ckpt.config().maxPositionEmbeddings();
+        int context = ckpt.config().maxSequenceLength(); // the sliding window when shorter
         int len = seqLen == null ? context : seqLen;
         if (len < 2 || len > context) {
             throw new GblmException("--seq-len must be in 2.." + context + " (the model's context), got " + len);

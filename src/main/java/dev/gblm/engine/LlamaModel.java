@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -19,6 +20,8 @@ import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.model.TensorData;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -36,7 +39,10 @@ public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig cfg;
     private final Checkpoint source;
     private final NDManager manager;
+    /** The embedding as an engine tensor when it doubles as the (tied) head; null when rows are read per call. */
     private final NDArray embed;
+    /** The stored embedding (memory-mapped), read row by row per call when the head is untied. */
+    private final TensorData embedRows;
     private final NDArray lmHead;
     private final NDArray finalNorm;
     private final NDArray[] inNorm;
@@ -62,7 +68,8 @@ public final class LlamaModel implements AutoCloseable {
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         int L = cfg.numLayers();
         try {
-            embed = load(ckpt.tensor(Checkpoints.EMBED));
+            embedRows = ckpt.tensor(Checkpoints.EMBED);
+            embed = cfg.tieWordEmbeddings() ? load(embedRows) : null;
             lmHead = cfg.tieWordEmbeddings() ? embed : load(ckpt.tensor(Checkpoints.LM_HEAD));
             finalNorm = load(ckpt.tensor(Checkpoints.FINAL_NORM));
             inNorm = new NDArray[L];
@@ -81,12 +88,7 @@ public final class LlamaModel implements AutoCloseable {
             manager.close();
             throw e;
         }
-        int half = cfg.headDim() / 2;
-        ropeInvFreq = new float[half];
-        for (int i = 0; i < half; i++) {
-            // as Hugging Face: 1 / theta^(2i/d), computed in float32
-            ropeInvFreq[i] = (float) (1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / cfg.headDim()));
-        }
+        ropeInvFreq = cfg.ropeInverseFrequencies();
         normEps = (float) cfg.rmsNormEps();
     }
 
@@ -109,8 +111,49 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray load(TensorData t) {
+        return widen(manager, t, WIDEN_BLOCK_FLOATS);
+    }
+
+    /** Floats widened per block when a weight becomes an engine tensor: 64 MiB of direct memory at a time. */
+    static final int WIDEN_BLOCK_FLOATS = 16 << 20;
+
+    /**
+     * A stored tensor as a float32 engine tensor in {@code m} whose memory PyTorch owns. Widening happens in Java
+     * (BF16 as a 16-bit shift; DJL's BFLOAT16 tensors abort the JVM), row block by row block of at most
+     * {@code blockFloats} floats, each straight into a direct buffer and copied into one PyTorch tensor (then
+     * dropped). So neither the Java heap nor Java's direct-memory limit ever holds more than a block, a tensor over
+     * 2 GiB (which DJL cannot create from one buffer) loads, and no engine tensor aliases a read-only memory map.
+     */
+    static NDArray widen(NDManager m, TensorData t, int blockFloats) {
         long[] s = t.shape();
-        return manager.create(t.toFloats(), new Shape(s));
+        long rows = s.length == 0 ? 1 : s[0];
+        long rowLen = rows == 0 ? 0 : t.numel() / rows;
+        long blockRows = Math.max(1, Math.min(rows, blockFloats / Math.max(1, rowLen)));
+        if (blockRows >= rows) {
+            try (NDArray block = block(m, t, s, 0, rows, rowLen)) {
+                return block.duplicate();
+            }
+        }
+        // filled block by block: only the result and one block exist at a time
+        NDArray out = m.zeros(new Shape(s), DataType.FLOAT32);
+        for (long r = 0; r < rows; r += blockRows) {
+            long n = Math.min(blockRows, rows - r);
+            try (NDArray block = block(m, t, s, r, n, rowLen)) {
+                out.set(new NDIndex(r + ":" + (r + n)), block);
+            }
+        }
+        return out;
+    }
+
+    /** Rows {@code [r, r + n)} of {@code t} widened into a direct buffer, as an engine tensor over that buffer. */
+    private static NDArray block(NDManager m, TensorData t, long[] shape, long r, long n, long rowLen) {
+        long[] bs = shape.clone();
+        if (bs.length > 0) {
+            bs[0] = n;
+        }
+        ByteBuffer buf = m.allocateDirect(Math.toIntExact(n * rowLen * Float.BYTES));
+        t.widenInto(r * rowLen, (int) (n * rowLen), buf.asFloatBuffer());
+        return m.create(buf, new Shape(bs), DataType.FLOAT32);
     }
 
     /** Embedding and every decoder layer: the hidden states [tokens, hidden] before the final norm, in {@code m}. */
@@ -209,8 +252,17 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Token embeddings [tokens, hidden], owned by {@code m}. */
     public NDArray embed(int[] tokens, NDManager m) {
-        NDArray ids = m.create(toLongs(tokens));
-        return Embedding.embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
+        if (embed != null) {
+            NDArray ids = m.create(toLongs(tokens));
+            return Embedding.embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
+        }
+        // untied: only these rows are widened, so the embedding never occupies engine memory
+        int d = cfg.hiddenSize();
+        FloatBuffer rows = FloatBuffer.allocate(tokens.length * d);
+        for (int t : tokens) {
+            embedRows.widenInto((long) t * d, d, rows);
+        }
+        return m.create(rows.array(), new Shape(tokens.length, d));
     }
 
     /** One decoder layer without gradients; the result joins {@code hidden}'s manager. */
@@ -441,6 +493,10 @@ public final class LlamaModel implements AutoCloseable {
         if (tokens.length > cfg.maxPositionEmbeddings()) {
             throw new GblmException(tokens.length + " tokens exceed the model's context of "
                     + cfg.maxPositionEmbeddings());
+        }
+        if (tokens.length > cfg.maxSequenceLength()) {
+            throw new GblmException(tokens.length + " tokens exceed the model's sliding_window of "
+                    + cfg.slidingWindow() + " (sliding-window attention is not implemented; use shorter sequences)");
         }
         for (int t : tokens) {
             if (t < 0 || t >= cfg.vocabSize()) {

@@ -29,11 +29,11 @@ public final class Generator {
         System.arraycopy(enc, 0, ids, 1, enc.length);
         int n = enc.length + 1;
         Random rnd = new Random(seed);
-        int context = model.config().maxPositionEmbeddings();
+        int context = model.config().maxSequenceLength(); // the sliding window when shorter
         for (int i = 0; i < maxNew && n < context; i++) {
             float[] logits = model.nextTokenLogits(Arrays.copyOf(ids, n));
             int next = temperature <= 0 ? argmax(logits) : sample(logits, temperature, rnd);
-            if (next == tok.eosId() || next == tok.bosId()) {
+            if (next == tok.eosId() || next == tok.bosId() || model.config().eosTokens().contains(next)) {
                 break;
             }
             ids[n++] = next;

@@ -96,7 +96,9 @@ public final class Checkpoint {
                         shape.putLong(d);
                     }
                     md.update(shape.flip());
-                    md.update(t.bytes());
+                    for (ByteBuffer chunk : t.chunks()) {
+                        md.update(chunk);
+                    }
                 }
                 f = HexFormat.of().formatHex(md.digest());
             } catch (NoSuchAlgorithmException e) {

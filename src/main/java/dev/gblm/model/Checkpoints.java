@@ -71,14 +71,22 @@ public final class Checkpoints {
     // ---------------------------------------------------------------- Hugging Face
 
     public static Checkpoint loadHf(Path dir) {
+        return loadHf(dir, SafetensorsReader.MAX_WINDOW);
+    }
+
+    /**
+     * A Hugging Face directory whose safetensors are mapped in windows of at most {@code maxWindowBytes} (see
+     * {@link SafetensorsReader#read(Path, long)}; tests use tiny windows).
+     */
+    public static Checkpoint loadHf(Path dir, long maxWindowBytes) {
         LlamaConfig config = LlamaConfig.read(dir.resolve("config.json"));
         Map<String, TensorData> tensors;
-        Path index = dir.resolve("model.safetensors.index.json");
+        Path index = dir.resolve(SafetensorsWriter.INDEX_FILE);
         Path single = dir.resolve("model.safetensors");
         if (Files.exists(index)) {
-            tensors = SafetensorsReader.readIndex(index);
+            tensors = SafetensorsReader.readIndex(index, maxWindowBytes);
         } else if (Files.exists(single)) {
-            tensors = SafetensorsReader.read(single);
+            tensors = SafetensorsReader.read(single, maxWindowBytes);
         } else {
             throw new GblmException("no model.safetensors or model.safetensors.index.json in " + dir
                     + " (PyTorch .bin checkpoints are not supported; convert to safetensors)");
@@ -108,6 +116,22 @@ public final class Checkpoints {
         SafetensorsWriter.write(dir.resolve("model.safetensors"), ckpt.tensors().values());
     }
 
+    /**
+     * Writes {@code config.json} and the tensors sharded as Hugging Face does (shards of at most
+     * {@code maxShardBytes} of tensor data plus {@code model.safetensors.index.json}; see
+     * {@link SafetensorsWriter#writeSharded}). Returns the weight files written.
+     */
+    public static List<String> saveHfSharded(Checkpoint ckpt, Path dir, long maxShardBytes) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
+        }
+        ckpt.config().withTorchDtype(ckpt.weightDtype().torchName()).write(dir.resolve("config.json"));
+        return SafetensorsWriter.writeSharded(dir,
+                ckpt.tensors().values().stream().map(SafetensorsWriter.Entry::of).toList(), maxShardBytes);
+    }
+
     /** Tensor names a checkpoint of this config must have, in canonical order. */
     public static List<String> expectedNames(LlamaConfig c) {
         List<String> names = new ArrayList<>();
@@ -130,7 +154,8 @@ public final class Checkpoints {
     public static long[] linearShape(LlamaConfig c, LinearKind k) {
         int d = c.hiddenSize();
         return switch (k) {
-            case Q_PROJ, O_PROJ -> new long[] {d, d};
+            case Q_PROJ -> new long[] {c.qDim(), d};
+            case O_PROJ -> new long[] {d, c.qDim()};
             case K_PROJ, V_PROJ -> new long[] {c.kvDim(), d};
             case GATE_PROJ, UP_PROJ -> new long[] {c.intermediateSize(), d};
             case DOWN_PROJ -> new long[] {d, c.intermediateSize()};

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,8 +25,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads safetensors files through read-only memory maps: tensors are slices of the map, nothing is
- * copied onto the Java heap. Supports a single file and sharded {@code model.safetensors.index.json}.
+ * Reads safetensors files through read-only memory maps: tensors are slices of the maps, nothing is
+ * copied onto the Java heap. Supports a single file and sharded {@code model.safetensors.index.json}, of any size.
+ *
+ * <p>One {@link MappedByteBuffer} holds at most 2 GiB, so the data section is mapped in windows: consecutive
+ * tensors share a window while they fit in {@link #MAX_WINDOW} bytes; a tensor larger than a window is mapped as
+ * several pieces of whole elements and becomes a multi-chunk {@link TensorData}. Every tensor under 2 GiB is
+ * therefore one chunk.
  *
  * <p>The header is validated before any tensor is handed out: every tensor's {@code data_offsets} must lie inside
  * the data section and match its dtype and shape, and no two tensors may share a byte (one would silently alias
@@ -36,10 +42,25 @@ public final class SafetensorsReader {
     /** A header beyond this is certainly not a safetensors file (HF caps it at 100 MB). */
     private static final long MAX_HEADER = 100L << 20;
 
+    /** The largest single mapping: the most a {@link ByteBuffer} can hold, rounded down to whole 8-byte words. */
+    public static final long MAX_WINDOW = Integer.MAX_VALUE & ~7L;
+
     private SafetensorsReader() {}
 
     /** Tensors of one {@code .safetensors} file, in header order. */
     public static Map<String, TensorData> read(Path file) {
+        return read(file, MAX_WINDOW);
+    }
+
+    /**
+     * Tensors of one {@code .safetensors} file, in header order, mapped in windows of at most {@code maxWindowBytes}
+     * (at least 8, at most {@link #MAX_WINDOW}); tests pass tiny windows so that small files exercise several
+     * windows and tensors split over several mappings.
+     */
+    public static Map<String, TensorData> read(Path file, long maxWindowBytes) {
+        if (maxWindowBytes < 8 || maxWindowBytes > MAX_WINDOW) {
+            throw new IllegalArgumentException("window of " + maxWindowBytes + " bytes outside [8, " + MAX_WINDOW + "]");
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -64,13 +85,8 @@ public final class SafetensorsReader {
             }
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
-            // The mapping stays valid after the channel is closed.
-            MappedByteBuffer map = dataLen == 0 ? null : ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLen);
-            if (dataLen > Integer.MAX_VALUE) {
-                throw new GblmException("safetensors shard over 2 GiB is not supported yet: " + file);
-            }
             List<Extent> extents = new ArrayList<>();
-            Map<String, TensorData> out = new LinkedHashMap<>();
+            Map<String, Entry> entries = new LinkedHashMap<>();
             Iterator<Map.Entry<String, JsonNode>> it = header.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
@@ -102,16 +118,73 @@ public final class SafetensorsReader {
                             + dtype + " shape " + Arrays.toString(shape) + " needs "
                             + TensorData.numel(shape) * dtype.bytes());
                 }
-                extents.add(new Extent(e.getKey(), begin, end));
-                ByteBuffer slice = map == null ? ByteBuffer.allocate(0)
-                        : map.duplicate().position((int) begin).limit((int) end).slice();
-                out.put(e.getKey(), new TensorData(e.getKey(), dtype, shape, slice));
+                Extent x = new Extent(e.getKey(), begin, end);
+                extents.add(x);
+                entries.put(e.getKey(), new Entry(x, dtype, shape));
             }
             requireDisjoint(extents, file);
+            Map<String, List<ByteBuffer>> bytes = mapWindows(ch, dataStart, entries.values(), maxWindowBytes);
+            Map<String, TensorData> out = new LinkedHashMap<>();
+            for (Entry en : entries.values()) {
+                String name = en.extent().name();
+                out.put(name, new TensorData(name, en.dtype(), en.shape(), bytes.get(name)));
+            }
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A validated header entry. */
+    private record Entry(Extent extent, DType dtype, long[] shape) {}
+
+    /**
+     * Maps the tensors' bytes: consecutive tensors (by offset) share a window while the window spans at most
+     * {@code window} bytes; a larger tensor is mapped alone, in pieces of whole elements. Mappings stay valid after
+     * the channel is closed.
+     */
+    private static Map<String, List<ByteBuffer>> mapWindows(FileChannel ch, long dataStart, Collection<Entry> entries,
+            long window) throws IOException {
+        Map<String, List<ByteBuffer>> out = new LinkedHashMap<>();
+        List<Entry> sorted = new ArrayList<>();
+        for (Entry e : entries) {
+            if (e.extent().end() == e.extent().begin()) {
+                out.put(e.extent().name(), List.of(ByteBuffer.allocate(0)));
+            } else {
+                sorted.add(e);
+            }
+        }
+        sorted.sort(Comparator.comparingLong(e -> e.extent().begin()));
+        int i = 0;
+        while (i < sorted.size()) {
+            Extent first = sorted.get(i).extent();
+            if (first.end() - first.begin() > window) {
+                long piece = window / sorted.get(i).dtype().bytes() * sorted.get(i).dtype().bytes();
+                List<ByteBuffer> pieces = new ArrayList<>();
+                for (long p = first.begin(); p < first.end(); p += piece) {
+                    long len = Math.min(piece, first.end() - p);
+                    pieces.add(ch.map(FileChannel.MapMode.READ_ONLY, dataStart + p, len));
+                }
+                out.put(first.name(), pieces);
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            long windowEnd = first.end();
+            while (j < sorted.size() && sorted.get(j).extent().end() - first.begin() <= window) {
+                windowEnd = Math.max(windowEnd, sorted.get(j).extent().end());
+                j++;
+            }
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + first.begin(),
+                    windowEnd - first.begin());
+            for (int k = i; k < j; k++) {
+                Extent x = sorted.get(k).extent();
+                out.put(x.name(), List.of(map.duplicate().position((int) (x.begin() - first.begin()))
+                        .limit((int) (x.end() - first.begin())).slice()));
+            }
+            i = j;
+        }
+        return out;
     }
 
     /** Where one tensor's bytes are in the data section: {@code [begin, end)}. */
@@ -140,6 +213,11 @@ public final class SafetensorsReader {
 
     /** Tensors of a sharded checkpoint described by {@code model.safetensors.index.json}. */
     public static Map<String, TensorData> readIndex(Path indexFile) {
+        return readIndex(indexFile, MAX_WINDOW);
+    }
+
+    /** As {@link #readIndex(Path)}, each shard mapped in windows of at most {@code maxWindowBytes}. */
+    public static Map<String, TensorData> readIndex(Path indexFile, long maxWindowBytes) {
         JsonNode index;
         try {
             index = JSON.readTree(indexFile.toFile());
@@ -158,7 +236,7 @@ public final class SafetensorsReader {
             if (!Files.exists(p)) {
                 throw new GblmException("shard " + shard + " named in " + indexFile + " does not exist");
             }
-            out.putAll(read(p));
+            out.putAll(read(p, maxWindowBytes));
         }
         return out;
     }

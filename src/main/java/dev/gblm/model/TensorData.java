@@ -2,29 +2,55 @@ package dev.gblm.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * A named tensor in its stored element type: little-endian bytes, usually a read-only slice of a
- * memory map (never copied onto the heap until {@link #toFloats()} is asked for).
+ * A named tensor in its stored element type: little-endian bytes, usually read-only slices of memory maps (never
+ * copied onto the heap until {@link #toFloats()} is asked for).
+ *
+ * <p>A {@link ByteBuffer} holds at most 2 GiB, so a larger tensor (a 128256 x 8192 BF16 embedding is 2.1 GB) is a
+ * sequence of chunks, each a whole number of elements; {@link #chunks()} hands them out in order, and the widening
+ * reads ({@link #toFloats(long, int)}, {@link #widenInto}) cross chunk boundaries transparently.
  */
 public final class TensorData {
     private final String name;
     private final DType dtype;
     private final long[] shape;
-    private final ByteBuffer data;
+    private final ByteBuffer[] chunks;
+    /** Element index at which each chunk starts, plus the total at the end. */
+    private final long[] chunkStart;
 
     public TensorData(String name, DType dtype, long[] shape, ByteBuffer data) {
+        this(name, dtype, shape, List.of(data));
+    }
+
+    /** A tensor over several chunks, in order; each must hold a whole number of elements. */
+    public TensorData(String name, DType dtype, long[] shape, List<ByteBuffer> data) {
         long n = numel(shape);
-        if (data.remaining() != n * dtype.bytes()) {
-            throw new IllegalArgumentException("tensor " + name + ": " + data.remaining() + " bytes for shape "
+        long bytes = 0;
+        chunks = new ByteBuffer[data.size()];
+        chunkStart = new long[data.size() + 1];
+        for (int i = 0; i < chunks.length; i++) {
+            ByteBuffer c = data.get(i);
+            if (c.remaining() % dtype.bytes() != 0) {
+                throw new IllegalArgumentException("tensor " + name + ": chunk " + i + " of " + c.remaining()
+                        + " bytes splits an element of " + dtype);
+            }
+            chunks[i] = c.slice().order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            chunkStart[i] = bytes / dtype.bytes();
+            bytes += c.remaining();
+        }
+        chunkStart[chunks.length] = bytes / dtype.bytes();
+        if (bytes != n * dtype.bytes()) {
+            throw new IllegalArgumentException("tensor " + name + ": " + bytes + " bytes for shape "
                     + Arrays.toString(shape) + " of " + dtype);
         }
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
-        this.data = data.slice().order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Encodes float32 values in {@code dtype} (round to nearest even for F16/BF16). */
@@ -68,18 +94,30 @@ public final class TensorData {
         return numel(shape);
     }
 
-    /** A fresh read-only little-endian view of the bytes, positioned at 0. */
+    /**
+     * A fresh read-only little-endian view of the bytes, positioned at 0; only for a tensor held in one chunk (every
+     * tensor under 2 GiB read with the default window): use {@link #chunks()} for any tensor.
+     */
     public ByteBuffer bytes() {
-        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (chunks.length != 1) {
+            throw new IllegalStateException("tensor " + this + " spans " + chunks.length
+                    + " memory-mapped chunks; read it through chunks()");
+        }
+        return chunks[0].duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Fresh read-only little-endian views of the bytes, in order, each positioned at 0 (one for most tensors). */
+    public List<ByteBuffer> chunks() {
+        return Arrays.stream(chunks).map(c -> c.duplicate().order(ByteOrder.LITTLE_ENDIAN)).toList();
     }
 
     public long byteSize() {
-        return data.remaining();
+        return chunkStart[chunks.length] * dtype.bytes();
     }
 
     /** The same bytes under another name (e.g. when mapping llama2.c names to Hugging Face ones). */
     public TensorData renamed(String newName) {
-        return new TensorData(newName, dtype, shape, data);
+        return new TensorData(newName, dtype, shape, chunks());
     }
 
     /** Values widened to float32 (BF16 as bits << 16, F16 by IEEE conversion). */
@@ -100,24 +138,58 @@ public final class TensorData {
             throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
         }
         float[] out = new float[count];
-        ByteBuffer b = bytes();
-        int first = Math.toIntExact(start);
+        widenInto(start, count, FloatBuffer.wrap(out));
+        return out;
+    }
+
+    /**
+     * Writes elements {@code [start, start + count)} widened to float32 into {@code out} at its position (which
+     * advances), e.g. straight into a direct buffer an engine tensor is made from: no heap copy of the tensor.
+     */
+    public void widenInto(long start, int count, FloatBuffer out) {
+        if (start < 0 || count < 0 || start + count > numel()) {
+            throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
+        }
+        long pos = start;
+        long end = start + count;
+        int c = chunkOf(pos);
+        while (pos < end) {
+            int from = (int) (pos - chunkStart[c]);
+            int n = (int) Math.min(end - pos, chunkStart[c + 1] - pos);
+            widen(chunks[c].duplicate().order(ByteOrder.LITTLE_ENDIAN), from, n, out);
+            pos += n;
+            c++;
+        }
+    }
+
+    /** The chunk holding element {@code e} (skipping empty chunks). */
+    private int chunkOf(long e) {
+        int i = Arrays.binarySearch(chunkStart, 0, chunks.length, e);
+        if (i < 0) {
+            return -i - 2;
+        }
+        while (i + 1 < chunks.length && chunkStart[i + 1] == e) {
+            i++;
+        }
+        return i;
+    }
+
+    private void widen(ByteBuffer b, int first, int count, FloatBuffer out) {
         switch (dtype) {
-            case F32 -> b.asFloatBuffer().get(first, out);
+            case F32 -> out.put(b.asFloatBuffer().position(first).limit(first + count));
             case F16 -> {
                 ShortBuffer sb = b.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[i] = Half.toFloat(sb.get(first + i));
+                    out.put(Half.toFloat(sb.get(first + i)));
                 }
             }
             case BF16 -> {
                 ShortBuffer sb = b.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[i] = Float.intBitsToFloat((sb.get(first + i) & 0xffff) << 16);
+                    out.put(Float.intBitsToFloat((sb.get(first + i) & 0xffff) << 16));
                 }
             }
         }
-        return out;
     }
 
     /** bfloat16 of a float32, round to nearest even; NaN stays a (quiet) NaN. */

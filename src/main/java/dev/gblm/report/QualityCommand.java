@@ -128,7 +128,7 @@ final class QualityCommand implements Callable<Integer> {
         LlamaModel.setComputeThreads(threads);
         Checkpoint ckpt = Checkpoints.load(modelPath);
         Tokenizer tok = Tokenizers.load(modelPath, tokenizer);
-        int context = ckpt.config().maxPositionEmbeddings();
+        int context = ckpt.config().maxSequenceLength(); // the sliding window when shorter
         List<int[]> evalSet = EvalProtocols.chunkSequences(read(evalFile), tok, context, 0, evalChunks);
         EvalProtocols.requireSome(evalSet, evalFile.toString());
         CalibrationSet cal = CalibrationSet.build(CalibrationSet.documents(read(calibFile), false), tok, samples, context);

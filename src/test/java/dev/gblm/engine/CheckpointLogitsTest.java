@@ -148,7 +148,7 @@ class CheckpointLogitsTest {
         Checkpoints.saveHf(RefLlama.random(GQA_UNTIED, 1, false).toCheckpoint(DType.F32), hf);
         Files.writeString(hf.resolve("config.json"),
                 Files.readString(hf.resolve("config.json")).replace("\"rope_scaling\" : null",
-                        "\"rope_scaling\" : {\"type\":\"linear\",\"factor\":2.0}"));
+                        "\"rope_scaling\" : {\"type\":\"yarn\",\"factor\":2.0}"));
         assertThatThrownBy(() -> Checkpoints.load(hf)).isInstanceOf(GblmException.class)
                 .hasMessageContaining("rope_scaling");
     }

@@ -5,6 +5,7 @@ import dev.gblm.model.Checkpoints;
 import dev.gblm.model.DType;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
+import dev.gblm.model.RopeScaling;
 import dev.gblm.model.TensorData;
 import java.util.HashMap;
 import java.util.Map;
@@ -107,13 +108,13 @@ final class RefLlama {
         double[][] v = new double[T][];
         for (int t = 0; t < T; t++) {
             double[] h = rms(x[t], w.get(Checkpoints.inputNorm(l)));
-            q[t] = rope(matVec(w.get(LinearKind.Q_PROJ.weightName(l)), d, d, h), t, H);
+            q[t] = rope(matVec(w.get(LinearKind.Q_PROJ.weightName(l)), H * hd, d, h), t, H);
             k[t] = rope(matVec(w.get(LinearKind.K_PROJ.weightName(l)), kvd, d, h), t, c.numKvHeads());
             v[t] = matVec(w.get(LinearKind.V_PROJ.weightName(l)), kvd, d, h);
         }
         double[][] out = new double[T][];
         for (int t = 0; t < T; t++) {
-            double[] o = new double[d];
+            double[] o = new double[H * hd];
             for (int head = 0; head < H; head++) {
                 int kvh = head / rep;
                 double[] s = new double[t + 1];
@@ -137,7 +138,7 @@ final class RefLlama {
                     }
                 }
             }
-            double[] xa = add(x[t], matVec(w.get(LinearKind.O_PROJ.weightName(l)), d, d, o));
+            double[] xa = add(x[t], matVec(w.get(LinearKind.O_PROJ.weightName(l)), d, H * hd, o));
             double[] h2 = rms(xa, w.get(Checkpoints.postAttentionNorm(l)));
             int ff = c.intermediateSize();
             double[] g = matVec(w.get(LinearKind.GATE_PROJ.weightName(l)), ff, d, h2);
@@ -158,7 +159,7 @@ final class RefLlama {
         for (int h = 0; h < heads; h++) {
             int b = h * hd;
             for (int i = 0; i < half; i++) {
-                double ang = pos / Math.pow(c.ropeTheta(), 2.0 * i / hd);
+                double ang = pos * frequency(i);
                 double cs = Math.cos(ang);
                 double sn = Math.sin(ang);
                 int a1 = interleavedRope ? b + 2 * i : b + i;
@@ -168,6 +169,32 @@ final class RefLlama {
             }
         }
         return r;
+    }
+
+    /**
+     * The rotary angular frequency of pair {@code i}, written from the published rules (not from the engine): plain
+     * theta^(-2i/d); linear divides it by the factor; llama3 (Llama 3.1) leaves pairs whose wavelength 2 pi / f is
+     * shorter than original / high_freq_factor alone, divides those longer than original / low_freq_factor by the
+     * factor, and in between interpolates linearly in original / wavelength between the two.
+     */
+    double frequency(int i) {
+        double f = Math.pow(c.ropeTheta(), -2.0 * i / c.headDim());
+        RopeScaling rs = c.ropeScaling();
+        if (rs == null || rs.type() == RopeScaling.Type.DYNAMIC) {
+            return f;
+        }
+        if (rs.type() == RopeScaling.Type.LINEAR) {
+            return f / rs.factor();
+        }
+        double ratio = rs.originalMaxPositionEmbeddings() * f / (2 * Math.PI); // original / wavelength
+        if (ratio >= rs.highFreqFactor()) {
+            return f;
+        }
+        if (ratio <= rs.lowFreqFactor()) {
+            return f / rs.factor();
+        }
+        double smooth = (ratio - rs.lowFreqFactor()) / (rs.highFreqFactor() - rs.lowFreqFactor());
+        return smooth * f + (1 - smooth) * f / rs.factor();
     }
 
     private double[] rms(double[] x, double[] g) {

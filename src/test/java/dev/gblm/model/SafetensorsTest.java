@@ -144,4 +144,79 @@ class SafetensorsTest {
         assertThatThrownBy(() -> SafetensorsReader.read(wrongSize)).isInstanceOf(GblmException.class)
                 .hasMessageContaining("'w'").hasMessageContaining("needs 16");
     }
+
+    /**
+     * Multi-window mapping through the test seam: with a 40-byte window the small tensors share windows, every
+     * tensor over 40 bytes (e.g. the 2x3x4 F32 one, 96 bytes) is mapped as several pieces and becomes a multi-chunk
+     * tensor, i.e. a tensor spanning windows. Values, bytes and a rewritten file are identical to the source.
+     */
+    @Test
+    void smallWindowsMapTensorsInPiecesAndReadThemWhole() throws Exception {
+        List<TensorData> ts = new ArrayList<>(randomTensors(4));
+        // an odd BF16 count puts the next F32 tensor at an offset that is not a multiple of 4: pieces must still
+        // hold whole elements of their own tensor
+        ts.add(1, new TensorData("odd", DType.BF16, new long[] {37}, ByteBuffer.wrap(new byte[74])));
+        Path a = dir.resolve("a.safetensors");
+        SafetensorsWriter.write(a, ts);
+        Map<String, TensorData> whole = SafetensorsReader.read(a);
+        Map<String, TensorData> windowed = SafetensorsReader.read(a, 40);
+        int multiChunk = 0;
+        for (TensorData t : ts) {
+            TensorData w = windowed.get(t.name());
+            assertThat(w.byteSize()).isEqualTo(t.byteSize());
+            assertThat(w.chunks()).allSatisfy(c -> assertThat(c.remaining()).isLessThanOrEqualTo(40));
+            if (t.byteSize() > 40) {
+                assertThat(w.chunks()).as(t.name()).hasSizeGreaterThan(1);
+                multiChunk++;
+            }
+            assertThat(concat(w.chunks())).isEqualTo(concat(t.chunks()));
+            assertThat(w.toFloats()).containsExactly(whole.get(t.name()).toFloats());
+            // a range that starts inside one piece and ends inside another
+            long n = w.numel();
+            if (n > 3) {
+                assertThat(w.toFloats(1, (int) n - 2)).containsExactly(whole.get(t.name()).toFloats(1, (int) n - 2));
+            }
+        }
+        assertThat(multiChunk).isEqualTo(5);
+        Path b = dir.resolve("b.safetensors");
+        SafetensorsWriter.write(b, windowed.values());
+        assertThat(Files.readAllBytes(b)).isEqualTo(Files.readAllBytes(a));
+        assertThatThrownBy(() -> SafetensorsReader.read(a, 4)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void shardedWriterSplitsByShardSizeAndReadsBack() throws Exception {
+        List<TensorData> ts = randomTensors(5);
+        List<String> files = SafetensorsWriter.writeSharded(dir,
+                ts.stream().map(SafetensorsWriter.Entry::of).toList(), 100);
+        assertThat(files).last().isEqualTo("model.safetensors.index.json");
+        assertThat(files.size()).isGreaterThan(3);
+        assertThat(files.get(0)).isEqualTo(String.format("model-00001-of-%05d.safetensors", files.size() - 1));
+        for (String f : files.subList(0, files.size() - 1)) {
+            // each shard holds at most 100 bytes of tensor data unless one tensor alone is larger
+            Map<String, TensorData> shard = SafetensorsReader.read(dir.resolve(f));
+            long bytes = shard.values().stream().mapToLong(TensorData::byteSize).sum();
+            assertThat(bytes <= 100 || shard.size() == 1).as(f).isTrue();
+        }
+        Map<String, TensorData> loaded = SafetensorsReader.readIndex(dir.resolve("model.safetensors.index.json"), 16);
+        assertThat(loaded.keySet()).containsExactlyInAnyOrderElementsOf(ts.stream().map(TensorData::name).toList());
+        for (TensorData t : ts) {
+            assertThat(concat(loaded.get(t.name()).chunks())).isEqualTo(concat(t.chunks()));
+        }
+        String index = Files.readString(dir.resolve("model.safetensors.index.json"));
+        long total = ts.stream().mapToLong(TensorData::byteSize).sum();
+        assertThat(index).contains("\"total_size\" : " + total, "\"weight_map\"");
+        // everything in one shard: a plain model.safetensors, no index
+        Path one = dir.resolve("one");
+        Files.createDirectories(one);
+        assertThat(SafetensorsWriter.writeSharded(one, ts.stream().map(SafetensorsWriter.Entry::of).toList(), 1L << 30))
+                .containsExactly("model.safetensors");
+    }
+
+    private static byte[] concat(List<ByteBuffer> chunks) {
+        int n = chunks.stream().mapToInt(ByteBuffer::remaining).sum();
+        ByteBuffer all = ByteBuffer.allocate(n);
+        chunks.forEach(c -> all.put(c.duplicate()));
+        return all.array();
+    }
 }

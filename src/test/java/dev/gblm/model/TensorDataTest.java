@@ -1,7 +1,11 @@
 package dev.gblm.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -71,5 +75,31 @@ class TensorDataTest {
                 assertThat(back).containsExactly(v);
             }
         }
+    }
+
+    @Test
+    void aTensorOverSeveralChunksReadsAcrossTheirBoundaries() {
+        float[] v = new float[23];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i * 0.5f - 3;
+        }
+        for (DType d : DType.values()) {
+            ByteBuffer all = TensorData.fromFloats("t", d, new long[] {23}, v).bytes();
+            int w = d.bytes();
+            // chunks of 5, 0, 1 and 17 elements: an empty chunk and a one-element chunk on the way
+            List<ByteBuffer> chunks = List.of(all.duplicate().position(0).limit(5 * w).slice(),
+                    ByteBuffer.allocate(0), all.duplicate().position(5 * w).limit(6 * w).slice(),
+                    all.duplicate().position(6 * w).limit(23 * w).slice());
+            TensorData t = new TensorData("t", d, new long[] {23}, chunks);
+            assertThat(t.byteSize()).isEqualTo(23L * w);
+            assertThat(t.toFloats()).containsExactly(TensorData.fromFloats("t", d, new long[] {23}, v).toFloats());
+            assertThat(t.toFloats(4, 3)).containsExactly(Arrays.copyOfRange(t.toFloats(), 4, 7));
+            assertThat(t.toFloats(5, 1)).containsExactly(t.toFloats()[5]);
+            assertThat(t.renamed("u").toFloats()).containsExactly(t.toFloats());
+            assertThatThrownBy(t::bytes).isInstanceOf(IllegalStateException.class).hasMessageContaining("chunks()");
+        }
+        ByteBuffer odd = ByteBuffer.allocate(6);
+        assertThatThrownBy(() -> new TensorData("x", DType.F32, new long[] {1}, List.of(odd.slice(0, 2),
+                odd.slice(2, 2)))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("splits");
     }
 }
