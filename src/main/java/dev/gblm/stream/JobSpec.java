@@ -136,8 +136,8 @@ public record JobSpec(String id, String profile, List<String> streams, String me
             n = normalization == null ? Normalization.SUM.cliName() : Normalization.parse(normalization).cliName();
             grid = checkGrid(id, a, alphaGrid, holdout);
         } else if (alpha != null || normalization != null || alphaGrid != null) {
-            throw new GblmException("alpha, alpha grid and normalization weigh gblm's gradient term: job " + id
-                    + " uses method " + m.cliName());
+            throw new GblmException("alpha and normalization weigh gblm's gradient term: job " + id + " uses method "
+                    + m.cliName());
         }
         return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
                 tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, a, n, holdout, grid);
