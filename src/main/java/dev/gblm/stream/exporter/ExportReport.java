@@ -111,7 +111,8 @@ final class ExportReport {
         List<ModelReady.AlphaPoint> out = new ArrayList<>();
         for (JsonNode g : autoAlpha.get("grid")) {
             JsonNode p = g.get("heldOutPerplexity");
-            out.add(new ModelReady.AlphaPoint(alphaText(g.get("alpha")), p != null && p.isNumber() ? p.asDouble() : null));
+            boolean finite = p != null && p.isNumber() && Double.isFinite(p.asDouble());
+            out.add(new ModelReady.AlphaPoint(alphaText(g.get("alpha")), finite ? p.asDouble() : null));
         }
         return out;
     }
