@@ -10,11 +10,12 @@ import java.util.Set;
 
 /**
  * Parses {@code gblm run --job id=..,streams=a+b,method=..,sparsity=..,pattern=..,min-samples=..[,grad-norm=..]
- * [,tail-rule=..]}. Streams are joined with '+' (the comma separates fields). The profile is filled in by the run.
+ * [,tail-rule=..][,alpha=..][,alpha-grid=0+10+inf][,normalization=..][,holdout=..]}. Streams and grid points are
+ * joined with '+' (the comma separates fields). The profile is filled in by the run.
  */
 final class JobArgument {
     private static final Set<String> KEYS = Set.of("id", "streams", "method", "sparsity", "pattern", "min-samples",
-            "grad-norm", "tail-rule", "alpha", "normalization", "holdout");
+            "grad-norm", "tail-rule", "alpha", "alpha-grid", "normalization", "holdout");
 
     private JobArgument() {}
 
@@ -66,6 +67,8 @@ final class JobArgument {
         }
         return new JobSpec(kv.get("id"), "0000000000000000", streams, kv.get("method"), sparsity,
                 kv.getOrDefault("pattern", "unstructured"), kv.get("tail-rule"), kv.get("grad-norm"), minSamples, 0, 0,
-                null, kv.get("alpha"), kv.get("normalization"), holdout);
+                null, kv.get("alpha"), kv.get("normalization"), holdout,
+                kv.containsKey("alpha-grid") ? Arrays.stream(kv.get("alpha-grid").split("\\+")).map(String::strip).toList()
+                        : null);
     }
 }

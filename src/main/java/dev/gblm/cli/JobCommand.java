@@ -65,10 +65,14 @@ final class JobCommand {
         @Option(names = "--grad-norm", defaultValue = "l1", completionCandidates = Choices.GradNorms.class,
                 description = "gradient norm of the gblm/gradient score: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
         String gradNorm;
-        @Option(names = "--alpha", paramLabel = "s|NUMBER|inf", description = "gblm only: weight of the gradient term in "
-                + "raw-gradient units; s = the workers' --grad-scale (the paper's score), 0 = activations only (Wanda), "
-                + "inf = gradients only; 'auto' is batch-only for now (gblm prune --alpha auto) (default: s)")
+        @Option(names = "--alpha", paramLabel = "s|NUMBER|inf|auto", description = "gblm only: weight of the gradient "
+                + "term in raw-gradient units; s = the workers' --grad-scale (the paper's score), 0 = activations only "
+                + "(Wanda), inf = gradients only; auto = every epoch is pruned at each alpha of --alpha-grid and the one "
+                + "with the lowest held-out perplexity is exported (needs --holdout > 0) (default: s)")
         String alpha;
+        @Option(names = "--alpha-grid", split = ",", paramLabel = "ALPHA", description = "with --alpha auto: the alphas "
+                + "to choose from, comma-separated numbers >= 0 or inf (default: 0,1,10,100,1000,10000,inf)")
+        List<String> alphaGrid;
         @Option(names = "--holdout", defaultValue = "0", paramLabel = "FRACTION", description = "fraction of the streams' "
                 + "samples held out of the statistics, on which each epoch's held-out perplexity is measured; at most "
                 + "the workers' --holdout (default ${DEFAULT-VALUE} = none)")
@@ -94,7 +98,7 @@ final class JobCommand {
         public Integer call() {
             String profileId = resolveProfile();
             JobSpec job = new JobSpec(id, profileId, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
-                    refreshEvery, window, team, alpha, normalization, holdout);
+                    refreshEvery, window, team, alpha, normalization, holdout, alphaGrid);
             JobClient.Submitted s = new JobClient(kafka.settings()).submit(job);
             for (String missing : s.missingStreams()) {
                 spec.commandLine().getErr().println("warning: stream '" + missing + "' has no topic calib." + missing

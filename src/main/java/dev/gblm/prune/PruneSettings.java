@@ -1,6 +1,8 @@
 package dev.gblm.prune;
 
 import dev.gblm.GblmException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -45,6 +47,47 @@ public record PruneSettings(Method method, GradNorm gradNorm, SparsityPattern pa
     /** The same settings with another alpha and normalisation. */
     public PruneSettings withAlpha(Double newAlpha, Normalization newNormalization) {
         return new PruneSettings(method, gradNorm, pattern, tailRule, newAlpha, newNormalization);
+    }
+
+    /**
+     * The grid automatic alpha searches by default (batch {@code gblm prune --alpha auto} and streaming jobs with
+     * {@code alpha=auto}): 0 (activation only), 1 .. 10000, infinity (gradient only), in raw-gradient units.
+     */
+    public static final List<Double> DEFAULT_ALPHA_GRID = List.of(0d, 1d, 10d, 100d, 1000d, 10000d,
+            Double.POSITIVE_INFINITY);
+
+    /** Parses a grid such as {@code 0,1,10,100,inf}: distinct values {@code >= 0}, sorted ascending. */
+    public static List<Double> parseAlphaGrid(List<String> values) {
+        if (values == null || values.isEmpty()) {
+            throw new GblmException("the alpha grid is empty");
+        }
+        List<Double> out = new ArrayList<>();
+        for (String v : values) {
+            double a = parseAlpha(v);
+            if (!out.contains(a)) {
+                out.add(a);
+            }
+        }
+        out.sort(Double::compare);
+        return List.copyOf(out);
+    }
+
+    /** A number {@code >= 0} or {@code inf}/{@code infinity}. */
+    public static double parseAlpha(String v) {
+        String t = v == null ? "" : v.trim().toLowerCase(Locale.ROOT);
+        if (t.equals("inf") || t.equals("infinity")) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double a;
+        try {
+            a = Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+            throw new GblmException("alpha '" + v + "' is not a number >= 0, inf or auto");
+        }
+        if (!(a >= 0) || Double.isInfinite(a)) {
+            throw new GblmException("alpha must be a number >= 0 or inf, got " + v);
+        }
+        return a;
     }
 
     /** An alpha as text: a plain number ({@code 100}, {@code 0.5}) or {@code inf}. */

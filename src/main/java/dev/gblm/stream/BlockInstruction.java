@@ -26,9 +26,11 @@ import java.util.List;
  * @param magnitudeThreshold unstructured magnitude only: the whole matrix's threshold
  * @param base               FINALIZE and FOLD: the job's base sum the instruction starts from (null = none, and in
  *                           older records); only its job and version matter here ({@link EpochBase#reference()})
- * @param gradScale          FINALIZE of a gblm job with an explicit alpha ({@link JobSpec#alphaValue()}): the profile's
- *                           gradient scale {@code s}, so the block can weigh the stored gradients by {@code alpha/s};
- *                           null (and absent from the JSON) otherwise
+ * @param gradScale          FINALIZE of a gblm job with an explicit alpha ({@link JobSpec#alphaValue()}) or with
+ *                           {@code alpha=auto} ({@link JobSpec#needsGradScale()}): the profile's gradient scale
+ *                           {@code s}, so the block can weigh the stored gradients by {@code alpha/s}; null (and absent
+ *                           from the JSON) otherwise. An {@code alpha=auto} FINALIZE makes one mask block per alpha of
+ *                           the spec's {@link JobSpec#alphaGrid()}, each with header {@link Topics#HEADER_ALPHA}
  */
 public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, int rowEnd, int in, List<String> sliceIds,
         Float magnitudeThreshold, EpochBase base, Float gradScale) {
@@ -74,7 +76,8 @@ public record BlockInstruction(Type type, String job, int epoch, JobSpec spec, i
                 throw new RecordFormatException("FINALIZE for unstructured magnitude job " + job + " has no matrix threshold");
             }
             Double alpha = spec.alphaValue();
-            if (alpha != null && !alpha.isInfinite() && (gradScale == null || !(gradScale > 0) || gradScale.isInfinite())) {
+            boolean needsScale = spec.isAutoAlpha() || alpha != null && !alpha.isInfinite();
+            if (needsScale && (gradScale == null || !(gradScale > 0) || gradScale.isInfinite())) {
                 throw new RecordFormatException("FINALIZE for job " + job + " with alpha " + spec.alpha()
                         + " needs the profile's gradient scale, got " + gradScale);
             }

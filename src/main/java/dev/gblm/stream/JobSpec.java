@@ -37,24 +37,41 @@ import java.util.Locale;
  *                     or {@code inf}; validated for gblm (normalized text), null otherwise. The planner carries the
  *                     profile's {@code s} in every FINALIZE of an explicit alpha
  *                     ({@link BlockInstruction#gradScale()}), so the block tasks can form {@code alpha/s}.
- *                     {@code auto} is refused for streaming jobs (batch only: {@code gblm prune --alpha auto})
+ *                     {@code auto}: every epoch gets one mask per alpha of {@link #alphaGrid} and the exporter keeps the
+ *                     one with the lowest held-out perplexity (needs {@code holdout > 0})
  * @param normalization gblm's gradient term over the samples: null = {@code sum} (the paper's, as batch) or
  *                     {@code mean} (per-sample means: the same weight at every epoch whatever its sample count);
  *                     validated to {@code sum} for gblm, null otherwise
  * @param holdout      fraction of the streams' samples held out for quality ({@link HoldOut}; never in statistics):
  *                     the exporter measures each epoch's perplexity on them. 0 = none, in {@code [0, 1)}, and at
  *                     most the profile's {@link Profile#holdout()} (checked by the planner, {@link #requireProfile})
+ * @param alphaGrid    {@code alpha=auto} only: the alphas to choose from, normalized texts ({@code 0}, {@code 10},
+ *                     {@code inf}) ascending; validated to {@link PruneSettings#DEFAULT_ALPHA_GRID} when unset, at most
+ *                     {@link #MAX_ALPHA_GRID} points; null (absent from the JSON) for every other job
  */
 public record JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
         String tailRule, String gradNorm, int minSamples, long refreshEvery, long window, String team, String alpha,
-        String normalization, double holdout) {
+        String normalization, double holdout, List<String> alphaGrid) {
     public static final int DEFAULT_MIN_SAMPLES = 128;
     /** The default alpha of a gblm job: the profile's gradient scale {@code s} (the paper's score). */
     public static final String ALPHA_PROFILE_SCALE = "s";
+    /** The alpha of a job that chooses it per epoch by held-out perplexity. */
+    public static final String ALPHA_AUTO = "auto";
+    /** Grid points of an {@code alpha=auto} job at most: each is one more mask per block on {@code gblm.masks}. */
+    public static final int MAX_ALPHA_GRID = 16;
 
     @JsonCreator
     public JobSpec {
         streams = streams == null ? List.of() : List.copyOf(streams);
+        alphaGrid = alphaGrid == null ? null : List.copyOf(alphaGrid);
+    }
+
+    /** A job without alpha grid (every alpha but {@code auto}). */
+    public JobSpec(String id, String profile, List<String> streams, String method, Double sparsity, String pattern,
+            String tailRule, String gradNorm, int minSamples, long refreshEvery, long window, String team, String alpha,
+            String normalization, double holdout) {
+        this(id, profile, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples, refreshEvery, window, team,
+                alpha, normalization, holdout, null);
     }
 
     /** A job without team, explicit alpha, normalisation or hold-out (all defaults). */
@@ -67,7 +84,7 @@ public record JobSpec(String id, String profile, List<String> streams, String me
     /** This job as owned by {@code team} (null = no team). */
     public JobSpec withTeam(String team) {
         return new JobSpec(id, profile, streams, method, sparsity, pattern, tailRule, gradNorm, minSamples,
-                refreshEvery, window, team, alpha, normalization, holdout);
+                refreshEvery, window, team, alpha, normalization, holdout, alphaGrid);
     }
 
     /**
@@ -113,15 +130,38 @@ public record JobSpec(String id, String profile, List<String> streams, String me
         }
         String a = null;
         String n = null;
+        List<String> grid = null;
         if (m == Method.GBLM) {
             a = checkAlpha(alpha);
             n = normalization == null ? Normalization.SUM.cliName() : Normalization.parse(normalization).cliName();
-        } else if (alpha != null || normalization != null) {
+            grid = checkGrid(id, a, alphaGrid, holdout);
+        } else if (alpha != null || normalization != null || alphaGrid != null) {
             throw new GblmException("alpha and normalization weigh gblm's gradient term: job " + id + " uses method "
                     + m.cliName());
         }
         return new JobSpec(id, profile, streams, m.cliName(), p.sparsity(), p.patternName(),
-                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, a, n, holdout);
+                tail.name().toLowerCase(Locale.ROOT), norm.cliName(), min, refreshEvery, window, team, a, n, holdout, grid);
+    }
+
+    /** The grid of an {@code alpha=auto} job, normalized (default grid when unset); null for every other alpha. */
+    private static List<String> checkGrid(String id, String alpha, List<String> grid, double holdout) {
+        if (!ALPHA_AUTO.equals(alpha)) {
+            if (grid != null) {
+                throw new GblmException("job " + id + " gives an alpha grid but alpha " + alpha + ": the grid is for "
+                        + "alpha=auto only");
+            }
+            return null;
+        }
+        if (!(holdout > 0)) {
+            throw new GblmException("alpha auto chooses alpha by held-out perplexity: job " + id + " needs holdout > 0 "
+                    + "(a fraction of its streams' records, at most its profile's: workers run with --holdout)");
+        }
+        List<Double> values = grid == null ? PruneSettings.DEFAULT_ALPHA_GRID : PruneSettings.parseAlphaGrid(grid);
+        if (values.size() > MAX_ALPHA_GRID) {
+            throw new GblmException("job " + id + " has " + values.size() + " alphas in its grid, at most "
+                    + MAX_ALPHA_GRID + " (each is one more mask per block)");
+        }
+        return values.stream().map(PruneSettings::alphaText).toList();
     }
 
     /** The alpha of a streaming gblm job, normalized: {@code s}, {@code inf} or a plain number {@code >= 0}. */
@@ -130,10 +170,8 @@ public record JobSpec(String id, String profile, List<String> streams, String me
             return ALPHA_PROFILE_SCALE;
         }
         String t = alpha.trim().toLowerCase(Locale.ROOT);
-        if (t.equals("auto")) {
-            throw new GblmException("alpha auto is not available for streaming jobs yet (the block tasks compute one mask "
-                    + "per job): use `gblm prune --alpha auto` on a sample of the stream, then give the job the alpha it "
-                    + "chose (alpha=NUMBER); a job with holdout > 0 reports its held-out perplexity per epoch");
+        if (t.equals(ALPHA_AUTO)) {
+            return ALPHA_AUTO;
         }
         if (t.equals("inf") || t.equals("infinity")) {
             return "inf";
@@ -150,14 +188,46 @@ public record JobSpec(String id, String profile, List<String> streams, String me
         return PruneSettings.alphaText(a);
     }
 
-    /** The explicit alpha in raw-gradient units; null for {@code s} (and for methods other than gblm). */
+    /**
+     * The explicit alpha in raw-gradient units; null for {@code s}, for {@code auto} (see {@link #alphaGridValues()})
+     * and for methods other than gblm.
+     */
     @JsonIgnore
     public Double alphaValue() {
-        if (alpha == null || alpha.equalsIgnoreCase(ALPHA_PROFILE_SCALE)) {
+        if (alpha == null || alpha.equalsIgnoreCase(ALPHA_PROFILE_SCALE) || isAutoAlpha()) {
             return null;
         }
         String t = alpha.trim().toLowerCase(Locale.ROOT);
         return t.equals("inf") || t.equals("infinity") ? Double.POSITIVE_INFINITY : Double.parseDouble(t);
+    }
+
+    /** Whether the job chooses its alpha per epoch by held-out perplexity ({@code alpha=auto}). */
+    @JsonIgnore
+    public boolean isAutoAlpha() {
+        return alpha != null && alpha.trim().equalsIgnoreCase(ALPHA_AUTO);
+    }
+
+    /** The grid of an {@code alpha=auto} job in raw-gradient units, ascending; null for every other job. */
+    @JsonIgnore
+    public List<Double> alphaGridValues() {
+        if (!isAutoAlpha()) {
+            return null;
+        }
+        return alphaGrid == null ? PruneSettings.DEFAULT_ALPHA_GRID : PruneSettings.parseAlphaGrid(alphaGrid);
+    }
+
+    /**
+     * Whether the block tasks need the profile's gradient scale {@code s} to weigh the stored gradients: an explicit
+     * alpha, or {@code auto} (every grid point is one).
+     */
+    @JsonIgnore
+    public boolean needsGradScale() {
+        return alphaValue() != null || isAutoAlpha();
+    }
+
+    /** {@link #pruneSettings()} at {@code alpha} (one point of an {@code alpha=auto} job's grid). */
+    public PruneSettings pruneSettings(double alpha) {
+        return pruneSettings().withAlpha(alpha, normalizationEnum());
     }
 
     /**
@@ -209,7 +279,7 @@ public record JobSpec(String id, String profile, List<String> streams, String me
 
     /**
      * The method, pattern, gradient norm, tail rule, alpha ({@link #alphaValue()}; null = the statistics' own scale)
-     * and normalisation as the pure core takes them.
+     * and normalisation as the pure core takes them; for {@code alpha=auto} use {@link #pruneSettings(double)}.
      */
     @JsonIgnore
     public PruneSettings pruneSettings() {

@@ -60,7 +60,8 @@ public final class Topics {
             "finalizer block tasks");
     public static final Topic<String, MaskBlock> MASKS = new Topic<>("gblm.masks", String.class,
             "job/epoch/layer/module/rowStart (MaskBlock.key)", MaskBlock.class,
-            "MaskBlock binary (GBMK); header " + Topics.HEADER_EPOCH, "finalizer block tasks");
+            "MaskBlock binary (GBMK); headers " + Topics.HEADER_EPOCH + ", " + Topics.HEADER_FINALIZER + ", for alpha=auto jobs "
+                    + Topics.HEADER_ALPHA + " (grid index)", "finalizer block tasks");
     public static final Topic<String, ModelReady> MODELS = new Topic<>("gblm.models", String.class, "job id",
             ModelReady.class, "JSON", "exporter, with its consumed offsets");
     public static final Topic<byte[], byte[]> DLQ = new Topic<>("gblm.dlq", byte[].class, "the original key",
@@ -92,6 +93,11 @@ public final class Topics {
     public static final String HEADER_EPOCH = "gblm.epoch";
     /** Mask block: application id of the finalizer that emitted it ({@link EpochRecord#finalizer}). */
     public static final String HEADER_FINALIZER = "gblm.finalizer";
+    /**
+     * Mask block of an {@code alpha=auto} job: the index (decimal) of its alpha in the job's
+     * {@link JobSpec#alphaGrid()}; every grid point has its own block under the same key. Absent for every other job.
+     */
+    public static final String HEADER_ALPHA = "gblm.alpha";
     /** The {@link #HEADER_REASON} text of a dead letter: {@code code: text}. */
     public static String deadLetterReason(String code, String text) {
         return code + ": " + text;

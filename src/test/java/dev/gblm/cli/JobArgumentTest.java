@@ -47,7 +47,7 @@ class JobArgumentTest {
     void rejectsBadSyntaxWithOneClearMessage() {
         assertBad("id=j,streams=a,method=gblm,sparsity", "--job: expected key=value, got 'sparsity'");
         assertBad("id=j,streams=a,method=gblm,=0.5", "--job: expected key=value, got '=0.5'");
-        assertBad("id=j,streams=a,method=gblm,spars=0.5", "--job: unknown key 'spars' (keys: alpha, grad-norm, holdout, id, method,");
+        assertBad("id=j,streams=a,method=gblm,spars=0.5", "--job: unknown key 'spars' (keys: alpha, alpha-grid, grad-norm, holdout, id, method,");
         assertBad("id=j,streams=a,method=gblm,id=k", "--job: key 'id' given twice");
         assertBad("streams=a,method=gblm", "--job needs id=...");
         assertBad("id=j,method=gblm", "--job needs streams=...");
@@ -68,6 +68,15 @@ class JobArgumentTest {
     }
 
     @Test
+    void takesAutoAlphaWithAGridJoinedByPlus() {
+        JobSpec d = withProfile(JobArgument.parse("id=j,streams=s,method=gblm,sparsity=0.5,alpha=auto,"
+                + "alpha-grid=inf+10+0,holdout=0.1")).validated();
+        assertThat(d.alpha()).isEqualTo("auto");
+        assertThat(d.alphaGrid()).containsExactly("0", "10", "inf");
+        assertInvalid("id=j,streams=a,method=gblm,sparsity=0.5,alpha=auto", "needs holdout > 0");
+    }
+
+    @Test
     void semanticMistakesAreReportedByValidation() {
         assertInvalid("id=j,streams=a+a,method=gblm,sparsity=0.5", "names a stream twice");
         assertInvalid("id=j,streams=a,method=sparsegpt,sparsity=0.5", "sparsegpt is batch-only");
@@ -81,7 +90,8 @@ class JobArgumentTest {
 
     private static JobSpec withProfile(JobSpec j) {
         return new JobSpec(j.id(), PROFILE, j.streams(), j.method(), j.sparsity(), j.pattern(), j.tailRule(), j.gradNorm(),
-                j.minSamples(), j.refreshEvery(), j.window(), j.team(), j.alpha(), j.normalization(), j.holdout());
+                j.minSamples(), j.refreshEvery(), j.window(), j.team(), j.alpha(), j.normalization(), j.holdout(),
+                j.alphaGrid());
     }
 
     private static void assertBad(String arg, String message) {

@@ -64,9 +64,52 @@ class JobSpecAlphaTest {
         assertThat(job("gblm", null, null, 0).validated().alphaValue()).isNull();
     }
 
+    private static JobSpec auto(List<String> grid, double holdout) {
+        return new JobSpec("j", PROFILE, List.of("a"), "gblm", 0.5, "unstructured", null, null, 0, 0, 0, null, " AUTO ",
+                null, holdout, grid);
+    }
+
     @Test
-    void autoAndBadAlphaAreRefused() {
-        refused(job("gblm", "auto", null, 0.1), "alpha auto is not available for streaming jobs yet");
+    void autoAlphaGetsTheBatchDefaultGridOrItsOwnNormalized() {
+        JobSpec v = auto(null, 0.1).validated();
+        assertThat(v.alpha()).isEqualTo("auto");
+        assertThat(v.isAutoAlpha()).isTrue();
+        assertThat(v.alphaValue()).isNull();
+        assertThat(v.needsGradScale()).isTrue();
+        assertThat(v.alphaGrid()).containsExactly("0", "1", "10", "100", "1000", "10000", "inf");
+        assertThat(v.alphaGridValues()).isEqualTo(dev.gblm.prune.batch.AlphaSearch.DEFAULT_GRID);
+        assertThat(v.validated()).isEqualTo(v);
+        assertThat(v.pruneSettings(10).alpha()).isEqualTo(10.0);
+        JobSpec own = auto(List.of("Infinity", " 100.0", "0.5", "100"), 0.1).validated();
+        assertThat(own.alphaGrid()).containsExactly("0.5", "100", "inf");
+        assertThat(own.alphaGridValues()).containsExactly(0.5, 100.0, Double.POSITIVE_INFINITY);
+        // through JSON and back, as it travels in the FINALIZE and the epoch record
+        assertThat(Json.read(Json.write(own), JobSpec.class)).isEqualTo(own);
+    }
+
+    @Test
+    void jobsWithoutAutoAlphaHaveNoGridOnTheWire() {
+        JobSpec ten = job("gblm", "10", null, 0).validated();
+        assertThat(ten.alphaGrid()).isNull();
+        assertThat(ten.isAutoAlpha()).isFalse();
+        assertThat(new String(Json.write(ten), java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("alphaGrid");
+    }
+
+    @Test
+    void autoAlphaNeedsHeldOutSamplesAndASmallGrid() {
+        refused(auto(null, 0), "alpha auto chooses alpha by held-out perplexity: job j needs holdout > 0");
+        refused(auto(List.of(), 0.1), "the alpha grid is empty");
+        refused(auto(List.of("1", "x"), 0.1), "alpha 'x' is not a number >= 0");
+        List<String> big = java.util.stream.IntStream.range(0, 17).mapToObj(Integer::toString).toList();
+        refused(auto(big, 0.1), "17 alphas in its grid, at most 16");
+        refused(new JobSpec("j", PROFILE, List.of("a"), "gblm", 0.5, "unstructured", null, null, 0, 0, 0, null, "10",
+                null, 0.1, List.of("1", "10")), "the grid is for alpha=auto only");
+        refused(new JobSpec("j", PROFILE, List.of("a"), "wanda", 0.5, "unstructured", null, null, 0, 0, 0, null, null,
+                null, 0.1, List.of("1")), "uses method wanda");
+    }
+
+    @Test
+    void badAlphaIsRefused() {
         refused(job("gblm", "lots", null, 0), "alpha must be s (the profile's gradient scale), a number >= 0 or inf, got 'lots'");
         refused(job("gblm", "-1", null, 0), "alpha must be s, a finite number >= 0 or inf, got '-1'");
         refused(job("gblm", "1e999", null, 0), "a finite number >= 0 or inf");

@@ -23,7 +23,7 @@ import java.util.Locale;
  */
 public final class AlphaSearch {
     /** 0 (activation only), 1 .. 10000, infinity (gradient only). */
-    public static final List<Double> DEFAULT_GRID = List.of(0d, 1d, 10d, 100d, 1000d, 10000d, Double.POSITIVE_INFINITY);
+    public static final List<Double> DEFAULT_GRID = PruneSettings.DEFAULT_ALPHA_GRID;
 
     private AlphaSearch() {}
 
@@ -75,36 +75,12 @@ public final class AlphaSearch {
 
     /** Parses a grid such as {@code 0,1,10,100,inf}: distinct values {@code >= 0}, sorted ascending. */
     public static List<Double> parseGrid(List<String> values) {
-        if (values == null || values.isEmpty()) {
-            throw new GblmException("the alpha grid is empty");
-        }
-        List<Double> out = new ArrayList<>();
-        for (String v : values) {
-            double a = parseAlpha(v);
-            if (!out.contains(a)) {
-                out.add(a);
-            }
-        }
-        out.sort(Double::compare);
-        return List.copyOf(out);
+        return PruneSettings.parseAlphaGrid(values);
     }
 
     /** A number {@code >= 0} or {@code inf}/{@code infinity}. */
     public static double parseAlpha(String v) {
-        String t = v == null ? "" : v.trim().toLowerCase(Locale.ROOT);
-        if (t.equals("inf") || t.equals("infinity")) {
-            return Double.POSITIVE_INFINITY;
-        }
-        double a;
-        try {
-            a = Double.parseDouble(t);
-        } catch (NumberFormatException e) {
-            throw new GblmException("alpha '" + v + "' is not a number >= 0, inf or auto");
-        }
-        if (!(a >= 0) || Double.isInfinite(a)) {
-            throw new GblmException("alpha must be a number >= 0 or inf, got " + v);
-        }
-        return a;
+        return PruneSettings.parseAlpha(v);
     }
 
     /**
@@ -152,8 +128,7 @@ public final class AlphaSearch {
             Point p = new Point(alpha, loss.perplexity(), loss.meanNll(), loss.count(), r.overallSparsity(),
                     (System.nanoTime() - t0) / 1e9);
             points.add(p);
-            if (!Double.isNaN(p.heldOutPerplexity())
-                    && (best < 0 || p.heldOutPerplexity() < points.get(best).heldOutPerplexity())) {
+            if (choose(points) == i) {
                 best = i;
                 bestResult = r;
             }
@@ -165,6 +140,22 @@ public final class AlphaSearch {
         // gblm only masks (no weight update), so the chosen masks on the dense weights are the chosen pruned model
         dense.restoreMasked(model, bestResult.masks());
         return new Outcome(List.copyOf(points), points.get(best), once, bestResult);
+    }
+
+    /**
+     * The choice rule: the index of the point with the lowest held-out perplexity, the earliest of equal ones (grids
+     * are ascending, so ties go to the smaller alpha); points without a finite perplexity never win; -1 when none has
+     * one. Streaming {@code alpha=auto} jobs choose by the same rule.
+     */
+    public static int choose(List<Point> points) {
+        int best = -1;
+        for (int i = 0; i < points.size(); i++) {
+            double p = points.get(i).heldOutPerplexity();
+            if (Double.isFinite(p) && (best < 0 || p < points.get(best).heldOutPerplexity())) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** The grid as a text table, the chosen row marked with {@code *}. */

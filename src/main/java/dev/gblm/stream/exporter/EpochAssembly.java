@@ -26,15 +26,34 @@ import java.util.TreeSet;
  * cannot keep the real one out, and it is handed back as a {@link Refusal} for the dead-letter queue instead of
  * failing the export.
  *
+ * <p>An {@code alpha=auto} epoch has one block per slot and grid point: each carries header {@code gblm.alpha} = its
+ * index in the job's grid, a slot is judged per grid point, and the epoch is complete when every grid point has every
+ * block; {@link #masks(int)} stacks one grid point's. Blocks of other epochs must not carry the header.
+ *
  * <p>Also remembers the offset of every record it still needs per partition: the exporter may not commit past them
  * until the epoch is exported. Refused blocks and duplicates are released, so their offsets can be committed with
  * their dead letters. Pure (no I/O).
  */
 final class EpochAssembly {
-    /** A mask block as it arrived, with what a dead letter needs: key, original value, finalizer header, source. */
-    record Arrival(String key, byte[] value, MaskBlock block, String finalizer, String partition, long offset) {
+    /**
+     * A mask block as it arrived, with what a dead letter needs: key, original value, finalizer header, source;
+     * {@code alpha} is its {@code gblm.alpha} header (grid index as text; null when absent).
+     */
+    record Arrival(String key, byte[] value, MaskBlock block, String finalizer, String alpha, String partition,
+            long offset) {
+        /** A block without alpha header. */
+        Arrival(String key, byte[] value, MaskBlock block, String finalizer, String partition, long offset) {
+            this(key, value, block, finalizer, null, partition, offset);
+        }
+
+        /** The block's place in the layout, without the grid point. */
         String slot() {
             return EpochAssembly.slot(block.layer(), block.module().shortName(), block.rowStart());
+        }
+
+        /** The slot and, for a grid block, its alpha header: what one accepted block fills. */
+        String gridSlot() {
+            return alpha == null ? slot() : slot() + "#" + alpha;
         }
 
         boolean sameAs(Arrival o) {
@@ -48,6 +67,8 @@ final class EpochAssembly {
     private final String job;
     private final int epoch;
     private EpochRecord record;
+    /** Grid points of the record's alpha=auto job; 0 for every other epoch (and while the record is unknown). */
+    private int gridSize;
     /** slot (layer/module/rowStart) → {rowEnd, in} under the record's layout */
     private final Map<String, int[]> shapes = new HashMap<>();
     /** Before the record is known: every distinct copy of each block, in arrival order. */
@@ -116,6 +137,7 @@ final class EpochAssembly {
             throw new IllegalStateException("epoch " + id() + " already has its record");
         }
         record = r;
+        gridSize = r.spec().isAutoAlpha() ? r.spec().alphaGridValues().size() : 0;
         for (ModuleLayout m : r.blocks()) {
             for (int i = 0; i < m.rowStarts().size(); i++) {
                 shapes.put(slot(m.layer(), m.kind().shortName(), m.rowStarts().get(i)), new int[] {m.rowEnd(i), m.in()});
@@ -143,7 +165,7 @@ final class EpochAssembly {
         if (record != null) {
             return judge(a);
         }
-        List<Arrival> copies = unjudged.computeIfAbsent(a.slot(), k -> new ArrayList<>());
+        List<Arrival> copies = unjudged.computeIfAbsent(a.gridSlot(), k -> new ArrayList<>());
         for (Arrival c : copies) {
             if (c.sameAs(a)) {
                 duplicates++;
@@ -172,9 +194,13 @@ final class EpochAssembly {
                     + " x " + b.mask().cols() + ", the layout of epoch " + id() + " says " + b.rowStart() + ".."
                     + shape[0] + " x " + shape[1]);
         }
-        MaskBlock first = accepted.get(a.slot());
+        String gridProblem = gridProblem(a);
+        if (gridProblem != null) {
+            return new Refusal(a, "unknown-block", "mask block " + a.key() + " " + gridProblem);
+        }
+        MaskBlock first = accepted.get(a.gridSlot());
         if (first == null) {
-            accepted.put(a.slot(), b);
+            accepted.put(a.gridSlot(), b);
             hold(a.partition(), a.offset());
             return null;
         }
@@ -185,6 +211,29 @@ final class EpochAssembly {
         // both look right; masks are a pure function of the record, so one of them is not what was declared
         return new Refusal(a, "conflicting-mask-block", "mask block " + a.key() + " differs from the block already"
                 + " accepted for that slot");
+    }
+
+    /** Why the block's alpha header does not fit the epoch: absent for a grid, present without one, out of range. */
+    private String gridProblem(Arrival a) {
+        if (gridSize == 0) {
+            return a.alpha() == null ? null : "carries alpha index " + a.alpha() + " but epoch " + id()
+                    + " has no alpha grid";
+        }
+        int i;
+        try {
+            i = a.alpha() == null ? -1 : Integer.parseInt(a.alpha());
+        } catch (NumberFormatException e) {
+            i = -1;
+        }
+        // the exact text, so that "01" and "1" never fill one grid point twice
+        return i >= 0 && i < gridSize && Integer.toString(i).equals(a.alpha()) ? null : "has alpha index "
+                + (a.alpha() == null ? "(none)" : "'" + a.alpha() + "'") + ", epoch " + id() + " has " + gridSize
+                + " grid points (0.." + (gridSize - 1) + ")";
+    }
+
+    /** Grid points of the epoch's alpha=auto job; 0 for every other epoch. */
+    int gridSize() {
+        return gridSize;
     }
 
     private static String quoted(String finalizer) {
@@ -198,15 +247,30 @@ final class EpochAssembly {
 
     /** Blocks the record lists that have not been accepted (all of them while the record is unknown: -1). */
     int missing() {
-        return record == null ? -1 : record.blockCount() - accepted.size();
+        return record == null ? -1 : record.blockCount() * Math.max(1, gridSize) - accepted.size();
     }
 
     boolean complete() {
         return missing() == 0;
     }
 
-    /** Full masks per module, rows stacked in layout order; only when {@link #complete()}. */
+    /** Full masks per module, rows stacked in layout order; only when {@link #complete()}, for an epoch without grid. */
     Map<ModuleKey, Mask> masks() {
+        if (gridSize > 0) {
+            throw new IllegalStateException("epoch " + id() + " has " + gridSize + " alpha grid points: masks(point)");
+        }
+        return stack(null);
+    }
+
+    /** Grid point {@code point}'s full masks of an alpha=auto epoch; only when {@link #complete()}. */
+    Map<ModuleKey, Mask> masks(int point) {
+        if (point < 0 || point >= gridSize) {
+            throw new IllegalArgumentException("epoch " + id() + " has no alpha grid point " + point);
+        }
+        return stack(Integer.toString(point));
+    }
+
+    private Map<ModuleKey, Mask> stack(String alpha) {
         if (!complete()) {
             throw new IllegalStateException("epoch " + id() + " is incomplete");
         }
@@ -214,7 +278,8 @@ final class EpochAssembly {
         for (ModuleLayout m : record.blocks()) {
             List<Mask> parts = new ArrayList<>();
             for (int start : m.rowStarts()) {
-                parts.add(accepted.get(slot(m.layer(), m.kind().shortName(), start)).mask());
+                String slot = slot(m.layer(), m.kind().shortName(), start);
+                parts.add(accepted.get(alpha == null ? slot : slot + "#" + alpha).mask());
             }
             out.put(new ModuleKey(m.layer(), m.kind()), Mask.concatRows(parts));
         }

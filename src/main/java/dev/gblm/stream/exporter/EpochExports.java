@@ -9,6 +9,7 @@ import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LinearKind;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.prune.Mask;
+import dev.gblm.prune.batch.AlphaSearch;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
@@ -364,15 +365,25 @@ public final class EpochExports {
      * @param finalizer header {@code gblm.finalizer} (null when absent)
      */
     public void maskBlock(String key, byte[] value, String finalizer, String partition, long offset) {
+        maskBlock(key, value, finalizer, null, partition, offset);
+    }
+
+    /**
+     * A record of {@code gblm.masks}.
+     *
+     * @param finalizer header {@code gblm.finalizer} (null when absent)
+     * @param alpha     header {@code gblm.alpha}, the grid index of an alpha=auto epoch's block (null when absent)
+     */
+    public void maskBlock(String key, byte[] value, String finalizer, String alpha, String partition, long offset) {
         try {
-            acceptMaskBlock(key, value, finalizer, partition, offset);
+            acceptMaskBlock(key, value, finalizer, alpha, partition, offset);
         } catch (RuntimeException ex) {
             LOG.error("cannot process mask block {} at {}@{}", key, partition, offset, ex);
             reject(key, value, finalizer, "unprocessable", String.valueOf(ex), partition + "@" + offset);
         }
     }
 
-    private void acceptMaskBlock(String key, byte[] value, String finalizer, String partition, long offset) {
+    private void acceptMaskBlock(String key, byte[] value, String finalizer, String alpha, String partition, long offset) {
         String source = partition + "@" + offset;
         String[] parts = key == null ? new String[0] : key.split("/", -1);
         int epoch;
@@ -412,7 +423,7 @@ public final class EpochExports {
             return;
         }
         EpochAssembly a = pending.computeIfAbsent(job + "/" + epoch, k -> new EpochAssembly(job, epoch));
-        EpochAssembly.Refusal r = a.add(new EpochAssembly.Arrival(key, value, b, finalizer, partition, offset));
+        EpochAssembly.Refusal r = a.add(new EpochAssembly.Arrival(key, value, b, finalizer, alpha, partition, offset));
         if (r != null) {
             refused(List.of(r));
         }
@@ -495,10 +506,12 @@ public final class EpochExports {
                 // a directory without a verified marker is an interrupted or damaged export (or not ours): replace it
                 LOG.warn("{} is not a complete export ({}): writing it again", dir, problem);
             }
-            masks = a.masks();
+            Choice choice = e.spec().isAutoAlpha() ? chooseAlpha(e, a) : null;
+            masks = choice == null ? a.masks() : choice.masks();
             Path prev = e.epoch() > 1 ? epochDir(outDir, e.spec().team(), e.job(), e.epoch() - 1).resolve(PrunedModelWriter.MASKS_FILE) : null;
             Double drift;
             try {
+                // an alpha=auto epoch: the chosen masks against the previous epoch's chosen ones (its masks.bin)
                 drift = ExportReport.drift(prev, masks);
             } catch (RuntimeException ex) {
                 // a damaged previous export must not keep this one from being written; drift is only a statistic
@@ -506,7 +519,13 @@ public final class EpochExports {
                 drift = null;
             }
             ObjectNode fresh = ExportReport.of(e, drift, System.currentTimeMillis());
-            ObjectNode quality = heldOut == null ? null : heldOut.evaluate(e, masks);
+            ObjectNode quality;
+            if (choice != null) {
+                ExportReport.addAutoAlpha(fresh, e, choice.outcome(), choice.index(), choice.fallback(), choice.heldOut());
+                quality = choice.heldOut();
+            } else {
+                quality = heldOut == null ? null : heldOut.evaluate(e, masks);
+            }
             if (quality != null) {
                 // in the report written atomically with the export, so a replay reads it back, never recomputes it
                 fresh.set(HeldOutEvaluator.REPORT_FIELD, quality);
@@ -537,10 +556,61 @@ public final class EpochExports {
             heldOut.record(e.job(), e.epoch(), quality);
         }
         Double heldOutPpl = HeldOutEvaluator.perplexity(quality, "perplexity");
+        // an alpha=auto epoch's choice, as written into report.json (a replay reads it back, never chooses again)
+        JsonNode auto = report.get(ExportReport.AUTO_ALPHA);
         return new ModelReady(e.job(), e.epoch(), dir.toString(), e.samples(), e.tokens(), overall,
                 e.streams(), e.sliceIds().size(), e.profile(), drift, e.lastSampleTimestamp(), e.declaredAt(), exportedAt,
                 seconds, written, heldOutPpl, HeldOutEvaluator.perplexity(quality, "densePerplexity"),
-                heldOutPpl == null ? null : quality.path("samples").asInt());
+                heldOutPpl == null ? null : quality.path("samples").asInt(), ExportReport.chosenAlpha(auto),
+                ExportReport.alphaGrid(auto));
+    }
+
+    /**
+     * The choice of an {@code alpha=auto} epoch: the grid point whose masks give the lowest held-out perplexity.
+     *
+     * @param index    the chosen grid point
+     * @param fallback no point had a finite perplexity (nothing held out yet, or no evaluator): the smallest alpha
+     * @param heldOut  the chosen point's {@code heldOut} report object (null when nothing was evaluated)
+     */
+    private record Choice(Map<ModuleKey, Mask> masks, int index, boolean fallback, ObjectNode heldOut,
+            AlphaSearch.Outcome outcome) {}
+
+    /**
+     * Evaluates every grid point's masks of a complete alpha=auto epoch on the job's held-out samples and chooses by
+     * the batch search's rule ({@link AlphaSearch#choose}: lowest perplexity, ties to the smaller alpha).
+     */
+    private Choice chooseAlpha(EpochRecord e, EpochAssembly a) {
+        List<Double> grid = e.spec().alphaGridValues();
+        List<Map<ModuleKey, Mask>> candidates = new ArrayList<>(grid.size());
+        for (int i = 0; i < grid.size(); i++) {
+            candidates.add(a.masks(i));
+        }
+        List<ObjectNode> evaluated = heldOut == null ? null : heldOut.evaluateEach(e, candidates);
+        List<AlphaSearch.Point> points = new ArrayList<>(grid.size());
+        for (int i = 0; i < grid.size(); i++) {
+            JsonNode q = evaluated == null ? null : evaluated.get(i);
+            points.add(new AlphaSearch.Point(grid.get(i), number(q, "perplexity"), number(q, "meanNll"),
+                    q == null ? 0 : q.path("tokens").asLong(0), Mask.overallSparsity(candidates.get(i).values()),
+                    q == null ? 0 : q.path("seconds").asDouble(0)));
+        }
+        int chosen = AlphaSearch.choose(points);
+        boolean fallback = chosen < 0;
+        if (fallback) {
+            chosen = 0;
+            LOG.warn("job {} epoch {}: no alpha of the grid has a finite held-out perplexity, exporting the smallest ({})",
+                    e.job(), e.epoch(), AlphaSearch.number(grid.get(0)));
+        } else {
+            LOG.info("job {} epoch {}: alpha {} chosen by held-out perplexity{}{}", e.job(), e.epoch(),
+                    AlphaSearch.number(grid.get(chosen)), System.lineSeparator(), AlphaSearch.table(
+                            new AlphaSearch.Outcome(points, points.get(chosen), true, null)));
+        }
+        return new Choice(candidates.get(chosen), chosen, fallback, evaluated == null ? null : evaluated.get(chosen),
+                new AlphaSearch.Outcome(List.copyOf(points), points.get(chosen), true, null));
+    }
+
+    private static double number(JsonNode q, String field) {
+        JsonNode v = q == null ? null : q.get(field);
+        return v != null && v.isNumber() ? v.asDouble() : Double.NaN;
     }
 
     /**

@@ -1,15 +1,21 @@
 package dev.gblm.stream.exporter;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.prune.Mask;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.batch.AlphaSearch;
 import dev.gblm.prune.batch.MaskFile;
+import dev.gblm.prune.batch.PruneReport;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
+import dev.gblm.stream.ModelReady;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -68,6 +74,55 @@ final class ExportReport {
         t.put("declared", e.declaredAt());
         t.put("exported", exportedAt);
         return r;
+    }
+
+    /** The object of {@code report.json} that records an {@code alpha=auto} epoch's grid and choice. */
+    static final String AUTO_ALPHA = "autoAlpha";
+
+    /**
+     * Adds the choice of an {@code alpha=auto} epoch in the batch report's shape ({@link PruneReport#addAutoAlpha}:
+     * {@code options.alpha} = the chosen alpha, {@code autoAlpha} {chosen, criterion, heldOut, grid}), plus
+     * {@code chosenIndex} and, when no grid point had a finite held-out perplexity, {@code fallback} saying the
+     * smallest alpha was exported.
+     *
+     * @param heldOut the chosen point's {@code heldOut} object (null when nothing was evaluated)
+     */
+    static void addAutoAlpha(ObjectNode report, EpochRecord e, AlphaSearch.Outcome outcome, int chosenIndex,
+            boolean fallback, JsonNode heldOut) {
+        String set = heldOut == null ? "" : heldOut.path("set").asText("");
+        PruneReport.addAutoAlpha(report, outcome, "held-out records of the job's streams (fraction " + e.spec().holdout()
+                + (set.isEmpty() ? "" : ", set " + set) + ")", heldOut == null ? 0 : heldOut.path("samples").asInt(0));
+        ObjectNode a = (ObjectNode) report.get(AUTO_ALPHA);
+        a.put("chosenIndex", chosenIndex);
+        if (fallback) {
+            a.put("fallback", "no alpha of the grid had a finite held-out perplexity: the smallest alpha was exported");
+        }
+    }
+
+    /** The chosen alpha and the grid's figures of a report's {@code autoAlpha} object, for the model-ready event. */
+    static String chosenAlpha(JsonNode autoAlpha) {
+        return autoAlpha == null ? null : alphaText(autoAlpha.get("chosen"));
+    }
+
+    static List<ModelReady.AlphaPoint> alphaGrid(JsonNode autoAlpha) {
+        if (autoAlpha == null || !autoAlpha.path("grid").isArray()) {
+            return null;
+        }
+        List<ModelReady.AlphaPoint> out = new ArrayList<>();
+        for (JsonNode g : autoAlpha.get("grid")) {
+            JsonNode p = g.get("heldOutPerplexity");
+            boolean finite = p != null && p.isNumber() && Double.isFinite(p.asDouble());
+            out.add(new ModelReady.AlphaPoint(alphaText(g.get("alpha")), finite ? p.asDouble() : null));
+        }
+        return out;
+    }
+
+    /** A report's alpha ({@code "inf"} or a number) as the job's alpha text. */
+    private static String alphaText(JsonNode alpha) {
+        if (alpha == null || alpha.isNull()) {
+            return null;
+        }
+        return alpha.isNumber() ? PruneSettings.alphaText(alpha.asDouble()) : alpha.asText();
     }
 
     /**

@@ -211,7 +211,8 @@ public final class Exporter implements Service {
                     if (r.topic().equals(Topics.EPOCHS.name())) {
                         exports.epochRecord(key, r.value(), partition, r.offset());
                     } else {
-                        exports.maskBlock(key, r.value(), header(r, Topics.HEADER_FINALIZER), partition, r.offset());
+                        exports.maskBlock(key, r.value(), header(r, Topics.HEADER_FINALIZER), header(r, Topics.HEADER_ALPHA),
+                                partition, r.offset());
                     }
                 }
                 List<ModelReady> ready = exports.exportComplete();

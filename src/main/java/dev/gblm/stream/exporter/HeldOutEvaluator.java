@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * tokenizer for text samples, ...) is recorded as {@code error} rather than blocking the export; a Kafka error
  * propagates, so the export is retried.
  */
-final class HeldOutEvaluator implements AutoCloseable {
+class HeldOutEvaluator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HeldOutEvaluator.class);
     static final String REPORT_FIELD = "heldOut";
 
@@ -129,24 +129,40 @@ final class HeldOutEvaluator implements AutoCloseable {
      * nothing.
      */
     ObjectNode evaluate(EpochRecord e, Map<ModuleKey, Mask> masks) {
+        List<ObjectNode> one = evaluateEach(e, List.of(masks));
+        return one == null ? null : one.get(0);
+    }
+
+    /**
+     * One {@code heldOut} report object per candidate masks of epoch {@code e} (the grid points of an
+     * {@code alpha=auto} epoch), in order, or null when the job holds out nothing. The samples are read and the dense
+     * model evaluated once for all; {@code seconds} of a candidate is its pruned evaluation, the first's also includes
+     * reading the samples and the dense evaluation. Overridden by tests that choose among fixed figures.
+     */
+    List<ObjectNode> evaluateEach(EpochRecord e, List<Map<ModuleKey, Mask>> candidates) {
         double fraction = e.spec().holdout();
         if (!(fraction > 0)) {
             return null;
         }
-        ObjectNode n = Json.mapper().createObjectNode();
-        n.put("fraction", fraction);
-        n.put("maxSamples", maxSamples);
+        List<ObjectNode> out = new ArrayList<>(candidates.size());
+        for (int i = 0; i < candidates.size(); i++) {
+            ObjectNode n = Json.mapper().createObjectNode();
+            n.put("fraction", fraction);
+            n.put("maxSamples", maxSamples);
+            out.add(n);
+        }
+        int at = 0;
         try {
             long t0 = System.nanoTime();
             Samples s = samples(e);
-            n.put("samples", s.tokens().size());
+            out.forEach(n -> n.put("samples", s.tokens().size()));
             if (s.tokens().isEmpty()) {
-                n.put("error", "no held-out samples in the job's streams yet");
+                out.forEach(n -> n.put("error", "no held-out samples in the job's streams yet"));
                 LOG.warn("job {} epoch {}: no held-out samples to evaluate", e.job(), e.epoch());
-                return n;
+                return out;
             }
             String set = s.digest();
-            n.put("set", set);
+            out.forEach(n -> n.put("set", set));
             if (model == null) {
                 model = LlamaModel.load(checkpoint);
                 denseWeights = DenseCopy.of(model);
@@ -158,23 +174,30 @@ final class HeldOutEvaluator implements AutoCloseable {
                 d = Perplexity.evaluate(model, s.tokens(), progress(id + " dense"));
                 dense.put(e.job() + "|" + set, d);
             }
-            denseWeights.restoreMasked(model, masks);
-            LossResult p = Perplexity.evaluate(model, s.tokens(), progress(id + " pruned"));
-            n.put("tokens", p.count());
-            n.put("perplexity", p.perplexity());
-            n.put("meanNll", p.meanNll());
-            n.put("densePerplexity", d.perplexity());
-            n.put("denseMeanNll", d.meanNll());
-            n.put("seconds", (System.nanoTime() - t0) / 1e9);
-            LOG.info("job {}: held-out perplexity {} (dense {}) on {} samples, {} tokens", id, p.perplexity(),
-                    d.perplexity(), s.tokens().size(), p.count());
-            return n;
+            for (; at < candidates.size(); at++) {
+                String what = candidates.size() == 1 ? id : id + " alpha " + at;
+                denseWeights.restoreMasked(model, candidates.get(at));
+                LossResult p = Perplexity.evaluate(model, s.tokens(), progress(what + " pruned"));
+                ObjectNode n = out.get(at);
+                n.put("tokens", p.count());
+                n.put("perplexity", p.perplexity());
+                n.put("meanNll", p.meanNll());
+                n.put("densePerplexity", d.perplexity());
+                n.put("denseMeanNll", d.meanNll());
+                n.put("seconds", (System.nanoTime() - t0) / 1e9);
+                t0 = System.nanoTime();
+                LOG.info("job {}: held-out perplexity {} (dense {}) on {} samples, {} tokens", what, p.perplexity(),
+                        d.perplexity(), s.tokens().size(), p.count());
+            }
+            return out;
         } catch (KafkaException ex) {
             throw ex;
         } catch (RuntimeException ex) {
             LOG.warn("job {} epoch {}: held-out evaluation failed: {}", e.job(), e.epoch(), ex.toString());
-            n.put("error", String.valueOf(ex.getMessage()));
-            return n;
+            for (int i = at; i < out.size(); i++) {
+                out.get(i).put("error", String.valueOf(ex.getMessage()));
+            }
+            return out;
         }
     }
 

@@ -8,7 +8,9 @@
  * (validation, the path check of {@link EpochExports#epochDir}, retries and the stuck state that health reports),
  * and {@link ExporterSettings} configures it. For jobs with hold-out, {@code HeldOutEvaluator} measures each epoch's
  * pruned and dense perplexity on the job's held-out records (read by {@code KafkaHeldOutSource}, decoded by the
- * worker's {@code SampleDecoder}) and the figures go into {@code report.json} with the export. May depend on
+ * worker's {@code SampleDecoder}) and the figures go into {@code report.json} with the export; for {@code alpha=auto}
+ * jobs it evaluates every grid point's masks and the epoch exports the one with the lowest held-out perplexity (the
+ * batch search's rule, {@code dev.gblm.prune.batch.AlphaSearch#choose}). May depend on
  * {@code dev.gblm}, {@code dev.gblm.model}, {@code dev.gblm.stats}, {@code dev.gblm.prune},
  * {@code dev.gblm.prune.batch}, {@code dev.gblm.engine}, {@code dev.gblm.eval}, {@code dev.gblm.tokenizer},
  * {@code dev.gblm.ops}, {@code dev.gblm.stream} and {@code dev.gblm.stream.worker}.

@@ -7,6 +7,7 @@ import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatsCodec;
 import dev.gblm.stream.JobSpec;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -75,5 +76,23 @@ public final class BlockAggregation {
         }
         return Pruner.mask(spec.pruneSettings(), gradScale == null ? Float.NaN : gradScale, weights, rowStart, rowEnd, in,
                 stats, magnitudeThreshold);
+    }
+
+    /**
+     * The block's masks: for an {@code alpha=auto} job one per alpha of its grid, in grid order, all from the same
+     * summed {@code stats} (only scoring and selection repeat); for every other job the one {@link #mask}.
+     */
+    public static List<Mask> masks(JobSpec spec, Float gradScale, float[] weights, int rowStart, int rowEnd, int in,
+            ModuleStats stats, Float magnitudeThreshold) {
+        List<Double> grid = spec.alphaGridValues();
+        if (grid == null) {
+            return List.of(mask(spec, gradScale, weights, rowStart, rowEnd, in, stats, magnitudeThreshold));
+        }
+        List<Mask> out = new ArrayList<>(grid.size());
+        for (double alpha : grid) {
+            out.add(Pruner.mask(spec.pruneSettings(alpha), gradScale == null ? Float.NaN : gradScale, weights, rowStart,
+                    rowEnd, in, stats, magnitudeThreshold));
+        }
+        return out;
     }
 }

@@ -391,20 +391,27 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
             bytes += r.length;
         }
         float[] w = weights.rows(key.layer(), key.module(), key.rowStart(), c.rowEnd());
-        Mask mask = BlockAggregation.mask(c.spec(), c.gradScale(), w, key.rowStart(), c.rowEnd(), c.in(), sum,
+        List<Mask> masks = BlockAggregation.masks(c.spec(), c.gradScale(), w, key.rowStart(), c.rowEnd(), c.in(), sum,
                 c.magnitudeThreshold());
-        MaskBlock mb = new MaskBlock(key.layer(), key.module(), key.rowStart(), c.rowEnd(), mask);
-        RecordHeaders h = new RecordHeaders();
-        h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));
-        // the exporter assembles only blocks of the finalizer that declared the epoch (EpochRecord.finalizer)
-        h.add(Topics.HEADER_FINALIZER, ctx.applicationId().getBytes(StandardCharsets.UTF_8));
-        ctx.forward(new Record<>(MaskBlock.key(c.job(), c.epoch(), key.layer(), key.module(), key.rowStart()), mb.encode(),
-                timestamp, h), FinalizerTopology.MASKS_SINK);
+        String maskKey = MaskBlock.key(c.job(), c.epoch(), key.layer(), key.module(), key.rowStart());
+        boolean grid = c.spec().isAutoAlpha();
+        // every grid point's block and the one ack go out in this task's transaction: one ack still means the whole block
+        for (int i = 0; i < masks.size(); i++) {
+            MaskBlock mb = new MaskBlock(key.layer(), key.module(), key.rowStart(), c.rowEnd(), masks.get(i));
+            RecordHeaders h = new RecordHeaders();
+            h.add(Topics.HEADER_EPOCH, Integer.toString(c.epoch()).getBytes(StandardCharsets.UTF_8));
+            // the exporter assembles only blocks of the finalizer that declared the epoch (EpochRecord.finalizer)
+            h.add(Topics.HEADER_FINALIZER, ctx.applicationId().getBytes(StandardCharsets.UTF_8));
+            if (grid) {
+                h.add(Topics.HEADER_ALPHA, Integer.toString(i).getBytes(StandardCharsets.UTF_8));
+            }
+            ctx.forward(new Record<>(maskKey, mb.encode(), timestamp, h), FinalizerTopology.MASKS_SINK);
+        }
         ctx.forward(new Record<>(key.profile(), Json.write(new BlockAck(c.job(), c.epoch(), key.toString())), timestamp),
                 FinalizerTopology.ACKS_SINK);
         metrics.statsMerged.increment(records.size() + (base == null ? 0 : 1));
         metrics.bytesMerged.increment(bytes);
-        metrics.maskBlocks.increment();
+        metrics.maskBlocks.increment(masks.size());
         return true;
     }
 

@@ -605,8 +605,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
                 sel.slices().stream().mapToLong(SliceRecord::lastSampleTimestamp).max().orElse(0), ctx.applicationId(),
                 sel.base(), job.holdout() > 0 ? profile : null);
         EpochBase baseRef = sel.base() == null ? null : sel.base().reference();
-        // only an explicit alpha needs s in the block tasks; the default instruction stays as it was on the wire
-        Float gradScale = job.alphaValue() == null ? null : profile.gradScale();
+        // only an explicit alpha or a grid needs s in the block tasks; the default instruction stays as it was on the wire
+        Float gradScale = job.needsGradScale() ? profile.gradScale() : null;
         // everything is built before anything is forwarded, so a failure leaves no half-declared epoch
         List<Record<String, byte[]>> instructions = new ArrayList<>(e.blockCount());
         for (ModuleLayout m : layout) {

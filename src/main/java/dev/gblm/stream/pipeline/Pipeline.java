@@ -277,7 +277,7 @@ public final class Pipeline implements AutoCloseable {
     public JobSpec submit(JobSpec job) {
         JobSpec withProfile = new JobSpec(job.id(), profile().id(), job.streams(), job.method(), job.sparsity(),
                 job.pattern(), job.tailRule(), job.gradNorm(), job.minSamples(), job.refreshEvery(), job.window(),
-                opt.team(), job.alpha(), job.normalization(), job.holdout());
+                opt.team(), job.alpha(), job.normalization(), job.holdout(), job.alphaGrid());
         JobSpec spec;
         try {
             spec = withProfile.validated();

@@ -9,6 +9,9 @@ import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.MaskSelector;
 import dev.gblm.prune.Method;
+import dev.gblm.prune.Normalization;
+import dev.gblm.prune.PruneSettings;
+import dev.gblm.prune.Pruner;
 import dev.gblm.prune.Scores;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
@@ -1021,11 +1024,80 @@ class FinalizerTopologyTest {
     // ------------------------------------------------------------------ reference
 
     /** Whole-module merge of the epoch's slices in epoch order, scored and selected by the pure core, per module. */
+    @Test
+    void anAutoAlphaJobGetsOneMaskPerGridAlphaPerBlockAndOneAckPerBlock() {
+        // workers holding out a quarter; the job chooses among alpha 0, 10 and inf (gradient scale s = 100)
+        Profile held = new Profile(PROFILE.model(), 32, 100f, PROFILE.stats(), PROFILE.blockBytes(), 0.25);
+        JobSpec spec = new JobSpec("gblm-auto", held.id(), List.of("a"), "gblm", 0.5, "unstructured", null, null, 16, 0, 0,
+                null, "auto", null, 0.25, List.of("inf", "10", "0"));
+        submit(spec);
+        Map<String, Slice> slices = new LinkedHashMap<>();
+        for (Slice s : List.of(slice(held, "w1-a-0", "a", 0, 0, 8), slice(held, "w1-a-1", "a", 0, 8, 8))) {
+            slices.put(s.id(), s);
+            pipeStats(s);
+            pipeSlice(s);
+        }
+        EpochRecord e = Json.read(epochsOut.readValue(), EpochRecord.class);
+        assertThat(e.spec().alphaGrid()).containsExactly("0", "10", "inf");
+        assertThat(e.profileSpec()).isEqualTo(held);
+        List<BlockInstruction> finalizes = instructions(finalizeOut.readRecordsToList()).stream()
+                .filter(c -> c.type() == BlockInstruction.Type.FINALIZE).toList();
+        assertThat(finalizes).hasSize(BLOCKS).allSatisfy(c -> {
+            assertThat(c.gradScale()).isEqualTo(100f);
+            assertThat(c.spec().alphaGridValues()).containsExactly(0.0, 10.0, Double.POSITIVE_INFINITY);
+        });
+
+        List<TestRecord<String, byte[]>> recs = masksOut.readRecordsToList();
+        assertThat(recs).hasSize(3 * BLOCKS);
+        // grid index -> module -> row blocks
+        Map<Integer, Map<ModuleKey, List<MaskBlock>>> byPoint = new HashMap<>();
+        for (TestRecord<String, byte[]> r : recs) {
+            MaskBlock b = MaskBlock.decode(r.value());
+            assertThat(r.key()).isEqualTo(MaskBlock.key(e.job(), 1, b.layer(), b.module(), b.rowStart()));
+            assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo("1");
+            int point = Integer.parseInt(header(r, Topics.HEADER_ALPHA));
+            byPoint.computeIfAbsent(point, k -> new HashMap<>())
+                    .computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);
+        }
+        assertThat(byPoint).containsOnlyKeys(0, 1, 2);
+        List<Double> grid = List.of(0.0, 10.0, Double.POSITIVE_INFINITY);
+        JobSpec v = spec.validated();
+        long zeroVsInf = 0;
+        for (ModuleLayout m : LAYOUT) {
+            ModuleKey mk = new ModuleKey(m.layer(), m.kind());
+            ModuleStats merged = slices.get("w1-a-0").whole().get(mk).copy().mergeInPlace(slices.get("w1-a-1").whole().get(mk));
+            float[] w = WEIGHTS.matrix(m.layer(), m.kind());
+            List<Mask> got = new ArrayList<>();
+            for (int i = 0; i < grid.size(); i++) {
+                // independent: the whole matrix at this alpha through the pure entry point the batch pruner uses
+                PruneSettings at = new PruneSettings(Method.GBLM, GradNorm.L1, v.patternSpec(), v.tailRuleEnum(), grid.get(i),
+                        Normalization.SUM);
+                Mask expected = Pruner.mask(at, 100f, w, 0, m.out(), m.in(), merged, null);
+                List<MaskBlock> blocks = byPoint.get(i).get(mk);
+                blocks.sort(Comparator.comparingInt(MaskBlock::rowStart));
+                assertThat(blocks).extracting(MaskBlock::rowStart).isEqualTo(m.rowStarts());
+                Mask mask = Mask.concatRows(blocks.stream().map(MaskBlock::mask).toList());
+                assertThat(mask.differences(expected)).as(mk + " alpha " + grid.get(i)).isZero();
+                got.add(mask);
+            }
+            zeroVsInf += got.get(0).differences(got.get(2));
+        }
+        assertThat(zeroVsInf).as("activation-only and gradient-only masks differ").isPositive();
+
+        List<BlockAck> acks = acksOut.readRecordsToList().stream().map(r -> Json.read(r.value(), BlockAck.class)).toList();
+        assertThat(acks).containsExactlyInAnyOrderElementsOf(
+                e.blockKeys().stream().map(k -> new BlockAck("gblm-auto", 1, k.toString())).toList());
+        assertThat(metrics.epochsFinalized.count()).isEqualTo(1);
+        assertThat(progress("gblm-auto").finalized()).isTrue();
+        assertThat(dlqOut.isEmpty()).isTrue();
+    }
+
     private static void assertMasksEqualReference(EpochRecord e, List<TestRecord<String, byte[]>> recs, Map<String, Slice> slices) {
         assertThat(recs).as("mask blocks of " + e.job()).hasSize(BLOCKS);
         Map<ModuleKey, List<MaskBlock>> byModule = new HashMap<>();
         for (TestRecord<String, byte[]> r : recs) {
             assertThat(header(r, Topics.HEADER_EPOCH)).isEqualTo(Integer.toString(e.epoch()));
+            assertThat(r.headers().lastHeader(Topics.HEADER_ALPHA)).as("no grid index without alpha=auto").isNull();
             MaskBlock b = MaskBlock.decode(r.value());
             assertThat(r.key()).isEqualTo(MaskBlock.key(e.job(), e.epoch(), b.layer(), b.module(), b.rowStart()));
             byModule.computeIfAbsent(new ModuleKey(b.layer(), b.module()), k -> new ArrayList<>()).add(b);

@@ -57,6 +57,33 @@ class HeldOutIntegrationTest {
     private static final String STREAM = "ho";
     private static final double HOLDOUT = 0.25;
 
+    /**
+     * A stream's records split by the hold-out rule at {@code fraction}: the held-out ones in (partition, offset) order
+     * and the kept ones by {@code topic/partition/offset}, decoded as the workers would.
+     */
+    record Split(List<int[]> heldOut, Map<String, int[]> kept) {}
+
+    static Split split(String bootstrap, String stream, double fraction, Tokenizer tok, Checkpoint ckpt, int seqLen,
+            int expectedRecords) {
+        String topic = Topics.calibrationTopic(stream);
+        SampleDecoder decoder = new SampleDecoder(tok, ckpt.config().vocabSize(), seqLen);
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(readCommitted(bootstrap, topic));
+        records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
+                .thenComparingLong(ConsumerRecord::offset));
+        assertThat(records).hasSize(expectedRecords);
+        List<int[]> heldOut = new ArrayList<>();
+        Map<String, int[]> kept = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            int[] t = ((SampleDecoder.Accepted) decoder.decode(r.key(), r.value(), null)).tokens();
+            if (HoldOut.isHeldOut(topic, r.key(), fraction)) {
+                heldOut.add(t);
+            } else {
+                kept.put(topic + "/" + r.partition() + "/" + r.offset(), t);
+            }
+        }
+        return new Split(heldOut, kept);
+    }
+
     @Test
     void eachEpochReportsItsHeldOutPerplexityAndHeldOutSamplesStayOutOfTheStatistics(@TempDir Path tmp) throws Exception {
         Path model = TestData.require("models/stories260K.bin");
@@ -78,23 +105,10 @@ class HeldOutIntegrationTest {
             await("epochs 1 and 2 exported", Duration.ofMinutes(3),
                     () -> p.exported().containsKey("ho-gblm/1") && p.exported().containsKey("ho-gblm/2"));
 
-            // --- the held-out records, by the rule, in (partition, offset) order, decoded as the workers would
             String topic = Topics.calibrationTopic(STREAM);
-            SampleDecoder decoder = new SampleDecoder(tok, ckpt.config().vocabSize(), p.profile().seqLen());
-            List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(readCommitted(bs, topic));
-            records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
-                    .thenComparingLong(ConsumerRecord::offset));
-            assertThat(records).hasSize(docs.size());
-            List<int[]> heldOut = new ArrayList<>();
-            Map<String, int[]> kept = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> r : records) {
-                int[] t = ((SampleDecoder.Accepted) decoder.decode(r.key(), r.value(), null)).tokens();
-                if (HoldOut.isHeldOut(topic, r.key(), HOLDOUT)) {
-                    heldOut.add(t);
-                } else {
-                    kept.put(topic + "/" + r.partition() + "/" + r.offset(), t);
-                }
-            }
+            Split split = split(bs, STREAM, HOLDOUT, tok, ckpt, p.profile().seqLen(), docs.size());
+            List<int[]> heldOut = split.heldOut();
+            Map<String, int[]> kept = split.kept();
             assertThat(heldOut.size()).isBetween(10, 50);
 
             // --- held-out records are in no statistics, but their offsets are consumed
