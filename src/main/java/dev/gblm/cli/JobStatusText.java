@@ -54,11 +54,12 @@ final class JobStatusText {
             if (m == null) {
                 b.append(", not exported yet");
             } else {
-                b.append(String.format(Locale.ROOT, ", exported to %s (sparsity %.4f%s%s)", m.path(), m.sparsity(),
+                b.append(String.format(Locale.ROOT, ", exported to %s (sparsity %.4f%s%s%s)", m.path(), m.sparsity(),
                         m.drift() == null ? "" : String.format(Locale.ROOT, ", drift %.4f", m.drift()),
                         m.heldOutPerplexity() == null ? "" : String.format(Locale.ROOT, ", held-out perplexity %.3f (dense %s, %d samples)",
                                 m.heldOutPerplexity(), m.denseHeldOutPerplexity() == null ? "-"
-                                        : String.format(Locale.ROOT, "%.3f", m.denseHeldOutPerplexity()), m.heldOutSamples())));
+                                        : String.format(Locale.ROOT, "%.3f", m.denseHeldOutPerplexity()), m.heldOutSamples()),
+                        m.alphaGrid() == null ? "" : ", alpha " + m.alpha() + " chosen from " + m.alphaGrid().size() + " by held-out perplexity"));
             }
             b.append('\n');
         }
