@@ -29,7 +29,8 @@ class CheckpointLogitsTest {
     @TempDir
     Path dir;
 
-    private static double maxRelErr(float[] engine, double[][] ref) {
+    /** max |engine - ref| / max |ref| over all positions and logits. */
+    static double maxRelErr(float[] engine, double[][] ref) {
         double maxAbs = 0;
         double maxErr = 0;
         int v = ref[0].length;

@@ -51,19 +51,6 @@ class PublishedFormatsTest {
         return ref;
     }
 
-    private static double maxRelErr(float[] engine, double[][] ref) {
-        double maxAbs = 0;
-        double maxErr = 0;
-        int v = ref[0].length;
-        for (int t = 0; t < ref.length; t++) {
-            for (int i = 0; i < v; i++) {
-                maxAbs = Math.max(maxAbs, Math.abs(ref[t][i]));
-                maxErr = Math.max(maxErr, Math.abs(engine[t * v + i] - ref[t][i]));
-            }
-        }
-        return maxErr / maxAbs;
-    }
-
     /**
      * One BF16 checkpoint three ways: a single file mapped in 256-byte windows (the test seam: the 50x32 embedding,
      * 3200 bytes, and every projection span several windows, so they are multi-chunk tensors), and sharded in
@@ -91,7 +78,7 @@ class PublishedFormatsTest {
             assertThat(ck.config()).isEqualTo(c.withTorchDtype("bfloat16"));
             assertThat(ck.fingerprint()).isEqualTo(written.fingerprint());
             try (LlamaModel m = LlamaModel.load(ck)) {
-                assertThat(maxRelErr(m.logits(tokens), expected)).isLessThan(1e-4);
+                assertThat(CheckpointLogitsTest.maxRelErr(m.logits(tokens), expected)).isLessThan(1e-4);
             }
         }
     }
@@ -110,10 +97,10 @@ class PublishedFormatsTest {
         double[][] expected = ref.logits(tokens);
         try (LlamaModel m = LlamaModel.load(loaded)) {
             float[] logits = m.logits(tokens);
-            assertThat(maxRelErr(logits, expected)).isLessThan(1e-4);
+            assertThat(CheckpointLogitsTest.maxRelErr(logits, expected)).isLessThan(1e-4);
             // the scaling matters at these positions: the reference without it is far outside the tolerance
             RefLlama unscaled = referenceOf(loaded, LLAMA31.withRopeScaling(null));
-            assertThat(maxRelErr(logits, unscaled.logits(tokens))).isGreaterThan(1e-2);
+            assertThat(CheckpointLogitsTest.maxRelErr(logits, unscaled.logits(tokens))).isGreaterThan(1e-2);
         }
         // the engine's frequencies are the reference's, pair by pair
         float[] f = LLAMA31.ropeInverseFrequencies();
@@ -127,7 +114,7 @@ class PublishedFormatsTest {
         LlamaConfig c = CheckpointLogitsTest.GQA_UNTIED.withRopeScaling(RopeScaling.linear(4));
         RefLlama ref = RefLlama.random(c, 4, false);
         try (LlamaModel m = LlamaModel.load(ref.toCheckpoint(DType.F32))) {
-            assertThat(maxRelErr(m.logits(tokens), ref.logits(tokens))).isLessThan(1e-4);
+            assertThat(CheckpointLogitsTest.maxRelErr(m.logits(tokens), ref.logits(tokens))).isLessThan(1e-4);
         }
     }
 
@@ -137,7 +124,7 @@ class PublishedFormatsTest {
         RefLlama ref = RefLlama.random(c, 6, false);
         try (LlamaModel m = LlamaModel.load(ref.toCheckpoint(DType.F32))) {
             int[] within = java.util.Arrays.copyOf(tokens, 12);
-            assertThat(maxRelErr(m.logits(within), ref.logits(within))).isLessThan(1e-4);
+            assertThat(CheckpointLogitsTest.maxRelErr(m.logits(within), ref.logits(within))).isLessThan(1e-4);
             assertThatThrownBy(() -> m.logits(tokens)).isInstanceOf(GblmException.class)
                     .hasMessage("20 tokens exceed the model's sliding_window of 12 (sliding-window attention is not "
                             + "implemented; use shorter sequences)");

@@ -283,13 +283,9 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
                     c.job(), c.epoch(), key, from, have);
             return false;
         }
-        List<byte[]> records = new ArrayList<>(c.sliceIds().size());
-        for (String id : c.sliceIds()) {
-            byte[] b = blocks.get(key + "|" + id);
-            if (b == null) {
-                return false;
-            }
-            records.add(b);
+        List<byte[]> records = storedRecords(key, c.sliceIds());
+        if (records == null) {
+            return false;
         }
         bases.put(bk, BlockAggregation.encodeBase(c.epoch(), BlockAggregation.sum(stored, records)));
         metrics.statsMerged.increment(records.size());
@@ -374,13 +370,9 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
                 return true;
             }
         }
-        List<byte[]> records = new ArrayList<>(c.sliceIds().size());
-        for (String id : c.sliceIds()) {
-            byte[] b = blocks.get(key + "|" + id);
-            if (b == null) {
-                return false;
-            }
-            records.add(b);
+        List<byte[]> records = storedRecords(key, c.sliceIds());
+        if (records == null) {
+            return false;
         }
         if (layoutMismatch(key, c, records, timestamp)) {
             return true;
@@ -504,5 +496,18 @@ final class BlockProcessor implements Processor<String, byte[], String, byte[]> 
 
     static long decodeTime(byte[] b) {
         return ByteBuffer.wrap(b).getLong();
+    }
+
+    /** The stored statistics records of block {@code key} for {@code sliceIds}, in that order; null while one is missing. */
+    private List<byte[]> storedRecords(BlockKey key, List<String> sliceIds) {
+        List<byte[]> records = new ArrayList<>(sliceIds.size());
+        for (String id : sliceIds) {
+            byte[] b = blocks.get(key + "|" + id);
+            if (b == null) {
+                return null;
+            }
+            records.add(b);
+        }
+        return records;
     }
 }
