@@ -1,5 +1,6 @@
 package dev.gblm.bench;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -55,7 +56,7 @@ final class EngineBench implements Callable<Integer> {
         LlamaConfig cfg = shape.config(Math.max(tokens, 512));
         Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         try (LlamaModel model = LlamaModel.load(ck)) {
-            double ceiling = matmulCeiling();
+            double ceiling = matmulRate(10, model.device());
             long linParams = 0;
             for (LinearKind k : LinearKind.values()) {
                 long[] s = Checkpoints.linearShape(cfg, k);
@@ -82,7 +83,7 @@ final class EngineBench implements Callable<Integer> {
                     toks[t] = rnd.nextInt(cfg.vocabSize());
                 }
                 // The ceiling is re-measured next to every sample, so the ratio holds under shared-CPU noise.
-                double localCeiling = matmulRate(2);
+                double localCeiling = matmulRate(2, model.device());
                 long t0 = System.nanoTime();
                 if (pass == StatsPass.LAYER) {
                     LayerMajorPass.forwardBackward(model, toks, null, null);
@@ -90,7 +91,7 @@ final class EngineBench implements Callable<Integer> {
                     model.forwardBackward(toks, null, null);
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
-                localCeiling = Math.max(localCeiling, matmulRate(2));
+                localCeiling = Math.max(localCeiling, matmulRate(2, model.device()));
                 if (i >= 0) {
                     secs[i] = s;
                     ratios[i] = work / s / 1e9 / localCeiling;
@@ -137,14 +138,10 @@ final class EngineBench implements Callable<Integer> {
         return 0;
     }
 
-    static double matmulCeiling() {
-        return matmulRate(10);
-    }
-
     /** Best GFLOP/s of a large square float32 matmul through DJL over {@code reps} runs (+1 warm-up). */
-    static double matmulRate(int reps) {
+    static double matmulRate(int reps, Device device) {
         int n = 2048;
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(device, "PyTorch")) {
             NDArray a = m.randomNormal(new Shape(n, n));
             NDArray b = m.randomNormal(new Shape(n, n));
             double best = 0;

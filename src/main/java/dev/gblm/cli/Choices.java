@@ -1,5 +1,6 @@
 package dev.gblm.cli;
 
+import dev.gblm.engine.ComputeDevice;
 import dev.gblm.engine.StatsPass;
 import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Method;
@@ -29,6 +30,12 @@ final class Choices {
         @Override
         public Iterator<String> iterator() {
             return values.iterator();
+        }
+    }
+
+    static final class Devices extends Fixed {
+        Devices() {
+            super(Arrays.stream(ComputeDevice.values()).map(ComputeDevice::toString).toList());
         }
     }
 

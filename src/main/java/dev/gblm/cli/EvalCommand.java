@@ -56,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         String body = CliFiles.readText(text);
         long start = System.nanoTime();
-        try (LlamaModel m = model.load()) {
+        try (LlamaModel m = model.err(spec.commandLine().getErr()).load()) {
             Tokenizer tok = model.tokenizer();
             int context = m.config().maxSequenceLength(); // the sliding window when shorter
             int len = seqLen == null ? context : seqLen;

@@ -6,10 +6,12 @@ import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code --model}, {@code --tokenizer} and {@code --threads} of the commands that run a model ({@code @Mixin}). */
+/** {@code --model}, {@code --tokenizer}, {@code --threads} and {@code --device} of the commands that run a model ({@code @Mixin}). */
 final class ModelOptions {
     @Option(names = "--model", required = true, description = "HF directory, llama2.c .bin, or a directory holding one")
     Path model;
@@ -22,8 +24,20 @@ final class ModelOptions {
                     + "machine shared with other busy processes")
     Integer threads;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
+    /** Where the error/diagnostic lines go (the device chosen); set by the command. */
+    private PrintWriter err = new PrintWriter(System.err, true);
+
     Checkpoint checkpoint() {
         return Checkpoints.load(model);
+    }
+
+    /** Sends the device line to the command's error stream instead of the process's. */
+    ModelOptions err(PrintWriter w) {
+        this.err = w;
+        return this;
     }
 
     /** The model on the engine, with --threads applied to the calling thread; the caller closes it. */
@@ -39,6 +53,7 @@ final class ModelOptions {
             }
             LlamaModel.setComputeThreads(threads);
         }
+        device.apply(err);
         return LlamaModel.load(ckpt);
     }
 

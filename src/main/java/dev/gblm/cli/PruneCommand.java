@@ -173,7 +173,7 @@ final class PruneCommand implements Callable<Integer> {
         BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false, pass);
         ObjectNode report;
         AlphaSearch.Outcome search = null;
-        try (LlamaModel m = model.load(ckpt)) {
+        try (LlamaModel m = model.err(spec.commandLine().getErr()).load(ckpt)) {
             BatchPruner.Result result;
             if (auto) {
                 err.printf(Locale.ROOT, "automatic alpha: %d values, held-out %d sequences (%s)%n", grid.size(),

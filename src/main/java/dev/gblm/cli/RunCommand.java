@@ -40,6 +40,8 @@ final class RunCommand implements Callable<Integer> {
     KafkaOptions.Bootstrap cluster = new KafkaOptions.Bootstrap();
     @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
+    @Mixin
+    DeviceOption device = new DeviceOption();
     @Option(names = "--keep", defaultValue = "0", paramLabel = "K",
             description = "the exporter keeps the newest K complete epochs per job (default ${DEFAULT-VALUE} = all); OUT/<job>/latest links the newest")
     int keep;
@@ -92,6 +94,7 @@ final class RunCommand implements Callable<Integer> {
         if (untilExported && specs.isEmpty()) {
             throw new GblmException("--until-exported needs at least one --job");
         }
+        device.apply(spec.commandLine().getErr()); // workers and evaluators load on the process default
         PipelineSettings o = PipelineSettings.builder(model, out).tokenizer(tokenizer).dataDir(dataDir)
                 .kafka(cluster.given() ? cluster.settings() : null)
                 .metricsPort(metricsEndpoint.port).metricsHost(metricsEndpoint.host).seqLen(seqLen).samplesPerSlice(samplesPerSlice)

@@ -75,6 +75,9 @@ final class WorkerCommand implements Callable<Integer> {
     int threads;
 
     @Mixin
+    DeviceOption device = new DeviceOption();
+
+    @Mixin
     KafkaOptions.Metrics metricsEndpoint = new KafkaOptions.Metrics();
 
     @Option(names = "--worker-id", description = "stable worker id; a restart with the same id fences the old instance"
@@ -127,6 +130,7 @@ final class WorkerCommand implements Callable<Integer> {
         if (threads > 0) {
             dev.gblm.engine.LlamaModel.setComputeThreads(threads);
         }
+        device.apply(spec.commandLine().getErr()); // the worker loads its model on the process default
         Checkpoint ckpt = Checkpoints.load(model);
         // settings that cannot fit the model are refused before any connection is made
         Worker.profileFor(cfg, ckpt);

@@ -26,7 +26,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A LLaMA-family decoder on DJL NDArrays (PyTorch engine, float32 compute; GPU when DJL finds one).
+ * A LLaMA-family decoder on DJL NDArrays (PyTorch engine, float32 compute) on one device ({@link ComputeDevice}:
+ * the process default set by {@link #setDefaultDevice}, {@code auto} unless told otherwise).
  * Rotary embeddings use the Hugging Face {@code rotate_half} layout only: llama2.c checkpoints are
  * permuted on load (see {@link Checkpoints}).
  *
@@ -60,11 +61,13 @@ public final class LlamaModel implements AutoCloseable {
      */
     static final Object GRADIENT_LOCK = new Object();
 
-    private LlamaModel(Checkpoint ckpt) {
-        Engines.init();
+    /** The device of models loaded without one ({@code --device}); process-wide like the thread count. */
+    private static volatile ComputeDevice defaultDevice = ComputeDevice.AUTO;
+
+    private LlamaModel(Checkpoint ckpt, ComputeDevice where) {
+        Device device = Engines.device(where);
         this.cfg = ckpt.config();
         this.source = ckpt;
-        Device device = Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         int L = cfg.numLayers();
         try {
@@ -92,8 +95,37 @@ public final class LlamaModel implements AutoCloseable {
         normEps = (float) cfg.rmsNormEps();
     }
 
+    /** {@code ckpt} on the {@linkplain #setDefaultDevice default device}. */
     public static LlamaModel load(Checkpoint ckpt) {
-        return new LlamaModel(ckpt);
+        return new LlamaModel(ckpt, defaultDevice);
+    }
+
+    /** {@code ckpt} on {@code device}; GPU without a usable CUDA native is one line ({@link GblmException}). */
+    public static LlamaModel load(Checkpoint ckpt, ComputeDevice device) {
+        return new LlamaModel(ckpt, device);
+    }
+
+    /**
+     * Sets the device of every model loaded afterwards without an explicit one (process-wide, like
+     * {@link #setComputeThreads}): the commands set it once from {@code --device}, so code that loads models on
+     * their behalf (the worker, the held-out evaluator) follows. Checks it now, so a GPU that is not there is
+     * refused before any work starts.
+     *
+     * @return for the log: what it resolved to ({@link Engines#describe})
+     */
+    public static String setDefaultDevice(ComputeDevice device) {
+        Device d = Engines.device(device);
+        defaultDevice = device;
+        return Engines.describe(device, d);
+    }
+
+    public static ComputeDevice defaultDevice() {
+        return defaultDevice;
+    }
+
+    /** The DJL device this model's tensors live on. */
+    public Device device() {
+        return manager.getDevice();
     }
 
     public LlamaConfig config() {
@@ -336,8 +368,8 @@ public final class LlamaModel implements AutoCloseable {
         return linear[l];
     }
 
-    /** A scope under the weight manager for one call's intermediates (same device as the weights). */
-    NDManager newScope() {
+    /** A scope under the weight manager for one call's intermediates (same device as the weights); close it. */
+    public NDManager newScope() {
         return manager.newSubManager();
     }
 

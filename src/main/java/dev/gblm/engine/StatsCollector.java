@@ -46,7 +46,7 @@ public final class StatsCollector implements AutoCloseable {
     }
 
     private LossResult forwardObserving(int[] tokens) {
-        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+        try (NDManager m = model.newScope()) { // on the model's device
             NDArray h = model.embed(tokens, m);
             for (int l = 0; l < model.config().numLayers(); l++) {
                 h = model.layerForward(l, h, acc);

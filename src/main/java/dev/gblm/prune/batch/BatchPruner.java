@@ -186,7 +186,7 @@ public final class BatchPruner {
         int layers = model.config().numLayers();
         int[][][] shapes = StatsCollector.shapesOf(model);
         Map<ModuleKey, Mask> masks = new TreeMap<>();
-        try (NDManager states = NDManager.newBaseManager("PyTorch")) {
+        try (NDManager states = model.newScope()) { // on the model's device
             progress.phase("embed");
             long t0 = System.nanoTime();
             NDArray[] hidden = new NDArray[samples.size()];
