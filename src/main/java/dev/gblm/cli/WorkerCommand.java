@@ -130,10 +130,10 @@ final class WorkerCommand implements Callable<Integer> {
         if (threads > 0) {
             dev.gblm.engine.LlamaModel.setComputeThreads(threads);
         }
-        device.apply(spec.commandLine().getErr()); // the worker loads its model on the process default
         Checkpoint ckpt = Checkpoints.load(model);
         // settings that cannot fit the model are refused before any connection is made
         Worker.profileFor(cfg, ckpt);
+        device.apply(spec.commandLine().getErr()); // the worker loads its model on the process default
         Tokenizer tok = loadTokenizer();
         TopicCatalog catalog = topics.catalog();
         try (TopicAdmin admin = TopicAdmin.connect(kafka.settings(), TopicAdmin.SERVICE_CLUSTER_WAIT)) {
