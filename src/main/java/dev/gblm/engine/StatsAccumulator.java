@@ -131,6 +131,36 @@ public final class StatsAccumulator implements ActivationObserver, GradientObser
         return out;
     }
 
+    /**
+     * The statistics of one module so far (copied to the heap; zero sums when never observed), e.g. to prune it
+     * before the next layer is collected.
+     *
+     * @param shape {@code {out, in}}
+     */
+    public ModuleStats module(int l, LinearKind kind, int[] shape) {
+        int k = kind.ordinal();
+        int rows = shape[0];
+        int in = shape[1];
+        return new ModuleStats(l, kind, 0, rows, in, kinds,
+                kinds.contains(StatKind.GRAD) ? heap(gradL1[l][k], rows * in) : null,
+                kinds.contains(StatKind.GRAD) ? heap(gradL2Sq[l][k], rows * in) : null,
+                kinds.contains(StatKind.ACT) ? heap(actSq[l][k], in) : null,
+                kinds.contains(StatKind.HESSIAN) ? heap(hessian[l][k], in * in) : null,
+                samples, tokens);
+    }
+
+    /** Frees the sums of layer {@code l} (already taken with {@link #module}); counts are kept. */
+    public void releaseLayer(int l) {
+        for (NDArray[][] a : new NDArray[][][] {gradL1, gradL2Sq, actSq, hessian}) {
+            for (int k = 0; k < a[l].length; k++) {
+                if (a[l][k] != null) {
+                    a[l][k].close();
+                    a[l][k] = null;
+                }
+            }
+        }
+    }
+
     /** Forgets every sum and count (a worker starts a new slice). */
     public void reset() {
         if (manager != null) {
