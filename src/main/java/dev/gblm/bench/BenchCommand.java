@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
             EpochsBench.class,
             FaultInjectionCommand.class,
             RandomCheckpointCommand.class,
+            CheckpointPruneBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

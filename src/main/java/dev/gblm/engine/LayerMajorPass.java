@@ -205,12 +205,26 @@ public final class LayerMajorPass {
         for (int l = layers - 1; l >= 0; l--) {
             try (NDManager weights = call.newSubManager()) {
                 NDArray[] stored = model.layerWeights(l, weights);
+                // a lazy model's widened weights are private to this layer: differentiate them directly (one
+                // layer's float32 weights fewer), zeroing their gradients between samples; 0 + g == g, so the
+                // statistics are unchanged
+                boolean direct = model.isLazy();
+                if (direct) {
+                    for (NDArray w : stored) {
+                        w.setRequiresGradient(true);
+                    }
+                }
                 for (int s = 0; s < n; s++) {
                     NDArray gradIn = null;
                     try (NDManager scope = call.newSubManager()) {
                         NDArray x = boundary[s][l];
                         x.tempAttach(scope);
-                        NDArray[] w = trainableCopies(stored, scope);
+                        NDArray[] w = direct ? stored : trainableCopies(stored, scope);
+                        if (direct) {
+                            for (NDArray a : w) {
+                                JniUtils.zeroGrad((PtNDArray) a);
+                            }
+                        }
                         x.setRequiresGradient(l > 0);
                         NDArray out = model.layer(l, x, null, pos[s], w);
                         backward(out, gradOut[s]);
