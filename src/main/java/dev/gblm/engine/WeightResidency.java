@@ -1,5 +1,6 @@
 package dev.gblm.engine;
 
+import dev.gblm.GblmException;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.LinearKind;
 import dev.gblm.model.TensorData;
@@ -33,8 +34,14 @@ public enum WeightResidency {
             return this;
         }
         String forced = System.getProperty("gblm.weights", "auto");
+        if (forced.equals("eager")) {
+            return EAGER;
+        }
+        if (forced.equals("lazy")) {
+            return LAZY;
+        }
         if (!forced.equals("auto")) {
-            return WeightResidency.valueOf(forced.toUpperCase(java.util.Locale.ROOT)).resolve(ckpt);
+            throw new GblmException("gblm.weights must be eager, lazy or auto, got '" + forced + "'");
         }
         long params = 0;
         for (int l = 0; l < ckpt.config().numLayers(); l++) {
