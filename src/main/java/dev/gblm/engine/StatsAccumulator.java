@@ -87,9 +87,16 @@ public final class StatsAccumulator implements ActivationObserver, GradientObser
             return;
         }
         int k = kind.ordinal();
-        NDArray sg = g.mul(gradScale);
-        gradL1[layer][k] = accumulate(gradL1[layer][k], sg.abs());
-        gradL2Sq[layer][k] = accumulate(gradL2Sq[layer][k], sg.square());
+        // temporaries closed at once, not with the caller's scope: a scope holding three weight-sized tensors per
+        // module for a whole layer would be 3x the layer's weights (2.4 GB for a 7B layer)
+        try (NDArray sg = g.mul(gradScale)) {
+            try (NDArray abs = sg.abs()) {
+                gradL1[layer][k] = accumulate(gradL1[layer][k], abs);
+            }
+            try (NDArray sq = sg.square()) {
+                gradL2Sq[layer][k] = accumulate(gradL2Sq[layer][k], sq);
+            }
+        }
     }
 
     /** Counts one sample of {@code sampleTokens} tokens (all positions fed to the model). */
