@@ -32,7 +32,9 @@ import java.util.TreeMap;
  *   <li>gradient statistics (methods gradient, gblm) always from the dense model, one forward+backward
  *       pass over all samples ({@link BatchPruneSettings#statsPass}: layer-major by default, in both modes);
  *   <li>{@link PruneMode#ONE_SHOT}: activation statistics (ACT, or HESSIAN for SparseGPT) also from the
- *       dense model, in the same pass; every module pruned independently;
+ *       dense model, in the same pass; every module pruned independently. With gradients and the layer pass, the
+ *       pass runs over all samples at once, top-down, and each layer is pruned as soon as its statistics are
+ *       complete ({@link #layerByLayer}: one layer's gradient sums in memory, the same masks);
  *   <li>{@link PruneMode#SEQUENTIAL}: hidden states of all samples start as their embeddings; for each layer
  *       {@code l} they run through layer {@code l} once while the statistics of its 7 modules are collected,
  *       the 7 masks are computed (weights as loaded: a layer is pruned once, after its statistics are taken)
