@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             FaultInjectionCommand.class,
             RandomCheckpointCommand.class,
             Bf16Probe.class,
+            CheckpointPruneBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

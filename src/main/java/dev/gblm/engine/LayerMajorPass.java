@@ -60,7 +60,7 @@ public final class LayerMajorPass {
         NDArray[] pos = model.positions(call, tokens.length);
         for (int l = 0; l < layers; l++) {
             int layer = l;
-            boundary[l + 1] = inScope(call, boundary[l], x -> model.layer(layer, x, acts, pos, model.layerWeights(layer)));
+            boundary[l + 1] = inScope(call, boundary[l], x -> model.layer(layer, x, acts, pos));
         }
 
         JniUtils.setGradMode(true);
@@ -84,7 +84,7 @@ public final class LayerMajorPass {
             try (NDManager scope = call.newSubManager()) {
                 NDArray x = boundary[l];
                 x.tempAttach(scope);
-                NDArray[] w = trainableCopies(model.layerWeights(l), scope);
+                NDArray[] w = trainable(model, model.layerWeights(l, scope), scope);
                 // the embeddings get no statistics: layer 0's input needs no gradient
                 x.setRequiresGradient(l > 0);
                 NDArray out = model.layer(l, x, null, pos, w);
@@ -116,6 +116,140 @@ public final class LayerMajorPass {
             out.attach(home);
             return out;
         }
+    }
+
+    /**
+     * The weights to differentiate layer {@code l} with, in {@code scope}: copies of an eager model's (see the class
+     * comment), or a lazy model's freshly widened tensors themselves (already private to the scope).
+     */
+    private static NDArray[] trainable(LlamaModel model, NDArray[] weights, NDManager scope) {
+        if (!model.isLazy()) {
+            return trainableCopies(weights, scope);
+        }
+        for (NDArray w : weights) {
+            w.setRequiresGradient(true);
+        }
+        return weights;
+    }
+
+    /**
+     * Forward+backward of all {@code samples} at once, layer-major over the samples, so that the statistics of one
+     * layer are complete before the next is started: bottom-up, each layer runs for every sample (its weights widened
+     * once for all samples when lazy) keeping every sample's input to every layer ({@code (L+1)·samples·T·hidden}
+     * floats); then every sample's head loss gives dL/dh_L; then top-down, layer {@code l} is recomputed and
+     * differentiated for each sample in order ({@code grads} sees sample 0's dL/dW first), and
+     * {@code layerDone.accept(l)} runs once every sample's dL/dW of layer {@code l} was handed out: a caller may then
+     * consume and free that layer's statistics and even edit its weights (no later step reads them).
+     *
+     * <p>Each observer (layer, module) receives exactly the values, in exactly the order, of calling
+     * {@link #forwardBackward} once per sample: the same statistics, bit for bit.
+     *
+     * @return each sample's loss
+     */
+    public static LossResult[] forwardBackwardAll(LlamaModel model, java.util.List<int[]> samples,
+            ActivationObserver acts, GradientObserver grads, java.util.function.IntConsumer layerDone) {
+        for (int[] t : samples) {
+            model.requireTokens(t, 2);
+        }
+        synchronized (LlamaModel.GRADIENT_LOCK) {
+            boolean prev = JniUtils.isGradMode();
+            try (NDManager call = model.newScope()) {
+                return runAll(model, samples, acts, grads, layerDone, call);
+            } finally {
+                JniUtils.setGradMode(prev);
+            }
+        }
+    }
+
+    private static LossResult[] runAll(LlamaModel model, java.util.List<int[]> samples, ActivationObserver acts,
+            GradientObserver grads, java.util.function.IntConsumer layerDone, NDManager call) {
+        int layers = model.config().numLayers();
+        int n = samples.size();
+        NDArray[][] boundary = new NDArray[n][layers + 1];
+        NDArray[][] pos = new NDArray[n][];
+        JniUtils.setGradMode(false);
+        for (int s = 0; s < n; s++) {
+            boundary[s][0] = model.embed(samples.get(s), call);
+            pos[s] = model.positions(call, samples.get(s).length);
+        }
+        for (int l = 0; l < layers; l++) {
+            int layer = l;
+            try (NDManager weights = call.newSubManager()) {
+                NDArray[] w = model.layerWeights(l, weights);
+                for (int s = 0; s < n; s++) {
+                    NDArray[] p = pos[s];
+                    boundary[s][l + 1] = inScope(call, boundary[s][l], x -> model.layer(layer, x, acts, p, w));
+                }
+            }
+        }
+
+        JniUtils.setGradMode(true);
+        LossResult[] results = new LossResult[n];
+        NDArray[] gradOut = new NDArray[n];
+        for (int s = 0; s < n; s++) {
+            int[] tokens = samples.get(s);
+            try (NDManager scope = call.newSubManager()) {
+                NDArray top = boundary[s][layers];
+                top.tempAttach(scope);
+                top.setRequiresGradient(true);
+                NDArray nll = model.tokenNll(top, tokens);
+                NDArray mean = nll.mean();
+                results[s] = new LossResult(nll.sum().getFloat(), tokens.length - 1);
+                backward(mean, scope.ones(mean.getShape()));
+                gradOut[s] = top.getGradient();
+                gradOut[s].attach(call);
+            }
+            boundary[s][layers].close();
+        }
+
+        for (int l = layers - 1; l >= 0; l--) {
+            try (NDManager weights = call.newSubManager()) {
+                NDArray[] stored = model.layerWeights(l, weights);
+                // a lazy model's widened weights are private to this layer: differentiate them directly (one
+                // layer's float32 weights fewer), zeroing their gradients between samples; 0 + g == g, so the
+                // statistics are unchanged
+                boolean direct = model.isLazy();
+                if (direct) {
+                    for (NDArray w : stored) {
+                        w.setRequiresGradient(true);
+                    }
+                }
+                for (int s = 0; s < n; s++) {
+                    NDArray gradIn = null;
+                    try (NDManager scope = call.newSubManager()) {
+                        NDArray x = boundary[s][l];
+                        x.tempAttach(scope);
+                        NDArray[] w = direct ? stored : trainableCopies(stored, scope);
+                        if (direct) {
+                            for (NDArray a : w) {
+                                JniUtils.zeroGrad((PtNDArray) a);
+                            }
+                        }
+                        x.setRequiresGradient(l > 0);
+                        NDArray out = model.layer(l, x, null, pos[s], w);
+                        backward(out, gradOut[s]);
+                        if (grads != null) {
+                            for (LinearKind k : LinearKind.values()) {
+                                NDArray g = w[k.ordinal()].getGradient();
+                                g.attach(scope);
+                                grads.onGradient(l, k, g);
+                            }
+                        }
+                        if (l > 0) {
+                            gradIn = x.getGradient();
+                            gradIn.attach(call);
+                        }
+                    }
+                    gradOut[s].close();
+                    gradOut[s] = gradIn;
+                    boundary[s][l].close();
+                }
+            }
+            if (layerDone != null) {
+                layerDone.accept(l);
+            }
+        }
+        return results;
     }
 
     /** Copies of a layer's weights in {@code scope}, leaves that require gradients. */

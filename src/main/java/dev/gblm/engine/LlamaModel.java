@@ -48,7 +48,15 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray finalNorm;
     private final NDArray[] inNorm;
     private final NDArray[] postNorm;
+    /** Eager: the model's float32 linear weights; lazy: null (see {@link WeightResidency}). */
     private final NDArray[][] linear;
+    private final boolean lazy;
+    /**
+     * Lazy edits of the stored weights: {@code zeroed[l][k]} marks (one bit per element) entries set to zero, the
+     * only edit pruning makes; any other edit keeps the whole float32 weight in {@code replaced[l][k]}.
+     */
+    private final long[][][] zeroed;
+    private final float[][][] replaced;
     private final float[] ropeInvFreq;
     private final float normEps;
 
@@ -64,10 +72,11 @@ public final class LlamaModel implements AutoCloseable {
     /** The device of models loaded without one ({@code --device}); process-wide like the thread count. */
     private static volatile ComputeDevice defaultDevice = ComputeDevice.AUTO;
 
-    private LlamaModel(Checkpoint ckpt, ComputeDevice where) {
+    private LlamaModel(Checkpoint ckpt, ComputeDevice where, WeightResidency residency) {
         Device device = Engines.device(where);
         this.cfg = ckpt.config();
         this.source = ckpt;
+        this.lazy = residency.resolve(ckpt) == WeightResidency.LAZY;
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         int L = cfg.numLayers();
         try {
@@ -77,11 +86,17 @@ public final class LlamaModel implements AutoCloseable {
             finalNorm = load(ckpt.tensor(Checkpoints.FINAL_NORM));
             inNorm = new NDArray[L];
             postNorm = new NDArray[L];
-            linear = new NDArray[L][LinearKind.values().length];
+            linear = lazy ? null : new NDArray[L][LinearKind.values().length];
+            zeroed = lazy ? new long[L][LinearKind.values().length][] : null;
+            replaced = lazy ? new float[L][LinearKind.values().length][] : null;
             for (int l = 0; l < L; l++) {
                 inNorm[l] = load(ckpt.tensor(Checkpoints.inputNorm(l)));
                 postNorm[l] = load(ckpt.tensor(Checkpoints.postAttentionNorm(l)));
                 for (LinearKind k : LinearKind.values()) {
+                    if (lazy) {
+                        ckpt.tensor(k.weightName(l)); // present: refused at load, not at first use
+                        continue;
+                    }
                     NDArray w = load(ckpt.tensor(k.weightName(l)));
                     w.setRequiresGradient(true);
                     linear[l][k.ordinal()] = w;
@@ -95,16 +110,28 @@ public final class LlamaModel implements AutoCloseable {
         normEps = (float) cfg.rmsNormEps();
     }
 
-    /** {@code ckpt} on the {@linkplain #setDefaultDevice default device}. */
+    /**
+     * {@code ckpt} on the {@linkplain #setDefaultDevice default device}, with {@link WeightResidency#AUTO}: layer
+     * weights stay lazy when their float32 form would be large.
+     */
     public static LlamaModel load(Checkpoint ckpt) {
-        return new LlamaModel(ckpt, defaultDevice);
+        return new LlamaModel(ckpt, defaultDevice, WeightResidency.AUTO);
     }
 
     /** {@code ckpt} on {@code device}; GPU without a usable CUDA native is one line ({@link GblmException}). */
     public static LlamaModel load(Checkpoint ckpt, ComputeDevice device) {
-        return new LlamaModel(ckpt, device);
+        return new LlamaModel(ckpt, device, WeightResidency.AUTO);
     }
 
+    /** {@code ckpt} on the default device with the given weight residency. */
+    public static LlamaModel load(Checkpoint ckpt, WeightResidency residency) {
+        return new LlamaModel(ckpt, defaultDevice, residency);
+    }
+
+    /** True when the layer weights are widened per call ({@link WeightResidency#LAZY}). */
+    public boolean isLazy() {
+        return lazy;
+    }
     /**
      * Sets the device of every model loaded afterwards without an explicit one (process-wide, like
      * {@link #setComputeThreads}): the commands set it once from {@code --device}, so code that loads models on
@@ -157,12 +184,17 @@ public final class LlamaModel implements AutoCloseable {
      * 2 GiB (which DJL cannot create from one buffer) loads, and no engine tensor aliases a read-only memory map.
      */
     static NDArray widen(NDManager m, TensorData t, int blockFloats) {
+        return widen(m, t, blockFloats, null);
+    }
+
+    /** {@link #widen(NDManager, TensorData, int)} with the elements whose bit is set in {@code zeroBits} zeroed. */
+    private static NDArray widen(NDManager m, TensorData t, int blockFloats, long[] zeroBits) {
         long[] s = t.shape();
         long rows = s.length == 0 ? 1 : s[0];
         long rowLen = rows == 0 ? 0 : t.numel() / rows;
         long blockRows = Math.max(1, Math.min(rows, blockFloats / Math.max(1, rowLen)));
         if (blockRows >= rows) {
-            try (NDArray block = block(m, t, s, 0, rows, rowLen)) {
+            try (NDArray block = block(m, t, s, 0, rows, rowLen, zeroBits)) {
                 return block.duplicate();
             }
         }
@@ -170,7 +202,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray out = m.zeros(new Shape(s), DataType.FLOAT32);
         for (long r = 0; r < rows; r += blockRows) {
             long n = Math.min(blockRows, rows - r);
-            try (NDArray block = block(m, t, s, r, n, rowLen)) {
+            try (NDArray block = block(m, t, s, r, n, rowLen, zeroBits)) {
                 out.set(new NDIndex(r + ":" + (r + n)), block);
             }
         }
@@ -178,14 +210,68 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** Rows {@code [r, r + n)} of {@code t} widened into a direct buffer, as an engine tensor over that buffer. */
-    private static NDArray block(NDManager m, TensorData t, long[] shape, long r, long n, long rowLen) {
+    private static NDArray block(NDManager m, TensorData t, long[] shape, long r, long n, long rowLen,
+            long[] zeroBits) {
         long[] bs = shape.clone();
         if (bs.length > 0) {
             bs[0] = n;
         }
         ByteBuffer buf = m.allocateDirect(Math.toIntExact(n * rowLen * Float.BYTES));
-        t.widenInto(r * rowLen, (int) (n * rowLen), buf.asFloatBuffer());
+        FloatBuffer fb = buf.asFloatBuffer();
+        t.widenInto(r * rowLen, (int) (n * rowLen), fb);
+        if (zeroBits != null) {
+            long first = r * rowLen;
+            long end = first + n * rowLen;
+            for (long i = nextSet(zeroBits, first); i >= 0 && i < end; i = nextSet(zeroBits, i + 1)) {
+                fb.put((int) (i - first), 0f);
+            }
+        }
         return m.create(buf, new Shape(bs), DataType.FLOAT32);
+    }
+
+    /** The first set bit at or after {@code from}, or -1. */
+    private static long nextSet(long[] bits, long from) {
+        int w = (int) (from >>> 6);
+        if (w >= bits.length) {
+            return -1;
+        }
+        long word = bits[w] & (-1L << (from & 63));
+        while (word == 0) {
+            if (++w == bits.length) {
+                return -1;
+            }
+            word = bits[w];
+        }
+        return ((long) w << 6) + Long.numberOfTrailingZeros(word);
+    }
+
+    /**
+     * The seven linear weights of layer {@code l} as float32 engine tensors: the model's own when eager (read, never
+     * close), else widened from the checkpoint (with the model's edits) into {@code scope}, freed with it.
+     */
+    NDArray[] layerWeights(int l, NDManager scope) {
+        if (!lazy) {
+            return linear[l];
+        }
+        NDArray[] w = new NDArray[LinearKind.values().length];
+        noGrad(() -> {
+            for (LinearKind k : LinearKind.values()) {
+                w[k.ordinal()] = widenModule(l, k, scope);
+            }
+            return null;
+        });
+        return w;
+    }
+
+    private NDArray widenModule(int l, LinearKind k, NDManager m) {
+        TensorData t = source.tensor(k.weightName(l));
+        float[] r = replaced[l][k.ordinal()];
+        if (r != null) {
+            try (NDArray a = m.create(r, new Shape(t.shape()))) {
+                return a.duplicate(); // PyTorch-owned: no tensor outlives its Java buffer
+            }
+        }
+        return widen(m, t, WIDEN_BLOCK_FLOATS, zeroed[l][k.ordinal()]);
     }
 
     /** Embedding and every decoder layer: the hidden states [tokens, hidden] before the final norm, in {@code m}. */
@@ -249,6 +335,11 @@ public final class LlamaModel implements AutoCloseable {
      * backward; both may be null. Gradients are zeroed before returning.
      */
     public LossResult forwardBackward(int[] tokens, ActivationObserver acts, GradientObserver grads) {
+        if (lazy) {
+            // the whole-model graph would need every layer's float32 weights alive at once: the layer-major pass
+            // computes the same statistics (bit-identical, see LayerMajorPassTest) one layer at a time
+            return LayerMajorPass.forwardBackward(this, tokens, acts, grads);
+        }
         requireTokens(tokens, 2);
         synchronized (GRADIENT_LOCK) {
             return forwardBackwardLocked(tokens, acts, grads);
@@ -318,17 +409,35 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     public int[] weightShape(int layer, LinearKind k) {
-        long[] s = linear[layer][k.ordinal()].getShape().getShape();
+        long[] s = source.tensor(k.weightName(layer)).shape();
         return new int[] {(int) s[0], (int) s[1]};
     }
 
     /** The weight [out, in] of a linear module, row-major. */
     public float[] weight(int layer, LinearKind k) {
-        return linear[layer][k.ordinal()].toFloatArray();
+        if (!lazy) {
+            return linear[layer][k.ordinal()].toFloatArray();
+        }
+        float[] r = replaced[layer][k.ordinal()];
+        if (r != null) {
+            return r.clone();
+        }
+        float[] w = source.tensor(k.weightName(layer)).toFloats();
+        long[] z = zeroed[layer][k.ordinal()];
+        if (z != null) {
+            for (long i = nextSet(z, 0); i >= 0; i = nextSet(z, i + 1)) {
+                w[(int) i] = 0f;
+            }
+        }
+        return w;
     }
 
     /** Replaces the weight [out, in] of a linear module (row-major). */
     public void setWeight(int layer, LinearKind k, float[] rowMajor) {
+        if (lazy) {
+            setLazyWeight(layer, k, rowMajor);
+            return;
+        }
         NDArray old = linear[layer][k.ordinal()];
         if (rowMajor.length != old.getShape().size()) {
             throw new IllegalArgumentException(k.weightName(layer) + ": " + rowMajor.length + " values for "
@@ -338,6 +447,36 @@ public final class LlamaModel implements AutoCloseable {
         w.setRequiresGradient(true);
         linear[layer][k.ordinal()] = w;
         old.close();
+    }
+
+    /**
+     * A lazy model's edit, relative to the stored weight: pruning only zeroes entries, which costs one bit per
+     * element; any other change (SparseGPT's updates) keeps the float32 values.
+     */
+    private void setLazyWeight(int layer, LinearKind k, float[] rowMajor) {
+        TensorData t = source.tensor(k.weightName(layer));
+        if (rowMajor.length != t.numel()) {
+            throw new IllegalArgumentException(k.weightName(layer) + ": " + rowMajor.length + " values for "
+                    + java.util.Arrays.toString(t.shape()));
+        }
+        float[] stored = t.toFloats();
+        long[] bits = new long[(rowMajor.length + 63) >>> 6];
+        boolean any = false;
+        for (int i = 0; i < rowMajor.length; i++) {
+            int now = Float.floatToRawIntBits(rowMajor[i]);
+            if (now == Float.floatToRawIntBits(stored[i])) {
+                continue;
+            }
+            if (now != 0) {
+                zeroed[layer][k.ordinal()] = null;
+                replaced[layer][k.ordinal()] = rowMajor.clone();
+                return;
+            }
+            bits[i >>> 6] |= 1L << i;
+            any = true;
+        }
+        zeroed[layer][k.ordinal()] = any ? bits : null;
+        replaced[layer][k.ordinal()] = null;
     }
 
     /**
@@ -363,11 +502,6 @@ public final class LlamaModel implements AutoCloseable {
         return new Checkpoint(cfg, exportTensors(), source.source(), source.format());
     }
 
-    /** The seven linear weights of layer {@code l} (the model's own arrays: read, never close). */
-    NDArray[] layerWeights(int l) {
-        return linear[l];
-    }
-
     /** A scope under the weight manager for one call's intermediates (same device as the weights); close it. */
     public NDManager newScope() {
         return manager.newSubManager();
@@ -385,8 +519,14 @@ public final class LlamaModel implements AutoCloseable {
 
     // ------------------------------------------------------------------ the math
 
-    private NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos) {
-        return layer(l, x, acts, pos, linear[l]);
+    /** Decoder layer {@code l} with the model's weights (a lazy model's widened for this call and freed after). */
+    NDArray layer(int l, NDArray x, ActivationObserver acts, NDArray[] pos) {
+        if (!lazy) {
+            return layer(l, x, acts, pos, linear[l]);
+        }
+        try (NDManager weights = manager.newSubManager()) {
+            return layer(l, x, acts, pos, layerWeights(l, weights));
+        }
     }
 
     /**
@@ -511,6 +651,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private void zeroGradients() {
+        if (linear == null) {
+            return;
+        }
         for (NDArray[] layer : linear) {
             for (NDArray w : layer) {
                 JniUtils.zeroGrad((PtNDArray) w);

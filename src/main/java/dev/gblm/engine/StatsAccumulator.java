@@ -87,9 +87,16 @@ public final class StatsAccumulator implements ActivationObserver, GradientObser
             return;
         }
         int k = kind.ordinal();
-        NDArray sg = g.mul(gradScale);
-        gradL1[layer][k] = accumulate(gradL1[layer][k], sg.abs());
-        gradL2Sq[layer][k] = accumulate(gradL2Sq[layer][k], sg.square());
+        // temporaries closed at once, not with the caller's scope: a scope holding three weight-sized tensors per
+        // module for a whole layer would be 3x the layer's weights (2.4 GB for a 7B layer)
+        try (NDArray sg = g.mul(gradScale)) {
+            try (NDArray abs = sg.abs()) {
+                gradL1[layer][k] = accumulate(gradL1[layer][k], abs);
+            }
+            try (NDArray sq = sg.square()) {
+                gradL2Sq[layer][k] = accumulate(gradL2Sq[layer][k], sq);
+            }
+        }
     }
 
     /** Counts one sample of {@code sampleTokens} tokens (all positions fed to the model). */
@@ -129,6 +136,36 @@ public final class StatsAccumulator implements ActivationObserver, GradientObser
             }
         }
         return out;
+    }
+
+    /**
+     * The statistics of one module so far (copied to the heap; zero sums when never observed), e.g. to prune it
+     * before the next layer is collected.
+     *
+     * @param shape {@code {out, in}}
+     */
+    public ModuleStats module(int l, LinearKind kind, int[] shape) {
+        int k = kind.ordinal();
+        int rows = shape[0];
+        int in = shape[1];
+        return new ModuleStats(l, kind, 0, rows, in, kinds,
+                kinds.contains(StatKind.GRAD) ? heap(gradL1[l][k], rows * in) : null,
+                kinds.contains(StatKind.GRAD) ? heap(gradL2Sq[l][k], rows * in) : null,
+                kinds.contains(StatKind.ACT) ? heap(actSq[l][k], in) : null,
+                kinds.contains(StatKind.HESSIAN) ? heap(hessian[l][k], in * in) : null,
+                samples, tokens);
+    }
+
+    /** Frees the sums of layer {@code l} (already taken with {@link #module}); counts are kept. */
+    public void releaseLayer(int l) {
+        for (NDArray[][] a : new NDArray[][][] {gradL1, gradL2Sq, actSq, hessian}) {
+            for (int k = 0; k < a[l].length; k++) {
+                if (a[l][k] != null) {
+                    a[l][k].close();
+                    a[l][k] = null;
+                }
+            }
+        }
     }
 
     /** Forgets every sum and count (a worker starts a new slice). */

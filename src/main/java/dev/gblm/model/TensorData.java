@@ -162,6 +162,29 @@ public final class TensorData {
         }
     }
 
+    /**
+     * Copies the stored (little-endian) bytes of elements {@code [start, start + count)} into {@code out} at its
+     * position (which advances), across chunks: how a writer streams a tensor of any size a piece at a time.
+     */
+    public void readBytes(long start, int count, ByteBuffer out) {
+        if (start < 0 || count < 0 || start + count > numel()) {
+            throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
+        }
+        int width = dtype.bytes();
+        long pos = start;
+        long end = start + count;
+        int c = chunkOf(pos);
+        while (pos < end) {
+            int from = (int) (pos - chunkStart[c]);
+            int n = (int) Math.min(end - pos, chunkStart[c + 1] - pos);
+            ByteBuffer b = chunks[c].duplicate();
+            b.position(from * width).limit((from + n) * width);
+            out.put(b);
+            pos += n;
+            c++;
+        }
+    }
+
     /** The chunk holding element {@code e} (skipping empty chunks). */
     private int chunkOf(long e) {
         int i = Arrays.binarySearch(chunkStart, 0, chunks.length, e);

@@ -3,9 +3,11 @@ package dev.gblm.prune.batch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.GblmException;
+import dev.gblm.engine.LayerMajorPass;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsAccumulator;
 import dev.gblm.engine.StatsCollector;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.LinearKind;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.Method;
@@ -30,7 +32,9 @@ import java.util.TreeMap;
  *   <li>gradient statistics (methods gradient, gblm) always from the dense model, one forward+backward
  *       pass over all samples ({@link BatchPruneSettings#statsPass}: layer-major by default, in both modes);
  *   <li>{@link PruneMode#ONE_SHOT}: activation statistics (ACT, or HESSIAN for SparseGPT) also from the
- *       dense model, in the same pass; every module pruned independently;
+ *       dense model, in the same pass; every module pruned independently. With gradients and the layer pass, the
+ *       pass runs over all samples at once, top-down, and each layer is pruned as soon as its statistics are
+ *       complete ({@link #layerByLayer}: one layer's gradient sums in memory, the same masks);
  *   <li>{@link PruneMode#SEQUENTIAL}: hidden states of all samples start as their embeddings; for each layer
  *       {@code l} they run through layer {@code l} once while the statistics of its 7 modules are collected,
  *       the 7 masks are computed (weights as loaded: a layer is pruned once, after its statistics are taken)
@@ -118,6 +122,9 @@ public final class BatchPruner {
         CalibrationStats kept = options.keepStats() ? new CalibrationStats() : null;
         if (!calibrated) {
             masks = pruneLayers(null, kept);
+        } else if (method.needsGradients() && options.statsPass() == StatsPass.LAYER
+                && (options.mode() == PruneMode.ONE_SHOT || actKinds.isEmpty()) && !actKinds.contains(StatKind.HESSIAN)) {
+            masks = layerByLayer(samples, actKinds, kept);
         } else if (options.mode() == PruneMode.ONE_SHOT || actKinds.isEmpty()) {
             // one pass on the dense model collects everything the method reads
             Set<StatKind> all = actKinds.toSet();
@@ -150,6 +157,45 @@ public final class BatchPruner {
             time(phase, t0);
             return s;
         }
+    }
+
+    /**
+     * One-shot pruning from dense statistics, one layer at a time ({@link LayerMajorPass#forwardBackwardAll}): all
+     * samples go through the model together, top-down; as soon as every sample's gradients of layer {@code l} are
+     * summed, its modules are pruned and the sums freed. The statistics, hence the masks, are those of
+     * {@link #collect} + {@link #pruneLayers}, bit for bit, but only one layer's gradient sums exist at a time
+     * (instead of 8 bytes per parameter of the whole model). Activation sums (ACT) are small and kept for all layers
+     * until their layer is pruned; HESSIAN (SparseGPT, no gradients) never takes this path.
+     */
+    private Map<ModuleKey, Mask> layerByLayer(List<int[]> samples, StatKinds actKinds, CalibrationStats kept) {
+        Set<StatKind> all = actKinds.toSet();
+        all.add(StatKind.GRAD);
+        int layers = model.config().numLayers();
+        Map<ModuleKey, Mask> masks = new TreeMap<>();
+        double[] maskSeconds = {0};
+        progress.phase("gradients");
+        long t0 = System.nanoTime();
+        try (StatsAccumulator acc = new StatsAccumulator(layers, StatKinds.of(all), options.gradScale())) {
+            for (int[] s : samples) {
+                acc.countSample(s.length);
+            }
+            LayerMajorPass.forwardBackwardAll(model, samples, acc.wantsActivations() ? acc : null, acc, l -> {
+                long tm = System.nanoTime();
+                for (LinearKind k : LinearKind.values()) {
+                    ModuleStats s = acc.module(l, k, model.weightShape(l, k));
+                    masks.put(new ModuleKey(l, k), pruneModule(l, k, s));
+                    if (kept != null) {
+                        kept.add(s);
+                    }
+                }
+                acc.releaseLayer(l);
+                maskSeconds[0] += (System.nanoTime() - tm) / 1e9;
+                progress.layerPruned(l, layers);
+            });
+        }
+        phases.merge("gradients", (System.nanoTime() - t0) / 1e9 - maskSeconds[0], Double::sum);
+        phases.merge("masks", maskSeconds[0], Double::sum);
+        return masks;
     }
 
     /** Prunes every module of every layer from whole-model statistics (null for magnitude). */

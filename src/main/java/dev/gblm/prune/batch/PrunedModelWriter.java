@@ -26,7 +26,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.AbstractCollection;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -43,7 +42,8 @@ import java.util.zip.CRC32C;
  * Writes a pruned model's output directory:
  *
  * <ul>
- *   <li>{@code model.safetensors}: a Hugging Face checkpoint with the source's tensor names, order and dtypes
+ *   <li>{@code model.safetensors} (or, for a sharded source, shards of at most its largest weight file plus
+ *       {@code model.safetensors.index.json}): a Hugging Face checkpoint with the source's tensor names, order and dtypes
  *       (llama2.c sources are float32). Masked weights are the source's stored bytes with pruned entries set to +0 —
  *       kept entries stay bit-identical — unless replaced weights are given (SparseGPT), which are encoded in the
  *       source dtype with pruned entries exactly 0. Every other tensor is the source's, bit for bit;
@@ -84,7 +84,7 @@ public final class PrunedModelWriter {
      * {@link #MASKS_SAFETENSORS_FILE} and the copied source files are covered by the marker too, but not required, so
      * directories written before they existed stay complete.
      */
-    private static final List<String> REQUIRED_FILES = List.of("config.json", "model.safetensors", MASKS_FILE, REPORT_FILE);
+    private static final List<String> REQUIRED_FILES = List.of("config.json", MASKS_FILE, REPORT_FILE);
     private static final Pattern LEFTOVER = Pattern.compile(
             "\\..+\\.(tmp|old)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -147,7 +147,7 @@ public final class PrunedModelWriter {
             createDirectoriesDurably(parent);
             Files.createDirectory(tmp);
             JSON.writeValue(tmp.resolve(CONFIG_FILE).toFile(), outputConfig(source, sparsityStructure(report), overallSparsity(masks)));
-            SafetensorsWriter.write(tmp.resolve("model.safetensors"), new PrunedTensors(source, masks, replaced));
+            SafetensorsWriter.writeSharded(tmp, prunedEntries(source, masks, replaced), shardBytes(source));
             List<String> copied = copySourceFiles(source, tokenizerOverride, tmp);
             List<MaskFile.Entry> entries = new ArrayList<>();
             masks.forEach((k, m) -> entries.add(new MaskFile.Entry(k.layer(), k.kind().shortName(), m)));
@@ -194,66 +194,97 @@ public final class PrunedModelWriter {
         }
     }
 
-    /** The output tensors, computed one at a time as the writer iterates (twice: header, then data). */
-    private static final class PrunedTensors extends AbstractCollection<TensorData> {
-        private final Checkpoint source;
-        private final Map<String, ModuleKey> masked = new HashMap<>();
-        private final Map<ModuleKey, Mask> masks;
-        private final UpdatedWeights replaced;
+    /** Elements per piece when a masked weight is streamed: 8 Mi elements, at most 32 MiB on the heap. */
+    static final int PIECE_ELEMENTS = 8 << 20;
 
-        PrunedTensors(Checkpoint source, Map<ModuleKey, Mask> masks, UpdatedWeights replaced) {
-            this.source = source;
-            this.masks = masks;
-            this.replaced = replaced;
-            for (ModuleKey k : masks.keySet()) {
-                masked.put(k.kind().weightName(k.layer()), k);
+    /**
+     * The output tensors as writer entries: each tensor's bytes are produced only when the writer reaches them (the
+     * header needs names, dtypes and shapes only), a masked weight a piece at a time, so writing needs no in-memory
+     * model and a tensor over 2 GiB (several memory-map windows) streams like any other.
+     */
+    static List<SafetensorsWriter.Entry> prunedEntries(Checkpoint source, Map<ModuleKey, Mask> masks,
+            UpdatedWeights replaced) {
+        Map<String, ModuleKey> masked = new HashMap<>();
+        for (ModuleKey k : masks.keySet()) {
+            masked.put(k.kind().weightName(k.layer()), k);
+        }
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (TensorData t : source.tensors().values()) {
+            ModuleKey key = masked.get(t.name());
+            entries.add(key == null ? SafetensorsWriter.Entry.of(t)
+                    : new SafetensorsWriter.Entry(t.name(), t.dtype(), t.shape(),
+                            () -> prunedData(t, masks.get(key), replaced.weight(key))));
+        }
+        return entries;
+    }
+
+    /**
+     * Shard size of the output: a sharded source's largest weight file (so the output is sharded like the input),
+     * or unlimited (one {@code model.safetensors}) for a single-file or in-memory source.
+     */
+    static long shardBytes(Checkpoint source) {
+        Path dir = sourceDir(source);
+        if (dir == null || source.format() != Checkpoint.Format.HF_SAFETENSORS
+                || !Files.isRegularFile(dir.resolve(SafetensorsWriter.INDEX_FILE))) {
+            return Long.MAX_VALUE;
+        }
+        long max = 0;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
+                max = Math.max(max, Files.size(f));
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
         }
-
-        @Override
-        public Iterator<TensorData> iterator() {
-            Iterator<TensorData> it = source.tensors().values().iterator();
-            return new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return it.hasNext();
-                }
-
-                @Override
-                public TensorData next() {
-                    TensorData t = it.next();
-                    ModuleKey key = masked.get(t.name());
-                    return key == null ? t : pruned(t, masks.get(key), replaced.weight(key));
-                }
-            };
-        }
-
-        @Override
-        public int size() {
-            return source.tensors().size();
-        }
+        return max > 0 ? max : Long.MAX_VALUE;
     }
 
     /** A source weight with the mask applied: zeroed stored bytes, or the replaced values re-encoded. */
     static TensorData pruned(TensorData src, Mask mask, float[] replacement) {
+        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(src.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+        prunedData(src, mask, replacement).forEach(all::put);
+        all.flip();
+        return new TensorData(src.name(), src.dtype(), src.shape(), all);
+    }
+
+    /**
+     * The bytes of a pruned weight, in order: with a replacement, its values masked and encoded in the source dtype;
+     * otherwise the source's stored bytes with pruned entries set to +0 (all-zero bits in F32, F16 and BF16), read
+     * and zeroed {@link #PIECE_ELEMENTS} at a time when iterated.
+     */
+    static Iterable<ByteBuffer> prunedData(TensorData src, Mask mask, float[] replacement) {
         if (replacement != null) {
             float[] w = replacement.clone();
             mask.applyTo(w);
-            return TensorData.fromFloats(src.name(), src.dtype(), src.shape(), w);
+            return TensorData.fromFloats(src.name(), src.dtype(), src.shape(), w).chunks();
         }
         int width = src.dtype().bytes();
-        byte[] bytes = new byte[(int) src.byteSize()];
-        src.bytes().get(bytes);
-        long n = mask.numel();
-        for (long i = 0; i < n; i++) {
-            if (mask.isPrunedIndex(i)) {
-                int o = (int) (i * width);
-                for (int b = 0; b < width; b++) {
-                    bytes[o + b] = 0; // all-zero bits = +0.0 in F32, F16 and BF16
-                }
+        long n = src.numel();
+        return () -> new Iterator<>() {
+            private long next;
+
+            @Override
+            public boolean hasNext() {
+                return next < n;
             }
-        }
-        return new TensorData(src.name(), src.dtype(), src.shape(), ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
+
+            @Override
+            public ByteBuffer next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                int count = (int) Math.min(PIECE_ELEMENTS, n - next);
+                byte[] bytes = new byte[count * width];
+                src.readBytes(next, count, ByteBuffer.wrap(bytes));
+                for (int i = 0; i < count; i++) {
+                    if (mask.isPrunedIndex(next + i)) {
+                        java.util.Arrays.fill(bytes, i * width, (i + 1) * width, (byte) 0);
+                    }
+                }
+                next += count;
+                return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            }
+        };
     }
 
     /**
@@ -540,6 +571,9 @@ public final class PrunedModelWriter {
             if (!listed.contains(required)) {
                 return COMPLETE_FILE + " in " + dir + " does not list " + required;
             }
+        }
+        if (!listed.contains("model.safetensors") && !listed.contains(SafetensorsWriter.INDEX_FILE)) {
+            return COMPLETE_FILE + " in " + dir + " lists neither model.safetensors nor " + SafetensorsWriter.INDEX_FILE;
         }
         return null;
     }
