@@ -6,7 +6,6 @@ import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
-import dev.gblm.model.LinearKind;
 import dev.gblm.model.LlamaConfig;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
@@ -78,12 +77,7 @@ final class CheckpointPruneBench implements Callable<Integer> {
         Checkpoint ckpt = Checkpoints.load(model);
         LlamaConfig cfg = ckpt.config();
         List<int[]> cal = RandomCheckpoints.documents(new SplittableRandom(11), samples, tokens, cfg.vocabSize());
-        long linParams = 0;
-        for (LinearKind k : LinearKind.values()) {
-            long[] s = Checkpoints.linearShape(cfg, k);
-            linParams += s[0] * s[1];
-        }
-        linParams *= cfg.numLayers();
+        long linParams = EngineBench.layerLinearParams(cfg);
         long headParams = (long) cfg.vocabSize() * cfg.hiddenSize();
         double T = tokens;
         // as bench engine counts it, plus the layer-major pass's recomputed forward (linears 2NT, attention 4LT^2d)

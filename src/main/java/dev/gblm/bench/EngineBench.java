@@ -57,12 +57,7 @@ final class EngineBench implements Callable<Integer> {
         Checkpoint ck = RandomCheckpoints.uniform(cfg, 1234);
         try (LlamaModel model = LlamaModel.load(ck)) {
             double ceiling = matmulRate(10, model.device());
-            long linParams = 0;
-            for (LinearKind k : LinearKind.values()) {
-                long[] s = Checkpoints.linearShape(cfg, k);
-                linParams += s[0] * s[1];
-            }
-            linParams *= cfg.numLayers();
+            long linParams = layerLinearParams(cfg);
             long headParams = (long) cfg.vocabSize() * cfg.hiddenSize();
             double T = tokens;
             // work actually required: layer linears fwd 2 + bwd 4 (dX, dW); frozen lm_head fwd 2 + bwd dX 2;
@@ -173,5 +168,15 @@ final class EngineBench implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /** Parameters of the seven linears of every decoder layer (what the statistics and masks cover). */
+    static long layerLinearParams(LlamaConfig cfg) {
+        long n = 0;
+        for (LinearKind k : LinearKind.values()) {
+            long[] s = Checkpoints.linearShape(cfg, k);
+            n += s[0] * s[1];
+        }
+        return n * cfg.numLayers();
     }
 }

@@ -85,27 +85,38 @@ public final class LayerMajorPass {
                 NDArray x = boundary[l];
                 x.tempAttach(scope);
                 NDArray[] w = trainable(model, model.layerWeights(l, scope), scope);
-                // the embeddings get no statistics: layer 0's input needs no gradient
-                x.setRequiresGradient(l > 0);
-                NDArray out = model.layer(l, x, null, pos, w);
-                backward(out, gradOut);
-                if (grads != null) {
-                    for (LinearKind k : LinearKind.values()) {
-                        NDArray g = w[k.ordinal()].getGradient();
-                        g.attach(scope);
-                        grads.onGradient(l, k, g);
-                    }
-                }
-                if (l > 0) {
-                    gradIn = x.getGradient();
-                    gradIn.attach(call);
-                }
+                gradIn = backwardLayer(model, l, x, w, pos, gradOut, grads, scope, call);
             }
             gradOut.close();
             gradOut = gradIn;
             boundary[l].close();
         }
         return result;
+    }
+
+    /**
+     * Layer {@code l} recomputed from its saved input {@code x} with weights {@code w} and differentiated against the
+     * incoming {@code gradOut}: the weight gradients go to {@code grads} (in {@code scope}), and the gradient of the
+     * layer's input is returned in {@code home} (null for layer 0, whose input is the embedding: no statistics).
+     */
+    private static NDArray backwardLayer(LlamaModel model, int l, NDArray x, NDArray[] w, NDArray[] pos, NDArray gradOut,
+            GradientObserver grads, NDManager scope, NDManager home) {
+        x.setRequiresGradient(l > 0);
+        NDArray out = model.layer(l, x, null, pos, w);
+        backward(out, gradOut);
+        if (grads != null) {
+            for (LinearKind k : LinearKind.values()) {
+                NDArray g = w[k.ordinal()].getGradient();
+                g.attach(scope);
+                grads.onGradient(l, k, g);
+            }
+        }
+        if (l == 0) {
+            return null;
+        }
+        NDArray gradIn = x.getGradient();
+        gradIn.attach(home);
+        return gradIn;
     }
 
     /** {@code f(in)} with every intermediate in a scope closed here; the result joins {@code home}. */
@@ -225,20 +236,7 @@ public final class LayerMajorPass {
                                 JniUtils.zeroGrad((PtNDArray) a);
                             }
                         }
-                        x.setRequiresGradient(l > 0);
-                        NDArray out = model.layer(l, x, null, pos[s], w);
-                        backward(out, gradOut[s]);
-                        if (grads != null) {
-                            for (LinearKind k : LinearKind.values()) {
-                                NDArray g = w[k.ordinal()].getGradient();
-                                g.attach(scope);
-                                grads.onGradient(l, k, g);
-                            }
-                        }
-                        if (l > 0) {
-                            gradIn = x.getGradient();
-                            gradIn.attach(call);
-                        }
+                        gradIn = backwardLayer(model, l, x, w, pos[s], gradOut[s], grads, scope, call);
                     }
                     gradOut[s].close();
                     gradOut[s] = gradIn;
