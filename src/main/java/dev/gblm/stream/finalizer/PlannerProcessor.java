@@ -420,13 +420,14 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
     private void evaluate(String profile, long timestamp) {
         List<SliceRecord> available = new ArrayList<>(slicesOf(profile));
         available.removeIf(s -> bad.get(profile + "|" + s.sliceId()) != null); // bad yet kept: used by an epoch in flight
-        jobGauges(profile, available);
+        List<JobSpec> live = liveJobs(); // parsed once per evaluation, not once per use
+        jobGauges(profile, available, live);
         if (available.isEmpty()) {
             return; // another task owns this profile, or nothing has arrived yet
         }
         Profile spec = available.get(0).profileSpec();
         boolean declared = false;
-        for (JobSpec job : liveJobs()) {
+        for (JobSpec job : live) {
             byte[] raw = progress.get(job.id());
             JobProgress prev = raw == null ? null : Json.read(raw, JobProgress.class);
             if (!job.profile().equals(profile) || !mayDeclare(job, prev)) {
@@ -463,7 +464,7 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
         if (declared) {
             retire(profile, timestamp, ctx.currentSystemTimeMs()); // slices of jobs nobody wants and past retention
         }
-        for (JobSpec job : liveJobs()) {
+        for (JobSpec job : live) {
             if (job.profile().equals(profile)) {
                 reportStatus(job, available, timestamp);
             }
@@ -517,12 +518,19 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
 
     /** Samples of the job's streams in {@code available} that no epoch of the job has used (its base included). */
     private static long newSamplesOf(JobSpec job, JobProgress p, List<SliceRecord> available) {
+        Set<String> used = new HashSet<>();
+        if (p != null) {
+            used.addAll(p.sliceIds());
+            if (p.firstUsed() != null) {
+                used.addAll(p.firstUsed().keySet());
+            }
+            if (p.base() != null) {
+                used.addAll(p.base().sliceIds()); // a window-0 base lists every folded slice: look it up, not scan it
+            }
+        }
         long samples = 0;
         for (SliceRecord s : available) {
-            String id = s.sliceId();
-            boolean used = p != null && (p.sliceIds().contains(id) || p.firstUsed() != null && p.firstUsed().containsKey(id)
-                    || p.base() != null && p.base().sliceIds().contains(id));
-            if (job.streams().contains(s.stream()) && !used) {
+            if (job.streams().contains(s.stream()) && !used.contains(s.sliceId())) {
                 samples += s.samples();
             }
         }
@@ -580,8 +588,8 @@ final class PlannerProcessor implements Processor<String, byte[], String, byte[]
      * minSamples, and its declared epoch. Set only where this task owns the job (it holds slices of the profile or has
      * declared the job), so tasks of other profiles do not overwrite them with zeros.
      */
-    private void jobGauges(String profile, List<SliceRecord> available) {
-        for (JobSpec job : liveJobs()) {
+    private void jobGauges(String profile, List<SliceRecord> available, List<JobSpec> live) {
+        for (JobSpec job : live) {
             if (!job.profile().equals(profile)) {
                 continue;
             }
