@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * The fixed values of options that take a name, as picocli {@code completionCandidates}: usage texts list them
@@ -67,6 +68,13 @@ final class Choices {
     static final class StatsPasses extends Fixed {
         StatsPasses() {
             super(Arrays.stream(StatsPass.values()).map(StatsPass::cliName).toList());
+        }
+    }
+
+    /** The worker's passes: {@code auto} first (its default), then {@link StatsPasses}'. */
+    static final class WorkerStatsPasses extends Fixed {
+        WorkerStatsPasses() {
+            super(Stream.concat(Stream.of("auto"), Arrays.stream(StatsPass.values()).map(StatsPass::cliName)).toList());
         }
     }
 

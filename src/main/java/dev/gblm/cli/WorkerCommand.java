@@ -48,10 +48,13 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--grad-scale", defaultValue = "100", description = "gradient scale s (default: ${DEFAULT-VALUE})")
     float gradScale;
 
-    @Option(names = "--stats-pass", defaultValue = "model", completionCandidates = Choices.StatsPasses.class,
-            description = "how a sample is differentiated, ${COMPLETION-CANDIDATES}: model = the whole network's "
-                    + "autograd graph at once, layer = one decoder layer's at a time (less memory, "
-                    + "one more forward); the same statistics (default: ${DEFAULT-VALUE})")
+    @Option(names = "--stats-pass", defaultValue = "auto", completionCandidates = Choices.WorkerStatsPasses.class,
+            description = "how statistics are computed, ${COMPLETION-CANDIDATES}: model = sample by sample over the "
+                    + "whole network (sums of the whole model held between samples); layer = a slice's samples "
+                    + "together when it closes, one decoder layer at a time, each layer's records sent as soon as it "
+                    + "is complete (memory of one layer; one more forward; a slice must compute within "
+                    + "max.poll.interval.ms, 10 min); auto = layer for models too large to hold in float32 "
+                    + "(lazy weights), else model. The same statistics either way (default: ${DEFAULT-VALUE})")
     String statsPass;
 
     @Option(names = "--samples-per-slice", defaultValue = "32",
@@ -112,8 +115,21 @@ final class WorkerCommand implements Callable<Integer> {
         return WorkerSettings.builder(kafka.settings(), workerId != null ? workerId : defaultWorkerId()).seqLen(seqLen)
                 .gradScale(gradScale).holdout(holdout).samplesPerSlice(samplesPerSlice)
                 .maxSliceAge(Duration.ofMillis((long) (maxSliceSeconds * 1000))).maxRecordBytes(maxRecordBytes)
-                .threads(threads).statsPass(StatsPass.parse(statsPass)).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
+                .threads(threads).statsPass(statsPass(statsPass)).groupId(group).topics(streams == null ? null : java.util.regex.Pattern.compile(streams))
                 .build();
+    }
+
+    /** {@code auto} (null: the worker decides per model) or a {@link StatsPass}; one line naming all three otherwise. */
+    static StatsPass statsPass(String s) {
+        if ("auto".equalsIgnoreCase(s.trim())) {
+            return null;
+        }
+        try {
+            return StatsPass.parse(s);
+        } catch (GblmException e) {
+            throw new GblmException("unknown statistics pass '" + s + "' (expected one of "
+                    + String.join(", ", new Choices.WorkerStatsPasses()) + ")");
+        }
     }
 
     @Override

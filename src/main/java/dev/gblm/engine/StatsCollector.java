@@ -4,8 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.model.LinearKind;
 import dev.gblm.stats.CalibrationStats;
+import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKinds;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Runs the dense model over calibration samples, one at a time, and accumulates their statistics.
@@ -13,7 +15,7 @@ import java.util.Objects;
  * graph with {@link StatsPass#MODEL}, one layer's with {@link StatsPass#LAYER}), and the sums have the size of the
  * model's linear weights (twice, with gradients).
  */
-public final class StatsCollector implements AutoCloseable {
+public final class StatsCollector implements SampleStatistics {
     private final LlamaModel model;
     private final StatsAccumulator acc;
     private final int[][][] shapes;
@@ -55,6 +57,12 @@ public final class StatsCollector implements AutoCloseable {
         }
     }
 
+    @Override
+    public void addSample(int[] tokens) {
+        add(tokens);
+    }
+
+    @Override
     public long samples() {
         return acc.samples();
     }
@@ -67,6 +75,17 @@ public final class StatsCollector implements AutoCloseable {
         return acc.snapshot(shapes);
     }
 
+    /** Each module's sums so far, layer by layer, copied to the heap one module at a time (no whole snapshot). */
+    @Override
+    public void forEachModule(Consumer<ModuleStats> out) {
+        for (int l = 0; l < shapes.length; l++) {
+            for (LinearKind k : LinearKind.values()) {
+                out.accept(acc.module(l, k, shapes[l][k.ordinal()]));
+            }
+        }
+    }
+
+    @Override
     public void reset() {
         acc.reset();
     }

@@ -3,6 +3,7 @@ package dev.gblm.stream.worker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
@@ -94,6 +95,12 @@ final class SliceTransaction {
         this.sleeper = sleeper;
     }
 
+    /** What a transaction publishes: records handed to {@code send} one by one, possibly as they are computed. */
+    @FunctionalInterface
+    interface RecordSource {
+        void sendTo(Consumer<ProducerRecord<byte[], byte[]>> send);
+    }
+
     /**
      * Publishes {@code records} and {@code offsets} in one transaction. {@code beforeCommit} runs after everything was
      * sent, right before the commit (the worker's fault hook). Returns COMMITTED or ABORTED; throws on fatal errors
@@ -101,10 +108,26 @@ final class SliceTransaction {
      */
     Result run(List<ProducerRecord<byte[], byte[]>> records, Map<TopicPartition, OffsetAndMetadata> offsets,
             ConsumerGroupMetadata group, Runnable beforeCommit) {
+        return run(send -> records.forEach(send), offsets, group, beforeCommit);
+    }
+
+    /**
+     * As {@link #run(List, Map, ConsumerGroupMetadata, Runnable)}, with records produced while the transaction is
+     * open (a worker computing a slice layer by layer sends each layer's records as soon as they exist). When the
+     * source fails with anything but a {@link KafkaException}, the transaction is aborted and the failure rethrown:
+     * nothing of a half-computed slice is ever committed, and the producer stays usable.
+     */
+    Result run(RecordSource records, Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group,
+            Runnable beforeCommit) {
         try {
             producer.beginTransaction();
-            for (ProducerRecord<byte[], byte[]> r : records) {
-                producer.send(r);
+            try {
+                records.sendTo(producer::send);
+            } catch (KafkaException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                retryingTimeouts("abortTransaction", producer::abortTransaction);
+                throw e;
             }
             retryingTimeouts("sendOffsetsToTransaction", () -> producer.sendOffsetsToTransaction(offsets, group));
             beforeCommit.run();

@@ -23,16 +23,23 @@ public final class StatsRecords {
     public static List<Block> split(CalibrationStats stats, String profileId, long maxRecordBytes) {
         List<Block> out = new ArrayList<>();
         for (ModuleStats m : stats.modules().values()) {
-            for (RowRange r : RowBlockPlanner.plan(m.rows(), m.in(), m.kinds(), maxRecordBytes)) {
-                ModuleStats block = m.rowBlock(m.rowStart() + r.start(), m.rowStart() + r.end());
-                byte[] value = StatsCodec.encode(block);
-                if (value.length > maxRecordBytes) {
-                    // the planner guarantees this; a violation would be rejected by the broker mid-transaction
-                    throw new IllegalStateException("block " + block.describe() + " encodes to " + value.length
-                            + " bytes > limit " + maxRecordBytes);
-                }
-                out.add(new Block(new BlockKey(profileId, m.layer(), m.module(), block.rowStart()), value));
+            out.addAll(split(m, profileId, maxRecordBytes));
+        }
+        return out;
+    }
+
+    /** The records of one module (a worker publishing layer by layer encodes one module at a time). */
+    public static List<Block> split(ModuleStats m, String profileId, long maxRecordBytes) {
+        List<Block> out = new ArrayList<>();
+        for (RowRange r : RowBlockPlanner.plan(m.rows(), m.in(), m.kinds(), maxRecordBytes)) {
+            ModuleStats block = m.rowBlock(m.rowStart() + r.start(), m.rowStart() + r.end());
+            byte[] value = StatsCodec.encode(block);
+            if (value.length > maxRecordBytes) {
+                // the planner guarantees this; a violation would be rejected by the broker mid-transaction
+                throw new IllegalStateException("block " + block.describe() + " encodes to " + value.length
+                        + " bytes > limit " + maxRecordBytes);
             }
+            out.add(new Block(new BlockKey(profileId, m.layer(), m.module(), block.rowStart()), value));
         }
         return out;
     }

@@ -1,15 +1,17 @@
 package dev.gblm.stream.worker;
 
 import dev.gblm.GblmException;
+import dev.gblm.engine.LayerBatchCollector;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.SampleStatistics;
 import dev.gblm.engine.StatsCollector;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.Health;
 import dev.gblm.ops.KafkaRetry;
 import dev.gblm.ops.PollingThreads;
 import dev.gblm.ops.Service;
-import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.StatKinds;
 import dev.gblm.stream.HoldOut;
 import dev.gblm.stream.Json;
@@ -31,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -53,6 +56,14 @@ import org.slf4j.LoggerFactory;
  * The streaming worker: consumes calibration samples from every {@code calib.<stream>} topic, runs forward +
  * backward per sample, and publishes the accumulated statistics slice by slice, each slice in ONE Kafka
  * transaction together with its slice record, its dead letters and its consumed offsets.
+ *
+ * <p><b>Layer-major slices</b> ({@code --stats-pass layer}, {@link LayerBatchCollector}). A slice's samples are
+ * then only remembered while the slice is open and are run together, layer by layer, when it closes, inside the
+ * slice's transaction: each layer's statistics are encoded and sent as soon as that layer is complete (top layer
+ * first) and freed, so the worker never holds the whole model's sums, nor its encoded records (the per-sample mode
+ * holds both: about 16 bytes per parameter). The price: a slice's compute happens between two polls and inside one
+ * transaction, so it must stay well under {@code max.poll.interval.ms} (10 min here) and the transaction timeout
+ * (15 min in this mode); size {@code --samples-per-slice} accordingly (the worker warns past half the poll interval).
  *
  * <p><b>Slices and streams.</b> A slice covers one stream; the worker keeps a single accumulator, written only through
  * the open {@link OpenSlice} (so the statistics always cover exactly the slice's offsets, and an aborted or lost
@@ -117,6 +128,8 @@ public final class Worker implements Service {
 
     private final WorkerSettings cfg;
     private final LlamaModel model;
+    /** The settings' pass, or the automatic choice for this model. */
+    private final StatsPass statsPass;
     private final SampleDecoder decoder;
     private final Profile profile;
     private final String profileId;
@@ -140,7 +153,7 @@ public final class Worker implements Service {
     // loop-thread state
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
-    private StatsCollector collector;
+    private SampleStatistics statistics;
     private EngineSink sink;
     private OpenSlice<DeadLetter> slice;
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
@@ -163,6 +176,7 @@ public final class Worker implements Service {
         this.metrics = metrics;
         this.meters = new WorkerMetrics(metrics.meters(), cfg.workerId(), () -> health().up(), consecutiveAborts::get);
         this.model = LlamaModel.load(ckpt);
+        this.statsPass = cfg.statsPass() != null ? cfg.statsPass() : model.isLazy() ? StatsPass.LAYER : StatsPass.MODEL;
         metrics.register(this);
     }
 
@@ -298,8 +312,9 @@ public final class Worker implements Service {
                 // per thread: PyTorch's OpenMP thread count is a property of the calling thread
                 LlamaModel.setComputeThreads(cfg.threads());
             }
-            collector = new StatsCollector(model, KINDS, cfg.gradScale(), cfg.statsPass());
-            sink = new EngineSink(collector);
+            statistics = statsPass == StatsPass.LAYER ? new LayerBatchCollector(model, KINDS, cfg.gradScale())
+                    : new StatsCollector(model, KINDS, cfg.gradScale(), StatsPass.MODEL);
+            sink = new EngineSink(statistics);
             producer = new KafkaProducer<>(producerProperties());
             metrics.bind(producer);
             KafkaProducer<byte[], byte[]> p = producer;
@@ -311,8 +326,8 @@ public final class Worker implements Service {
             consumer = new KafkaConsumer<>(cp);
             metrics.bind(consumer);
             consumer.subscribe(cfg.topics(), new Rebalance());
-            LOG.info("worker {} started: profile {} (seqLen {}, gradScale {}), group {}", cfg.workerId(), profileId,
-                    profile.seqLen(), profile.gradScale(), groupId);
+            LOG.info("worker {} started: profile {} (seqLen {}, gradScale {}), group {}, statistics pass {}",
+                    cfg.workerId(), profileId, profile.seqLen(), profile.gradScale(), groupId, statsPass.cliName());
             while (running) {
                 ConsumerRecords<byte[], byte[]> records;
                 try {
@@ -347,8 +362,8 @@ public final class Worker implements Service {
             boolean abrupt = killed || crashed || failure.get() != null;
             abandoned = abrupt;
             closeClients(abrupt);
-            if (collector != null) {
-                collector.close();
+            if (statistics != null) {
+                statistics.close();
             }
         }
     }
@@ -416,7 +431,10 @@ public final class Worker implements Service {
         SampleDecoder.Result r = decoder.decode(rec.key(), rec.value(), format);
         if (r instanceof SampleDecoder.Accepted a) {
             slice.addSample(tp, start, rec.offset(), a.tokens(), rec.timestamp());
-            meters.sample(stream, a.tokens().length, sink.lastNanos);
+            meters.sample(stream, a.tokens().length);
+            if (!batched()) {
+                meters.computed(1, sink.lastNanos);
+            }
             LOG.debug("worker {}: sample {}-{}@{} ({} tokens) in slice", cfg.workerId(), tp.topic(), tp.partition(),
                     rec.offset(), a.tokens().length);
             faults.afterSample(tp, rec.offset());
@@ -460,32 +478,10 @@ public final class Worker implements Service {
         long t0 = System.nanoTime();
         long seq = ++sliceSeq;
         String sliceId = cfg.workerId() + "-" + s.stream() + "-" + Long.toHexString(System.currentTimeMillis()) + "-" + seq;
-        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        long statsBytes = 0;
-        if (s.samples() > 0) {
-            s.requireInStep();
-            CalibrationStats stats = collector.snapshot();
-            List<StatsRecords.Block> blocks = StatsRecords.split(stats, profileId, cfg.maxRecordBytes());
-            for (StatsRecords.Block b : blocks) {
-                out.add(new ProducerRecord<>(Topics.STATS.name(), null, b.key().bytes(), b.value(),
-                        List.of(header(Topics.HEADER_SLICE, sliceId))));
-                statsBytes += b.value().length;
-            }
-            SliceRecord rec = new SliceRecord(sliceId, profileId, profile, s.stream(), s.ranges(), s.samples(),
-                    s.tokens(), s.rejected(), blocks.size(), s.lastSampleTimestamp(), s.heldOut()).validate();
-            out.add(new ProducerRecord<>(Topics.SLICES.name(), null, profileId.getBytes(StandardCharsets.UTF_8),
-                    Json.write(rec), List.of(header(Topics.HEADER_SLICE, sliceId))));
-        }
-        for (DeadLetter d : s.deadLetters()) {
-            out.add(d.record());
-        }
-        long allBytes = 0;
-        for (ProducerRecord<byte[], byte[]> r : out) {
-            allBytes += r.value() == null ? 0 : r.value().length;
-        }
+        SlicePublication pub = new SlicePublication(s, sliceId);
         SliceTransaction.Result result;
         try {
-            result = transactions.run(out, s.commitOffsets(), consumer.groupMetadata(), () -> faults.beforeCommit(seq));
+            result = transactions.run(pub, s.commitOffsets(), consumer.groupMetadata(), () -> faults.beforeCommit(seq));
         } catch (RuntimeException e) {
             // fatal for this producer (fenced, or a call that kept timing out): no abort possible; the next owner
             // recomputes from the committed offsets
@@ -508,45 +504,115 @@ public final class Worker implements Service {
         for (DeadLetter d : s.deadLetters()) {
             meters.rejected(s.stream(), d.reason());
         }
-        meters.committed(s.samples(), statsBytes, allBytes, System.nanoTime() - t0);
+        if (batched()) {
+            meters.computed(s.samples(), pub.computeNanos);
+        }
+        meters.committed(s.samples(), pub.statsBytes, pub.allBytes, System.nanoTime() - t0);
         committedSamples.addAndGet(s.samples());
         committedSlices.incrementAndGet();
         LOG.info("worker {}: slice {} committed ({}): {} samples, {} tokens, {} rejected, {} held out, {} records, {} bytes",
-                cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), s.heldOut(), out.size(), allBytes);
+                cfg.workerId(), sliceId, why, s.samples(), s.tokens(), s.rejected(), s.heldOut(), pub.records, pub.allBytes);
         slice = null;
         s.finish();
         return true;
     }
 
+    /** Whether a slice's statistics are computed when it closes (layer-major) rather than sample by sample. */
+    private boolean batched() {
+        return statsPass == StatsPass.LAYER;
+    }
+
+    /** The statistics pass in use (the settings', or the automatic choice for this model). */
+    public StatsPass statsPass() {
+        return statsPass;
+    }
+
     /**
-     * The statistics accumulator as the open slice's sink. Only {@link OpenSlice} calls add and reset, so statistics
+     * What one slice's transaction publishes, produced while the transaction is open: the statistics row blocks, one
+     * module at a time as the engine hands them out (a layer-major worker computes the slice here, top layer first,
+     * so no more than one layer's statistics exist at once), then the slice record, which needs their count, then the
+     * dead letters.
+     */
+    private final class SlicePublication implements SliceTransaction.RecordSource {
+        private final OpenSlice<DeadLetter> slice;
+        private final String sliceId;
+        int records;
+        long statsBytes;
+        long allBytes;
+        long computeNanos;
+
+        SlicePublication(OpenSlice<DeadLetter> slice, String sliceId) {
+            this.slice = slice;
+            this.sliceId = sliceId;
+        }
+
+        @Override
+        public void sendTo(Consumer<ProducerRecord<byte[], byte[]>> send) {
+            Consumer<ProducerRecord<byte[], byte[]>> counted = r -> {
+                send.accept(r);
+                records++;
+                allBytes += r.value() == null ? 0 : r.value().length;
+            };
+            if (slice.samples() > 0) {
+                slice.requireInStep();
+                int[] blocks = {0};
+                long c0 = System.nanoTime();
+                statistics.forEachModule(m -> {
+                    for (StatsRecords.Block b : StatsRecords.split(m, profileId, cfg.maxRecordBytes())) {
+                        counted.accept(new ProducerRecord<>(Topics.STATS.name(), null, b.key().bytes(), b.value(),
+                                List.of(header(Topics.HEADER_SLICE, sliceId))));
+                        statsBytes += b.value().length;
+                        blocks[0]++;
+                    }
+                });
+                computeNanos = System.nanoTime() - c0;
+                if (batched() && computeNanos > TimeUnit.MILLISECONDS.toNanos(maxPollIntervalMs) / 2) {
+                    LOG.warn("worker {}: computing slice {} took {} ms, more than half of max.poll.interval.ms ({} ms)"
+                            + "; raise it or lower --samples-per-slice", cfg.workerId(), sliceId,
+                            TimeUnit.NANOSECONDS.toMillis(computeNanos), maxPollIntervalMs);
+                }
+                SliceRecord rec = new SliceRecord(sliceId, profileId, profile, slice.stream(), slice.ranges(),
+                        slice.samples(), slice.tokens(), slice.rejected(), blocks[0], slice.lastSampleTimestamp(),
+                        slice.heldOut()).validate();
+                counted.accept(new ProducerRecord<>(Topics.SLICES.name(), null,
+                        profileId.getBytes(StandardCharsets.UTF_8), Json.write(rec),
+                        List.of(header(Topics.HEADER_SLICE, sliceId))));
+            }
+            for (DeadLetter d : slice.deadLetters()) {
+                counted.accept(d.record());
+            }
+        }
+    }
+
+    /**
+     * The engine's statistics as the open slice's sink. Only {@link OpenSlice} calls add and reset, so statistics
      * and offsets stay in step. Workers sharing a process need no lock of their own: each has its own model and
-     * accumulator, and {@link LlamaModel#forwardBackward} serializes DJL's process-wide gradient collector.
+     * accumulator, and the engine serializes its process-wide gradient state.
      */
     private static final class EngineSink implements SampleSink {
-        private final StatsCollector collector;
-        /** Forward + backward time of the last sample. */
+        private final SampleStatistics statistics;
+        /** Time of the last {@link #add} (a sample's forward + backward, unless the statistics are batched). */
         long lastNanos;
 
-        EngineSink(StatsCollector collector) {
-            this.collector = collector;
+        EngineSink(SampleStatistics statistics) {
+            this.statistics = statistics;
         }
 
         @Override
         public void add(int[] tokens) {
             long t0 = System.nanoTime();
-            collector.add(tokens);
+            statistics.addSample(tokens);
             lastNanos = System.nanoTime() - t0;
         }
 
         @Override
         public long samples() {
-            return collector.samples();
+            return statistics.samples();
         }
 
         @Override
         public void reset() {
-            collector.reset();
+            statistics.reset();
         }
     }
 
@@ -616,7 +682,9 @@ public final class Worker implements Service {
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "120000");
+        // a layer-major worker computes its slice inside the transaction (see the class comment): up to the broker's
+        // default transaction.max.timeout.ms (15 min)
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, statsPass == StatsPass.LAYER ? "900000" : "120000");
         // a value of maxRecordBytes plus key and headers must fit one request
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Long.toString(Math.max(1L << 20, cfg.maxRecordBytes() + 65536)));
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");

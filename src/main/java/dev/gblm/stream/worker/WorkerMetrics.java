@@ -14,7 +14,8 @@ import java.util.function.IntSupplier;
  * The worker's meters (Prometheus names in brackets): samples consumed per stream
  * ({@code gblm_worker_samples_consumed_total}), rejected per stream and reason
  * ({@code gblm_worker_samples_rejected_total}), tokens ({@code gblm_worker_tokens_total}), per-sample forward +
- * backward time ({@code gblm_worker_sample_seconds}), slice size in samples and bytes
+ * backward time ({@code gblm_worker_sample_seconds}; with {@code --stats-pass layer} a slice's compute time divided
+ * equally among its samples), slice size in samples and bytes
  * ({@code gblm_worker_slice_samples}, {@code gblm_worker_slice_bytes}), flush time
  * ({@code gblm_worker_slice_flush_seconds}), bytes published ({@code gblm_worker_published_bytes_total}),
  * slices committed and aborted ({@code gblm_worker_slices_committed_total}, {@code ..._aborted_total}); and, tagged
@@ -48,7 +49,7 @@ final class WorkerMetrics {
         Gauge.builder("gblm.worker.slices.aborted.consecutive", consecutiveAborts, IntSupplier::getAsInt)
                 .tag("worker", workerId).strongReference(true)
                 .description("slice transactions aborted since the last commit").register(r);
-        sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample")
+        sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample (a layer-major worker's slice time over its samples)")
                 .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.SAMPLE_BUCKETS)).register(r);
         flushTime = Timer.builder("gblm.worker.slice.flush").description("time to publish and commit one slice")
                 .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.COMMIT_BUCKETS)).register(r);
@@ -62,12 +63,18 @@ final class WorkerMetrics {
         aborted = Counter.builder("gblm.worker.slices.aborted").description("slice transactions aborted").register(r);
     }
 
-    void sample(String stream, int tokens, long nanos) {
+    void sample(String stream, int tokens) {
         Counter.builder("gblm.worker.samples.consumed").tag("stream", stream)
                 .description("samples accumulated (rejects excluded)").register(r).increment();
         Counter.builder("gblm.worker.tokens").tag("stream", stream).description("tokens fed to the model")
                 .register(r).increment(tokens);
-        sampleTime.record(Duration.ofNanos(nanos));
+    }
+
+    /** One sample's forward + backward time ({@code samples} samples sharing {@code nanos} equally). */
+    void computed(long samples, long nanos) {
+        for (long i = 0; i < samples; i++) {
+            sampleTime.record(Duration.ofNanos(nanos / samples));
+        }
     }
 
     void heldOut(String stream) {

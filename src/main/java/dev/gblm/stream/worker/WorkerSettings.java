@@ -28,9 +28,11 @@ import java.util.regex.Pattern;
  * @param topics            subscription pattern; default every calibration topic ({@code calib\..+})
  * @param holdout           fraction of the records held out of the statistics ({@link dev.gblm.stream.HoldOut}); part
  *                          of the profile, so a non-zero value makes a new profile id
- * @param statsPass         how a sample is differentiated (the same statistics either way); default the
- *                          whole-model pass, which skips the layer-major pass's recomputed forward (+14% time
- *                          per sample measured, docs/engine.md)
+ * @param statsPass         how statistics are computed (the same statistics either way): {@link StatsPass#MODEL}
+ *                          sample by sample over the whole network, {@link StatsPass#LAYER} a slice at a time, layer
+ *                          by layer, when it closes (see {@link Worker}); null = auto: layer for a model whose
+ *                          weights are kept lazily (large), else model, which skips the layer-major pass's
+ *                          recomputed forward (+14% time per sample measured, docs/engine.md)
  */
 public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, float gradScale, int samplesPerSlice,
         Duration maxSliceAge, long maxRecordBytes, int threads, String groupId, Map<String, String> consumerOverrides,
@@ -67,7 +69,6 @@ public record WorkerSettings(KafkaSettings kafka, String workerId, int seqLen, f
         if (!(holdout >= 0 && holdout < 1)) {
             throw new GblmException("--holdout must be a fraction in [0, 1), got " + holdout);
         }
-        statsPass = statsPass == null ? StatsPass.MODEL : statsPass;
     }
 
     /** Defaults for everything but the cluster and the worker id. */

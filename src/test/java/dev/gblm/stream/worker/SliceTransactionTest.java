@@ -176,4 +176,19 @@ class SliceTransactionTest {
                 + ", committed: " + producer.transactionCommitted()));
         assertThat(seen).containsExactly("offsets sent: true, committed: false");
     }
+
+    @Test
+    void aSourceFailingMidwayAbortsTheTransactionAndRethrows() {
+        // a layer-major worker computes while its transaction is open: an engine failure must leave nothing committed
+        IllegalStateException engine = new IllegalStateException("engine failed in layer 3");
+        assertThatThrownBy(() -> tx.run(send -> {
+            send.accept(records().get(0));
+            throw engine;
+        }, OFFSETS, GROUP, () -> {})).isSameAs(engine);
+        assertThat(producer.transactionAborted()).isTrue();
+        assertThat(producer.transactionCommitted()).isFalse();
+        assertThat(producer.sentOffsets()).isFalse();
+        // the producer is usable again
+        assertThat(tx.run(records(), OFFSETS, GROUP, () -> {}).committed()).isTrue();
+    }
 }

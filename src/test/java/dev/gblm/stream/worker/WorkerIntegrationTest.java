@@ -4,6 +4,7 @@ import static dev.gblm.testing.StreamTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.bench.RandomCheckpoints;
+import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.model.LinearKind;
@@ -198,6 +199,86 @@ class WorkerIntegrationTest {
         double err = maxRelativeError(merged, reference(tiny, docs, 64, 100f));
         System.out.println("crash: " + slices.size() + " slices, max relative error vs uninterrupted = " + err);
         assertThat(err).isLessThan(1e-5);
+    }
+
+    @Test
+    void aLayerMajorWorkerSendsEachSliceLayerByLayerFromTheTopWithTheSameStatisticsThroughACrash() throws Exception {
+        int n = 30;
+        List<int[]> docs = randomDocs(n, 64, 40, 5);
+        createTopic(admin, "calib.layer", 2);
+        produceTokens(kafka.bootstrapServers(), "calib.layer", 2, docs);
+        WorkerSettings layer = builder("layer-a", "layer").statsPass(StatsPass.LAYER).build();
+        AtomicBoolean crashed = new AtomicBoolean();
+        List<Worker> all = new ArrayList<>();
+        List<GblmMetrics> metrics = new ArrayList<>();
+        try {
+            GblmMetrics m0 = new GblmMetrics("worker");
+            metrics.add(m0);
+            Worker auto = new Worker(config("layer-auto", "layer"), tiny, null, m0);
+            all.add(auto);
+            assertThat(auto.statsPass()).as("auto on a small model").isEqualTo(StatsPass.MODEL);
+            GblmMetrics ma = new GblmMetrics("worker");
+            metrics.add(ma);
+            Worker a = new Worker(layer, tiny, null, ma);
+            all.add(a);
+            // dies in its second slice's transaction after the slice was computed and sent, before the commit
+            a.setFaults(seq -> {
+                if (seq >= 2 && crashed.compareAndSet(false, true)) {
+                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
+                }
+            });
+            a.start();
+            await("crash", Duration.ofSeconds(60), crashed::get);
+            await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
+            GblmMetrics ma2 = new GblmMetrics("worker");
+            metrics.add(ma2);
+            Worker a2 = new Worker(layer, tiny, null, ma2);
+            all.add(a2);
+            a2.start();
+            await("all samples committed", Duration.ofSeconds(120),
+                    () -> all.stream().mapToLong(Worker::committedSamples).sum() >= n);
+            a2.stop();
+            assertThat(a2.failure()).isNull();
+            assertThat(all.stream().mapToLong(Worker::committedSamples).sum()).isEqualTo(n);
+            assertThat(ma2.meters().get("gblm.worker.sample").timer().count()).as("a time per sample")
+                    .isEqualTo(a2.committedSamples());
+        } finally {
+            all.forEach(Worker::close);
+            metrics.forEach(GblmMetrics::close);
+        }
+        List<SliceRecord> slices = slices(kafka.bootstrapServers(), Set.of("layer"));
+        assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(n);
+        assertTiling(slices, ends(admin, "calib.layer", 2));
+        double err = maxRelativeError(mergedBlocks(kafka.bootstrapServers(), slices), reference(tiny, docs, 64, 100f));
+        double perSlice = perSliceError(kafka.bootstrapServers(), tiny, slices, 64);
+        System.out.println("layer-major worker: " + slices.size() + " slices, max relative error vs direct = " + err
+                + ", per slice " + perSlice);
+        assertThat(err).isLessThan(1e-5);
+        assertThat(perSlice).isLessThan(1e-5);
+
+        // sent layer by layer from the top: within a slice, every record of layer l was produced no later than any
+        // of layer l-1 (producer timestamps, across the stats topic's partitions)
+        Set<String> ids = new java.util.HashSet<>();
+        slices.forEach(sl -> ids.add(sl.sliceId()));
+        Map<String, Map<Integer, long[]>> times = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : readCommitted(kafka.bootstrapServers(), Topics.STATS.name())) {
+            String id = header(r, Topics.HEADER_SLICE);
+            if (ids.contains(id)) {
+                int l = BlockKey.parse(new String(r.key(), StandardCharsets.UTF_8)).layer();
+                long[] t = times.computeIfAbsent(id, k -> new HashMap<>()).computeIfAbsent(l,
+                        k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE});
+                t[0] = Math.min(t[0], r.timestamp());
+                t[1] = Math.max(t[1], r.timestamp());
+            }
+        }
+        assertThat(times.keySet()).isEqualTo(ids);
+        int layers = tiny.config().numLayers();
+        for (Map<Integer, long[]> t : times.values()) {
+            assertThat(t.keySet()).hasSize(layers);
+            for (int l = layers - 1; l > 0; l--) {
+                assertThat(t.get(l)[1]).as("layer %d sent before layer %d", l, l - 1).isLessThanOrEqualTo(t.get(l - 1)[0]);
+            }
+        }
     }
 
     @Test
