@@ -23,6 +23,7 @@ import dev.gblm.model.TensorData;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -302,6 +303,56 @@ public final class LlamaModel implements AutoCloseable {
             try (NDManager m = manager.newSubManager()) {
                 NDArray h = hidden(inputs, m, null);
                 return headLoss(h, tokens);
+            }
+        });
+    }
+
+    /**
+     * {@link #loss} of every sequence, run layer-major: each layer goes over all sequences before the next, so a lazy
+     * model widens each layer's weights once for the batch instead of once per sequence. Memory: the batch's hidden
+     * states of one layer ({@code sum(T)·hidden} floats, twice). The same ops on the same inputs as {@link #loss}: the
+     * same results, bit for bit (LazyWeightsTest).
+     */
+    public LossResult[] losses(List<int[]> sequences) {
+        int n = sequences.size();
+        int[][] inputs = new int[n][];
+        for (int i = 0; i < n; i++) {
+            int[] tokens = sequences.get(i);
+            if (tokens.length < 2) {
+                throw new GblmException("need at least 2 tokens, got " + tokens.length);
+            }
+            inputs[i] = java.util.Arrays.copyOf(tokens, tokens.length - 1);
+            requireTokens(inputs[i], 1);
+            requireTokens(new int[] {tokens[tokens.length - 1]}, 1);
+        }
+        return noGrad(() -> {
+            try (NDManager m = manager.newSubManager()) {
+                NDArray[] h = new NDArray[n];
+                NDArray[][] pos = new NDArray[n][];
+                for (int i = 0; i < n; i++) {
+                    h[i] = embed(inputs[i], m);
+                    pos[i] = positions(m, inputs[i].length);
+                }
+                for (int l = 0; l < cfg.numLayers(); l++) {
+                    try (NDManager weights = m.newSubManager()) {
+                        NDArray[] w = layerWeights(l, weights);
+                        for (int i = 0; i < n; i++) {
+                            NDArray in = h[i];
+                            try (NDManager step = m.newSubManager()) {
+                                in.tempAttach(step);
+                                NDArray out = layer(l, in, null, pos[i], w);
+                                out.attach(m);
+                                h[i] = out;
+                            }
+                            in.close();
+                        }
+                    }
+                }
+                LossResult[] out = new LossResult[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = headLoss(h[i], sequences.get(i));
+                }
+                return out;
             }
         });
     }

@@ -55,6 +55,16 @@ class LazyWeightsTest {
             assertThat(lazy.weight(2, LinearKind.DOWN_PROJ)).containsExactly(down);
             assertSame(eager, lazy, samples);
             assertThat(lazy.managedArrayCount()).isEqualTo(before);
+
+            // a batch run layer-major (what perplexity does with a lazy model) equals one sequence at a time
+            List<int[]> batch = samples.subList(1, samples.size());
+            for (LlamaModel m : new LlamaModel[] {eager, lazy}) {
+                LossResult[] all = m.losses(batch);
+                for (int i = 0; i < batch.size(); i++) {
+                    assertThat(all[i]).isEqualTo(eager.loss(batch.get(i)));
+                }
+            }
+            assertThat(lazy.managedArrayCount()).isEqualTo(before);
         }
     }
 
