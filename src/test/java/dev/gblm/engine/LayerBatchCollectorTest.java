@@ -12,6 +12,7 @@ import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
+import dev.gblm.testing.Errors;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import java.util.ArrayList;
@@ -120,13 +121,7 @@ class LayerBatchCollectorTest {
     }
 
     private static double relErr(float[] a, float[] b) {
-        double d = 0;
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            d = Math.max(d, Math.abs((double) a[i] - b[i]));
-            m = Math.max(m, Math.abs(b[i]));
-        }
-        assertThat(m).as("non-trivial statistic").isGreaterThan(0);
-        return d / m;
+        assertThat(b).as("non-trivial statistic").isNotEqualTo(new float[b.length]);
+        return Errors.maxRelative(a, b);
     }
 }

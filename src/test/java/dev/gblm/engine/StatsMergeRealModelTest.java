@@ -9,6 +9,7 @@ import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
+import dev.gblm.testing.Errors;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import dev.gblm.tokenizer.Tokenizer;
@@ -53,7 +54,7 @@ class StatsMergeRealModelTest {
                     a.hessian(), b.hessian()};
                 String[] names = {"gradL1", "gradL2Sq", "actSq", "hessian"};
                 for (int i = 0; i < 4; i++) {
-                    double e = relErr(pairs[2 * i], pairs[2 * i + 1]);
+                    double e = Errors.maxRelative(pairs[2 * i], pairs[2 * i + 1]);
                     if (e > worst) {
                         worst = e;
                         where = k + " " + names[i];
@@ -72,15 +73,5 @@ class StatsMergeRealModelTest {
             }
             return c.snapshot();
         }
-    }
-
-    private static double relErr(float[] a, float[] b) {
-        double d = 0;
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            d = Math.max(d, Math.abs((double) a[i] - b[i]));
-            m = Math.max(m, Math.abs(b[i]));
-        }
-        return m == 0 ? d : d / m;
     }
 }
