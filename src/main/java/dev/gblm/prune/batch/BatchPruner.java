@@ -41,7 +41,11 @@ import java.util.TreeMap;
  *       {@code l} they run through layer {@code l} once while the statistics of its 7 modules are collected,
  *       the 7 masks are computed (weights as loaded: a layer is pruned once, after its statistics are taken)
  *       and applied (SparseGPT: its updated weights), and layer {@code l} runs again, now pruned, to give
- *       layer {@code l+1}'s inputs;
+ *       layer {@code l+1}'s inputs. With gradients and the layer pass, the dense gradient sums come from one
+ *       all-samples pass that hands each layer's sums to a {@link GradientStore} as soon as they are complete (the
+ *       engine holds one layer's; the store keeps the norm the scores read in the heap, or on disk when large), and
+ *       each layer's are read back when it is masked: the same statistics as {@link #collect}, 4 bytes per
+ *       parameter instead of 16 (see docs/engine.md, "Memory model");
  *   <li>magnitude needs no calibration; gradient needs no activations, so both are mode-independent.
  * </ul>
  *
@@ -50,7 +54,8 @@ import java.util.TreeMap;
  * per sample) instead: the same quantity, rounded differently in the last float32 bits — which is why
  * golden masks may differ at listed near-ties only.
  *
- * <p>The model's linear weights are replaced by their pruned versions. No I/O here.
+ * <p>The model's linear weights are replaced by their pruned versions. No I/O here except the temporary spill
+ * files of {@link BatchPruneSettings#spill}, always deleted before a run returns or fails.
  */
 public final class BatchPruner {
     /**
