@@ -46,6 +46,9 @@ final class BoundaryStore implements AutoCloseable {
             x.attach(home);
             held[s][l] = x;
         } else {
+            if (x.getDataType() != DataType.FLOAT32) {
+                throw new IllegalStateException("boundary activations are float32, got " + x.getDataType());
+            }
             shapes[s][l] = x.getShape();
             files.write(name(s, l), x.toByteBuffer());
         }

@@ -149,29 +149,21 @@ public final class LayerMajorPass {
      * Forward+backward of all {@code samples} at once, layer-major over the samples, so that the statistics of one
      * layer are complete before the next is started: bottom-up, each layer runs for every sample (its weights widened
      * once for all samples when lazy) keeping every sample's input to every layer ({@code (L+1)·samples·T·hidden}
-     * floats, spilled to files when large: see {@link #forwardBackwardAll(LlamaModel, List, ActivationObserver,
-     * GradientObserver, IntConsumer, SpillSettings)}); then every sample's head loss gives dL/dh_L; then top-down,
-     * layer {@code l} is recomputed and differentiated for each sample in order ({@code grads} sees sample 0's dL/dW
-     * first), and {@code layerDone.accept(l)} runs once every sample's dL/dW of layer {@code l} was handed out: a
-     * caller may then consume and free that layer's statistics and even edit its weights (no later step reads them).
+     * floats); then every sample's head loss gives dL/dh_L; then top-down, layer {@code l} is recomputed and
+     * differentiated for each sample in order ({@code grads} sees sample 0's dL/dW first), and
+     * {@code layerDone.accept(l)} runs once every sample's dL/dW of layer {@code l} was handed out: a caller may then
+     * consume and free that layer's statistics and even edit its weights (no later step reads them).
      *
      * <p>Each observer (layer, module) receives exactly the values, in exactly the order, of calling
      * {@link #forwardBackward} once per sample: the same statistics, bit for bit.
      *
+     * <p>When the boundary activations would take more than {@code spill.boundaryBytes()}, each is written to a file
+     * of a {@code gblm-spill-*} directory under {@code spill.dir()} as it is produced and read back when its layer
+     * runs (the same float32 values: the same statistics), so the engine holds one sample's boundary at a time
+     * besides the per-sample gradients dL/dh ({@code samples·T·hidden} floats). The files are deleted as they are
+     * consumed and the directory when the pass ends, also when it fails.
+     *
      * @return each sample's loss
-     */
-    public static LossResult[] forwardBackwardAll(LlamaModel model, List<int[]> samples, ActivationObserver acts,
-            GradientObserver grads, IntConsumer layerDone) {
-        return forwardBackwardAll(model, samples, acts, grads, layerDone, SpillSettings.defaults());
-    }
-
-    /**
-     * As {@link #forwardBackwardAll(LlamaModel, List, ActivationObserver, GradientObserver, IntConsumer)}; when the
-     * boundary activations would take more than {@code spill.boundaryBytes()}, each is written to a file of a
-     * {@code gblm-spill-*} directory under {@code spill.dir()} as it is produced and read back when its layer runs
-     * (the same float32 values: the same statistics), so the engine holds one sample's boundary at a time besides
-     * the per-sample gradients dL/dh ({@code samples·T·hidden} floats). The files are deleted as they are consumed
-     * and the directory when the pass ends, also when it fails.
      */
     public static LossResult[] forwardBackwardAll(LlamaModel model, List<int[]> samples, ActivationObserver acts,
             GradientObserver grads, IntConsumer layerDone, SpillSettings spill) {

@@ -142,6 +142,7 @@ public final class BatchPruner {
                     method.needsGradients() ? "gradients" : "statistics");
             masks = pruneLayers(stats, kept);
         } else if (method.needsGradients() && options.statsPass() == StatsPass.LAYER) {
+            // kept statistics need both norms stored: the store's stand-in for an unread norm must not leave here
             try (GradientStore grads = gradientStore(samples, options.keepStats())) {
                 masks = sequential(samples, grads::take, actKinds, kept);
             }
@@ -239,7 +240,11 @@ public final class BatchPruner {
                 acc.releaseLayer(l);
             }, options.spill());
         } catch (RuntimeException | Error e) {
-            store.close();
+            try {
+                store.close(); // its spill files too
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
         time("gradients", t0);
