@@ -3,6 +3,7 @@ package dev.gblm.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gblm.GblmException;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.engine.SpillSettings;
 import dev.gblm.engine.StatsPass;
 import dev.gblm.model.Checkpoint;
 import dev.gblm.prune.GradNorm;
@@ -21,6 +22,7 @@ import dev.gblm.prune.batch.PruneReport;
 import dev.gblm.prune.batch.PrunedModelWriter;
 import dev.gblm.tokenizer.Tokenizer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -106,6 +108,12 @@ final class PruneCommand implements Callable<Integer> {
                     + "statistics (default: ${DEFAULT-VALUE})")
     String statsPass;
 
+    @Option(names = "--spill-dir", paramLabel = "DIR", description = "where temporary files go when the layer pass "
+            + "holds more than it should in memory: sequential gblm's dense gradient sums (over 1 GiB) and the "
+            + "boundary activations of all samples (over 2 GiB); deleted when pruning ends (default: the JVM's "
+            + "java.io.tmpdir; needs about 4 bytes per linear parameter free)")
+    Path spillDir;
+
     @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")
     Path out;
 
@@ -139,6 +147,9 @@ final class PruneCommand implements Callable<Integer> {
         if (samples <= 0) {
             throw new GblmException("--samples must be positive, got " + samples);
         }
+        if (spillDir != null && Files.exists(spillDir) && !Files.isDirectory(spillDir)) {
+            throw new GblmException("--spill-dir " + spillDir + " is not a directory");
+        }
         PrunedModelWriter.checkTarget(out, force);
         boolean calibrated = config.method() != Method.MAGNITUDE;
         if (calibrated && calibration == null) {
@@ -170,7 +181,8 @@ final class PruneCommand implements Callable<Integer> {
         String heldOutSource = !auto ? null : holdout != null ? holdout.toString()
                 : calibration + " (" + heldOut.size() + " sequences from the documents after the calibration samples)";
 
-        BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false, pass);
+        BatchPruneSettings options = new BatchPruneSettings(config, pruneMode, gradScale, false, pass,
+                SpillSettings.defaults().inDirectory(spillDir));
         ObjectNode report;
         AlphaSearch.Outcome search = null;
         try (LlamaModel m = model.err(spec.commandLine().getErr()).load(ckpt)) {
@@ -181,8 +193,7 @@ final class PruneCommand implements Callable<Integer> {
                 search = AlphaSearch.search(m, cal.samples(), heldOut, options, grid, new ConsoleProgress(err),
                         new AlphaProgress(err));
                 result = search.result();
-                options = new BatchPruneSettings(config.withAlpha(search.chosen().alpha(), config.normalization()),
-                        pruneMode, gradScale, false, pass);
+                options = options.with(config.withAlpha(search.chosen().alpha(), config.normalization()), false);
             } else {
                 result = BatchPruner.prune(m, cal == null ? List.of() : cal.samples(), options, new ConsoleProgress(err));
             }

@@ -20,15 +20,22 @@ public final class LayerBatchCollector implements SampleStatistics {
     private final LlamaModel model;
     private final StatKinds kinds;
     private final float gradScale;
+    private final SpillSettings spill;
     private final List<int[]> batch = new ArrayList<>();
 
+    /** A collector whose batch boundaries spill as {@link SpillSettings#defaults()} says (large batches only). */
     public LayerBatchCollector(LlamaModel model, StatKinds kinds, float gradScale) {
+        this(model, kinds, gradScale, SpillSettings.defaults());
+    }
+
+    public LayerBatchCollector(LlamaModel model, StatKinds kinds, float gradScale, SpillSettings spill) {
         if (!kinds.contains(StatKind.GRAD)) {
             throw new IllegalArgumentException("a layer-major batch differentiates the model: kinds must include GRAD");
         }
         this.model = model;
         this.kinds = kinds;
         this.gradScale = gradScale;
+        this.spill = spill;
     }
 
     /** Remembers the sample; checked now, so a bad sample fails here and not in the middle of a batch. */
@@ -58,7 +65,7 @@ public final class LayerBatchCollector implements SampleStatistics {
                     out.accept(acc.module(l, k, model.weightShape(l, k)));
                 }
                 acc.releaseLayer(l);
-            });
+            }, spill);
         }
     }
 

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.gblm.model.LinearKind;
+import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -155,32 +157,44 @@ public final class LayerMajorPass {
      * <p>Each observer (layer, module) receives exactly the values, in exactly the order, of calling
      * {@link #forwardBackward} once per sample: the same statistics, bit for bit.
      *
+     * <p>When the boundary activations would take more than {@code spill.boundaryBytes()}, each is written to a file
+     * of a {@code gblm-spill-*} directory under {@code spill.dir()} as it is produced and read back when its layer
+     * runs (the same float32 values: the same statistics), so the engine holds one sample's boundary at a time
+     * besides the per-sample gradients dL/dh ({@code samples·T·hidden} floats). The files are deleted as they are
+     * consumed and the directory when the pass ends, also when it fails.
+     *
      * @return each sample's loss
      */
-    public static LossResult[] forwardBackwardAll(LlamaModel model, java.util.List<int[]> samples,
-            ActivationObserver acts, GradientObserver grads, java.util.function.IntConsumer layerDone) {
+    public static LossResult[] forwardBackwardAll(LlamaModel model, List<int[]> samples, ActivationObserver acts,
+            GradientObserver grads, IntConsumer layerDone, SpillSettings spill) {
+        long tokens = 0;
         for (int[] t : samples) {
             model.requireTokens(t, 2);
+            tokens += t.length;
         }
+        int layers = model.config().numLayers();
+        long bytes = tokens * (layers + 1) * model.config().hiddenSize() * Float.BYTES;
         synchronized (LlamaModel.GRADIENT_LOCK) {
             boolean prev = JniUtils.isGradMode();
-            try (NDManager call = model.newScope()) {
-                return runAll(model, samples, acts, grads, layerDone, call);
+            try (NDManager call = model.newScope();
+                    BoundaryStore boundary = BoundaryStore.open(samples.size(), layers, bytes, spill)) {
+                return runAll(model, samples, acts, grads, layerDone, call, boundary);
             } finally {
                 JniUtils.setGradMode(prev);
             }
         }
     }
 
-    private static LossResult[] runAll(LlamaModel model, java.util.List<int[]> samples, ActivationObserver acts,
-            GradientObserver grads, java.util.function.IntConsumer layerDone, NDManager call) {
+    private static LossResult[] runAll(LlamaModel model, List<int[]> samples, ActivationObserver acts,
+            GradientObserver grads, IntConsumer layerDone, NDManager call, BoundaryStore boundary) {
         int layers = model.config().numLayers();
         int n = samples.size();
-        NDArray[][] boundary = new NDArray[n][layers + 1];
         NDArray[][] pos = new NDArray[n][];
         JniUtils.setGradMode(false);
         for (int s = 0; s < n; s++) {
-            boundary[s][0] = model.embed(samples.get(s), call);
+            try (NDManager scope = call.newSubManager()) {
+                boundary.put(s, 0, model.embed(samples.get(s), scope), call);
+            }
             pos[s] = model.positions(call, samples.get(s).length);
         }
         for (int l = 0; l < layers; l++) {
@@ -188,8 +202,10 @@ public final class LayerMajorPass {
             try (NDManager weights = call.newSubManager()) {
                 NDArray[] w = model.layerWeights(l, weights);
                 for (int s = 0; s < n; s++) {
-                    NDArray[] p = pos[s];
-                    boundary[s][l + 1] = inScope(call, boundary[s][l], x -> model.layer(layer, x, acts, p, w));
+                    try (NDManager scope = call.newSubManager()) {
+                        NDArray x = boundary.get(s, layer, scope);
+                        boundary.put(s, layer + 1, model.layer(layer, x, acts, pos[s], w), call);
+                    }
                 }
             }
         }
@@ -200,8 +216,7 @@ public final class LayerMajorPass {
         for (int s = 0; s < n; s++) {
             int[] tokens = samples.get(s);
             try (NDManager scope = call.newSubManager()) {
-                NDArray top = boundary[s][layers];
-                top.tempAttach(scope);
+                NDArray top = boundary.get(s, layers, scope);
                 top.setRequiresGradient(true);
                 NDArray nll = model.tokenNll(top, tokens);
                 NDArray mean = nll.mean();
@@ -210,7 +225,7 @@ public final class LayerMajorPass {
                 gradOut[s] = top.getGradient();
                 gradOut[s].attach(call);
             }
-            boundary[s][layers].close();
+            boundary.release(s, layers);
         }
 
         for (int l = layers - 1; l >= 0; l--) {
@@ -228,8 +243,7 @@ public final class LayerMajorPass {
                 for (int s = 0; s < n; s++) {
                     NDArray gradIn = null;
                     try (NDManager scope = call.newSubManager()) {
-                        NDArray x = boundary[s][l];
-                        x.tempAttach(scope);
+                        NDArray x = boundary.get(s, l, scope);
                         NDArray[] w = direct ? stored : trainableCopies(stored, scope);
                         if (direct) {
                             for (NDArray a : w) {
@@ -240,7 +254,7 @@ public final class LayerMajorPass {
                     }
                     gradOut[s].close();
                     gradOut[s] = gradIn;
-                    boundary[s][l].close();
+                    boundary.release(s, l);
                 }
             }
             if (layerDone != null) {

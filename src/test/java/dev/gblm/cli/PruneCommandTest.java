@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gblm.engine.SpillSettings;
 import dev.gblm.testing.GblmCli.Run;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -164,6 +165,40 @@ class PruneCommandTest {
                 .isEqualTo(Files.readAllBytes(dir.resolve("model.masks.bin")));
         assertThat(Files.readAllBytes(dir.resolve("layer.safetensors")))
                 .isEqualTo(Files.readAllBytes(dir.resolve("model.safetensors")));
+    }
+
+    /**
+     * Sequential gblm with every spill threshold at 0 (system properties) writes its temporary files under
+     * {@code --spill-dir} (created, then left empty) and the same masks as the whole-model pass, which never spills.
+     */
+    @Test
+    void sequentialSpillingToSpillDirWritesTheSameMasks() throws IOException {
+        Path spill = dir.resolve("spill");
+        for (String pass : List.of("layer", "model")) {
+            System.setProperty(SpillSettings.GRADIENT_BYTES_PROPERTY, "0");
+            System.setProperty(SpillSettings.BOUNDARY_BYTES_PROPERTY, "0");
+            Run r;
+            try {
+                r = prune("--method", "gblm", "--sparsity", "0.5", "--samples", "3", "--seq-len", "24",
+                        "--stats-pass", pass, "--spill-dir", spill.toString(), "--json");
+            } finally {
+                System.clearProperty(SpillSettings.GRADIENT_BYTES_PROPERTY);
+                System.clearProperty(SpillSettings.BOUNDARY_BYTES_PROPERTY);
+            }
+            assertThat(r.exit()).as(r.err()).isZero();
+            Files.move(out.resolve("masks.bin"), dir.resolve(pass + ".masks.bin"));
+            deleteTree(out);
+        }
+        assertThat(spill).isEmptyDirectory();
+        assertThat(Files.readAllBytes(dir.resolve("layer.masks.bin")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("model.masks.bin")));
+    }
+
+    @Test
+    void spillDirThatIsAFileIsRejected() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertRejected(prune("--method", "gblm", "--sparsity", "0.5", "--spill-dir", file.toString()),
+                "--spill-dir " + file + " is not a directory");
     }
 
     private static void deleteTree(Path root) throws IOException {

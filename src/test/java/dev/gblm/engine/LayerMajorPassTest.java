@@ -1,6 +1,7 @@
 package dev.gblm.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
@@ -15,16 +16,24 @@ import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.IntConsumer;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The layer-major pass ({@link LayerMajorPass}) against the whole-model pass ({@link LlamaModel#forwardBackward},
  * itself checked against finite differences in {@link GradientTest}): GRAD l1, GRAD l2sq, ACT and HESSIAN sums of
  * several samples of different lengths agree within a relative error of 1e-5 (max |a - b| / max |b| per module
- * and statistic), and so do the losses, on a random GQA model and on stories260K.
+ * and statistic), and so do the losses, on a random GQA model and on stories260K. The all-samples pass with its
+ * boundary activations spilled to files gives the same statistics bit for bit and leaves no file behind.
  */
 class LayerMajorPassTest {
     static final StatKinds ALL = StatKinds.of(StatKind.GRAD, StatKind.ACT, StatKind.HESSIAN);
@@ -62,6 +71,86 @@ class LayerMajorPassTest {
         }
         try (LlamaModel model = LlamaModel.load(ckpt)) {
             compare(model, samples, "stories260K");
+        }
+    }
+
+    @Test
+    void spilledBoundariesGiveBitIdenticalStatisticsAndLeaveNoFiles(@TempDir Path dir) throws IOException {
+        LlamaConfig cfg = new LlamaConfig(48, 80, 3, 4, 2, 64, 96, 1e-5, 500000, false, 1, 2, "float32");
+        Checkpoint ckpt = RefLlama.random(cfg, 23, false).toCheckpoint(DType.F32);
+        Random r = new Random(5);
+        List<int[]> samples = new ArrayList<>();
+        for (int len : new int[] {3, 40, 17}) {
+            samples.add(r.ints(len, 0, cfg.vocabSize()).toArray());
+        }
+        SpillSettings spill = SpillSettings.defaults().withThresholds(0, 0).inDirectory(dir);
+        try (LlamaModel model = LlamaModel.load(ckpt)) {
+            AllLayers kept = allLayers(model, samples, SpillSettings.defaults(), l -> { });
+            List<Long> spillFiles = new ArrayList<>();
+            AllLayers spilled = allLayers(model, samples, spill, l -> {
+                assertThat(listDir(dir)).hasSize(1);
+                spillFiles.add(countSpillFiles(dir));
+            });
+            // while the pass runs, one spill directory holds the boundaries not consumed yet: after layer l is
+            // done, each sample's inputs to layers 0..l-1
+            assertThat(spillFiles).containsExactly(6L, 3L, 0L);
+            assertThat(spilled.losses).isEqualTo(kept.losses);
+            assertThat(spilled.stats.modules().keySet()).isEqualTo(kept.stats.modules().keySet()).hasSize(21);
+            for (ModuleKey k : kept.stats.modules().keySet()) {
+                ModuleStats a = spilled.stats.get(k.layer(), k.kind());
+                ModuleStats b = kept.stats.get(k.layer(), k.kind());
+                assertThat(a.gradL1()).as("%s gradL1", k).containsExactly(b.gradL1());
+                assertThat(a.gradL2Sq()).as("%s gradL2Sq", k).containsExactly(b.gradL2Sq());
+                assertThat(a.actSq()).as("%s actSq", k).containsExactly(b.actSq());
+                assertThat(a.hessian()).as("%s hessian", k).containsExactly(b.hessian());
+            }
+            assertThat(listDir(dir)).as("spill directory deleted").isEmpty();
+
+            // an observer failing half-way: the files are gone too
+            assertThatThrownBy(() -> allLayers(model, samples, spill, l -> {
+                if (l == 1) {
+                    throw new IllegalStateException("observer fails");
+                }
+            })).hasMessage("observer fails");
+            assertThat(listDir(dir)).as("spill directory deleted after a failure").isEmpty();
+        }
+    }
+
+    private record AllLayers(CalibrationStats stats, List<LossResult> losses) {}
+
+    /** {@link LayerMajorPass#forwardBackwardAll} with every statistic, each layer's taken when it is done. */
+    private static AllLayers allLayers(LlamaModel model, List<int[]> samples, SpillSettings spill,
+            IntConsumer alsoOnLayerDone) {
+        CalibrationStats out = new CalibrationStats();
+        try (StatsAccumulator acc = new StatsAccumulator(model.config().numLayers(), ALL, 100f)) {
+            for (int[] s : samples) {
+                acc.countSample(s.length);
+            }
+            LossResult[] losses = LayerMajorPass.forwardBackwardAll(model, samples, acc, acc, l -> {
+                for (LinearKind k : LinearKind.values()) {
+                    out.add(acc.module(l, k, model.weightShape(l, k)));
+                }
+                acc.releaseLayer(l);
+                alsoOnLayerDone.accept(l);
+            }, spill);
+            return new AllLayers(out, List.of(losses));
+        }
+    }
+
+    private static long countSpillFiles(Path dir) {
+        long n = 0;
+        for (Path d : listDir(dir)) {
+            assertThat(d.getFileName().toString()).startsWith("gblm-spill-");
+            n += listDir(d).size();
+        }
+        return n;
+    }
+
+    private static List<Path> listDir(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -113,12 +113,9 @@ public final class AlphaSearch {
             PruneSettings cfg = base.config().withAlpha(alpha, base.config().normalization());
             BatchPruner.Result r;
             if (once && stats != null) {
-                r = BatchPruner.pruneFromStats(model, stats, new BatchPruneSettings(cfg, base.mode(), base.gradScale(),
-                        false, base.statsPass()), PruneProgress.NONE);
+                r = BatchPruner.pruneFromStats(model, stats, base.with(cfg, false), PruneProgress.NONE);
             } else {
-                r = BatchPruner.prune(model, calibration, new BatchPruneSettings(cfg, base.mode(), base.gradScale(), once,
-                        base.statsPass()),
-                        progress);
+                r = BatchPruner.prune(model, calibration, base.with(cfg, once), progress);
                 if (once) {
                     stats = r.stats();
                     r = withoutStats(r);

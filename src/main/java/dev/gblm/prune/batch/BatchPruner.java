@@ -3,12 +3,14 @@ package dev.gblm.prune.batch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.GblmException;
+import dev.gblm.engine.GradientStore;
 import dev.gblm.engine.LayerMajorPass;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsAccumulator;
 import dev.gblm.engine.StatsCollector;
 import dev.gblm.engine.StatsPass;
 import dev.gblm.model.LinearKind;
+import dev.gblm.prune.GradNorm;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.Method;
 import dev.gblm.prune.Pruner;
@@ -39,7 +41,11 @@ import java.util.TreeMap;
  *       {@code l} they run through layer {@code l} once while the statistics of its 7 modules are collected,
  *       the 7 masks are computed (weights as loaded: a layer is pruned once, after its statistics are taken)
  *       and applied (SparseGPT: its updated weights), and layer {@code l} runs again, now pruned, to give
- *       layer {@code l+1}'s inputs;
+ *       layer {@code l+1}'s inputs. With gradients and the layer pass, the dense gradient sums come from one
+ *       all-samples pass that hands each layer's sums to a {@link GradientStore} as soon as they are complete (the
+ *       engine holds one layer's; the store keeps the norm the scores read in the heap, or on disk when large), and
+ *       each layer's are read back when it is masked: the same statistics as {@link #collect}, 4 bytes per
+ *       parameter instead of 16 (see docs/engine.md, "Memory model");
  *   <li>magnitude needs no calibration; gradient needs no activations, so both are mode-independent.
  * </ul>
  *
@@ -48,7 +54,8 @@ import java.util.TreeMap;
  * per sample) instead: the same quantity, rounded differently in the last float32 bits — which is why
  * golden masks may differ at listed near-ties only.
  *
- * <p>The model's linear weights are replaced by their pruned versions. No I/O here.
+ * <p>The model's linear weights are replaced by their pruned versions. No I/O here except the temporary spill
+ * files of {@link BatchPruneSettings#spill}, always deleted before a run returns or fails.
  */
 public final class BatchPruner {
     /**
@@ -134,11 +141,16 @@ public final class BatchPruner {
             CalibrationStats stats = collect(samples, StatKinds.of(all),
                     method.needsGradients() ? "gradients" : "statistics");
             masks = pruneLayers(stats, kept);
+        } else if (method.needsGradients() && options.statsPass() == StatsPass.LAYER) {
+            // kept statistics need both norms stored: the store's stand-in for an unread norm must not leave here
+            try (GradientStore grads = gradientStore(samples, options.keepStats())) {
+                masks = sequential(samples, grads::take, actKinds, kept);
+            }
         } else {
             CalibrationStats grads = method.needsGradients()
                     ? collect(samples, StatKinds.of(StatKind.GRAD), "gradients")
                     : null;
-            masks = sequential(samples, grads, actKinds, kept);
+            masks = sequential(samples, grads == null ? null : grads::get, actKinds, kept);
         }
         return new Result(masks, calibrated ? samples.size() : 0, calibrated ? tokens : 0, phases,
                 method == Method.SPARSEGPT, kept);
@@ -191,11 +203,52 @@ public final class BatchPruner {
                 acc.releaseLayer(l);
                 maskSeconds[0] += (System.nanoTime() - tm) / 1e9;
                 progress.layerPruned(l, layers);
-            });
+            }, options.spill());
         }
         phases.merge("gradients", (System.nanoTime() - t0) / 1e9 - maskSeconds[0], Double::sum);
         phases.merge("masks", maskSeconds[0], Double::sum);
         return masks;
+    }
+
+    /**
+     * The dense model's gradient sums for sequential pruning, from one layer-major pass over all samples: each layer's
+     * sums go to the store as soon as they are complete and leave the engine, so the engine holds one layer's sums
+     * and the heap one module's (the store spills to disk when the whole model's would be large). Only the norm the
+     * scores read is stored, unless {@code both} (kept statistics must be real).
+     */
+    private GradientStore gradientStore(List<int[]> samples, boolean both) {
+        int layers = model.config().numLayers();
+        long params = 0;
+        for (int l = 0; l < layers; l++) {
+            for (LinearKind k : LinearKind.values()) {
+                int[] shape = model.weightShape(l, k);
+                params += (long) shape[0] * shape[1];
+            }
+        }
+        boolean l2 = options.config().gradNorm() == GradNorm.L2;
+        GradientStore store = new GradientStore(params, both || !l2, both || l2, options.spill());
+        progress.phase("gradients");
+        long t0 = System.nanoTime();
+        try (StatsAccumulator acc = new StatsAccumulator(layers, StatKinds.of(StatKind.GRAD), options.gradScale())) {
+            for (int[] s : samples) {
+                acc.countSample(s.length);
+            }
+            LayerMajorPass.forwardBackwardAll(model, samples, null, acc, l -> {
+                for (LinearKind k : LinearKind.values()) {
+                    store.put(acc.module(l, k, model.weightShape(l, k)));
+                }
+                acc.releaseLayer(l);
+            }, options.spill());
+        } catch (RuntimeException | Error e) {
+            try {
+                store.close(); // its spill files too
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        time("gradients", t0);
+        return store;
     }
 
     /** Prunes every module of every layer from whole-model statistics (null for magnitude). */
@@ -226,8 +279,16 @@ public final class BatchPruner {
         return mask;
     }
 
-    /** The paper's layer-by-layer loop; hidden states of all samples are kept on the engine's device. */
-    private Map<ModuleKey, Mask> sequential(List<int[]> samples, CalibrationStats grads, StatKinds actKinds,
+    /** Where sequential pruning reads a module's dense gradient sums from. */
+    private interface GradientSource {
+        ModuleStats grads(int layer, LinearKind kind);
+    }
+
+    /**
+     * The paper's layer-by-layer loop; hidden states of all samples are kept on the engine's device. {@code grads}
+     * (null without gradients) is read once per module, when its layer is masked.
+     */
+    private Map<ModuleKey, Mask> sequential(List<int[]> samples, GradientSource grads, StatKinds actKinds,
             CalibrationStats kept) {
         int layers = model.config().numLayers();
         int[][][] shapes = StatsCollector.shapesOf(model);
@@ -260,7 +321,7 @@ public final class BatchPruner {
 
                 long tm = System.nanoTime();
                 for (LinearKind k : LinearKind.values()) {
-                    ModuleStats s = combine(acts.get(l, k), grads == null ? null : grads.get(l, k));
+                    ModuleStats s = combine(acts.get(l, k), grads == null ? null : grads.grads(l, k));
                     masks.put(new ModuleKey(l, k), pruneModule(l, k, s));
                     if (kept != null) {
                         kept.add(s);

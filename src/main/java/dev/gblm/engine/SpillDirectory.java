@@ -1,0 +1,165 @@
+package dev.gblm.engine;
+
+import dev.gblm.GblmException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.stream.Stream;
+
+/**
+ * A fresh {@code gblm-spill-*} directory of flat files, written and read whole with {@link FileChannel} in big
+ * chunks (no mapping: a mapped file cannot be deleted reliably while a mapping lives), removed with everything in it
+ * by {@link #close}. Values are stored in the platform's byte order: the files never outlive the process.
+ */
+final class SpillDirectory implements AutoCloseable {
+    /** Bytes moved per channel call when copying float arrays (bounds the transfer buffer). */
+    private static final int CHUNK = 8 << 20;
+
+    private final Path dir;
+    private long bytesWritten;
+    private ByteBuffer chunk;
+
+    private SpillDirectory(Path dir) {
+        this.dir = dir;
+    }
+
+    /** Creates the directory under {@code parent} (null: {@code java.io.tmpdir}). */
+    static SpillDirectory create(Path parent) {
+        try {
+            Path d = parent == null ? Files.createTempDirectory("gblm-spill-")
+                    : Files.createTempDirectory(Files.createDirectories(parent), "gblm-spill-");
+            return new SpillDirectory(d);
+        } catch (IOException e) {
+            throw new GblmException("cannot create a spill directory under "
+                    + (parent == null ? System.getProperty("java.io.tmpdir") : parent) + ": " + e, e);
+        }
+    }
+
+    Path path() {
+        return dir;
+    }
+
+    /** Total bytes written so far (files deleted since included). */
+    long bytesWritten() {
+        return bytesWritten;
+    }
+
+    /** Writes {@code data}'s remaining bytes as file {@code name}. */
+    void write(String name, ByteBuffer data) {
+        try (FileChannel ch = open(name, true)) {
+            while (data.hasRemaining()) {
+                bytesWritten += ch.write(data);
+            }
+        } catch (IOException e) {
+            throw failure("write", name, e);
+        }
+    }
+
+    /** Writes the arrays one after the other as file {@code name}. */
+    void writeFloats(String name, float[]... arrays) {
+        ByteBuffer b = chunk();
+        FloatBuffer f = b.asFloatBuffer(); // the whole chunk: chunk() hands it out cleared
+        try (FileChannel ch = open(name, true)) {
+            for (float[] a : arrays) {
+                for (int o = 0; o < a.length; o += f.capacity()) {
+                    int n = Math.min(f.capacity(), a.length - o);
+                    f.clear();
+                    f.put(a, o, n);
+                    b.clear().limit(n * Float.BYTES);
+                    while (b.hasRemaining()) {
+                        bytesWritten += ch.write(b);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw failure("write", name, e);
+        }
+    }
+
+    /** File {@code name} whole, in a new direct buffer of the platform's order, ready to read. */
+    ByteBuffer read(String name) {
+        try (FileChannel ch = open(name, false)) {
+            ByteBuffer b = ByteBuffer.allocateDirect(Math.toIntExact(ch.size())).order(ByteOrder.nativeOrder());
+            readFully(ch, b, name);
+            return b.flip();
+        } catch (IOException e) {
+            throw failure("read", name, e);
+        }
+    }
+
+    /** Fills the arrays, in order, from file {@code name} (as written by {@link #writeFloats}). */
+    void readFloats(String name, float[]... arrays) {
+        ByteBuffer b = chunk();
+        FloatBuffer f = b.asFloatBuffer(); // the whole chunk: chunk() hands it out cleared
+        try (FileChannel ch = open(name, false)) {
+            for (float[] a : arrays) {
+                for (int o = 0; o < a.length; o += f.capacity()) {
+                    int n = Math.min(f.capacity(), a.length - o);
+                    b.clear().limit(n * Float.BYTES);
+                    readFully(ch, b, name);
+                    f.clear();
+                    f.get(a, o, n);
+                }
+            }
+        } catch (IOException e) {
+            throw failure("read", name, e);
+        }
+    }
+
+    void delete(String name) {
+        try {
+            Files.deleteIfExists(dir.resolve(name));
+        } catch (IOException e) {
+            throw failure("delete", name, e);
+        }
+    }
+
+    /** Deletes every file and the directory itself. */
+    @Override
+    public void close() {
+        chunk = null;
+        try {
+            if (Files.exists(dir)) {
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path p : (Iterable<Path>) files::iterator) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            throw new GblmException("cannot delete spill directory " + dir + ": " + e, e);
+        }
+    }
+
+    private FileChannel open(String name, boolean create) throws IOException {
+        Path p = dir.resolve(name);
+        return create ? FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                : FileChannel.open(p, StandardOpenOption.READ);
+    }
+
+    /** The transfer buffer, cleared (a view made of it spans all of it). */
+    private ByteBuffer chunk() {
+        if (chunk == null) {
+            chunk = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.nativeOrder());
+        }
+        return chunk.clear();
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer b, String name) throws IOException {
+        while (b.hasRemaining()) {
+            if (ch.read(b) < 0) {
+                throw new IOException("spill file " + name + " ends early");
+            }
+        }
+    }
+
+    private GblmException failure(String what, String name, IOException e) {
+        return new GblmException("cannot " + what + " spill file " + dir.resolve(name) + ": " + e, e);
+    }
+}
