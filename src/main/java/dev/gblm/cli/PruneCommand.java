@@ -310,9 +310,18 @@ final class PruneCommand implements Callable<Integer> {
 
         @Override
         public void sample(String phase, int done, int total) {
+            update(phase, done, total, "samples");
+        }
+
+        @Override
+        public void layers(String phase, int done, int total) {
+            update(phase, done, total, "layers");
+        }
+
+        private void update(String phase, int done, int total, String unit) {
             if (current == null || !phase.equals(this.phase)) {
                 this.phase = phase;
-                current = Progress.on(err, phase + ":", total, "samples").since(phaseStart);
+                current = Progress.on(err, phase + ":", total, unit).since(phaseStart);
             }
             current.update(done, "");
             if (done >= total) {

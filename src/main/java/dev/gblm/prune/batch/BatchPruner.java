@@ -238,6 +238,7 @@ public final class BatchPruner {
                     store.put(acc.module(l, k, model.weightShape(l, k)));
                 }
                 acc.releaseLayer(l);
+                progress.layers("gradients", layers - l, layers);
             }, options.spill());
         } catch (RuntimeException | Error e) {
             try {

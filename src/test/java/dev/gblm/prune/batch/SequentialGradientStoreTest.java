@@ -95,10 +95,18 @@ class SequentialGradientStoreTest {
         BatchPruneSettings settings = new BatchPruneSettings(cfg, PruneMode.SEQUENTIAL, 100f, keepStats, pass,
                 SpillSettings.defaults().withThresholds(0, 0).inDirectory(spillParent));
         List<Integer> filesWhileMasking = new ArrayList<>();
+        List<Integer> gradientLayers = new ArrayList<>();
         PruneProgress watch = new PruneProgress() {
             @Override
             public void layerPruned(int layer, int layers) {
                 filesWhileMasking.add(spillFiles(spillParent));
+            }
+
+            @Override
+            public void layers(String phase, int done, int total) {
+                assertThat(phase).isEqualTo("gradients");
+                assertThat(total).isEqualTo(ckpt.config().numLayers());
+                gradientLayers.add(done);
             }
         };
         BatchPruner.Result r;
@@ -113,6 +121,8 @@ class SequentialGradientStoreTest {
                 expected.add(7 * (layers - 1 - l));
             }
             assertThat(filesWhileMasking).as("gradient files while masking").isEqualTo(expected);
+            // the all-samples gradient pass reports each finished layer (it has no per-sample progress)
+            assertThat(gradientLayers).hasSize(layers).isSorted().endsWith(layers);
         }
         assertThat(spillFiles(spillParent)).as("spill files left").isZero();
         assertThat(list(spillParent)).as("spill directories left").isEmpty();
