@@ -65,19 +65,31 @@ final class SpillDirectory implements AutoCloseable {
         ByteBuffer b = chunk();
         FloatBuffer f = b.asFloatBuffer(); // the whole chunk: chunk() hands it out cleared
         try (FileChannel ch = open(name, true)) {
-            for (float[] a : arrays) {
-                for (int o = 0; o < a.length; o += f.capacity()) {
-                    int n = Math.min(f.capacity(), a.length - o);
-                    f.clear();
-                    f.put(a, o, n);
-                    b.clear().limit(n * Float.BYTES);
-                    while (b.hasRemaining()) {
-                        bytesWritten += ch.write(b);
-                    }
+            inChunks(arrays, f.capacity(), (a, o, n) -> {
+                f.clear();
+                f.put(a, o, n);
+                b.clear().limit(n * Float.BYTES);
+                while (b.hasRemaining()) {
+                    bytesWritten += ch.write(b);
                 }
-            }
+            });
         } catch (IOException e) {
             throw failure("write", name, e);
+        }
+    }
+
+    /** One piece of an array: {@code n} floats from {@code offset}. */
+    @FunctionalInterface
+    private interface Piece {
+        void accept(float[] array, int offset, int n) throws IOException;
+    }
+
+    /** The arrays in order, cut into pieces of at most {@code size} floats (one chunk buffer each). */
+    private static void inChunks(float[][] arrays, int size, Piece piece) throws IOException {
+        for (float[] a : arrays) {
+            for (int o = 0; o < a.length; o += size) {
+                piece.accept(a, o, Math.min(size, a.length - o));
+            }
         }
     }
 
@@ -97,15 +109,12 @@ final class SpillDirectory implements AutoCloseable {
         ByteBuffer b = chunk();
         FloatBuffer f = b.asFloatBuffer(); // the whole chunk: chunk() hands it out cleared
         try (FileChannel ch = open(name, false)) {
-            for (float[] a : arrays) {
-                for (int o = 0; o < a.length; o += f.capacity()) {
-                    int n = Math.min(f.capacity(), a.length - o);
-                    b.clear().limit(n * Float.BYTES);
-                    readFully(ch, b, name);
-                    f.clear();
-                    f.get(a, o, n);
-                }
-            }
+            inChunks(arrays, f.capacity(), (a, o, n) -> {
+                b.clear().limit(n * Float.BYTES);
+                readFully(ch, b, name);
+                f.clear();
+                f.get(a, o, n);
+            });
         } catch (IOException e) {
             throw failure("read", name, e);
         }

@@ -14,6 +14,7 @@ import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
+import dev.gblm.testing.Errors;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import java.io.IOException;
@@ -175,7 +176,7 @@ class LayerMajorPassTest {
             for (int i = 0; i < names.length; i++) {
                 assertThat(maxAbs(pairs[2 * i + 1])).as("%s %s %s is non-trivial", what, k, names[i])
                         .isGreaterThan(0);
-                double e = relErr(pairs[2 * i], pairs[2 * i + 1]);
+                double e = Errors.maxRelative(pairs[2 * i], pairs[2 * i + 1]);
                 if (e > worst) {
                     worst = e;
                     where = k + " " + names[i];
@@ -205,14 +206,5 @@ class LayerMajorPassTest {
             m = Math.max(m, Math.abs(v));
         }
         return m;
-    }
-
-    private static double relErr(float[] a, float[] b) {
-        double d = 0;
-        for (int i = 0; i < a.length; i++) {
-            d = Math.max(d, Math.abs((double) a[i] - b[i]));
-        }
-        double m = maxAbs(b);
-        return m == 0 ? d : d / m;
     }
 }

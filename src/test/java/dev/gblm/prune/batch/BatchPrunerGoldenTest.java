@@ -17,6 +17,7 @@ import dev.gblm.prune.TailRule;
 import dev.gblm.stats.CalibrationStats;
 import dev.gblm.stats.ModuleKey;
 import dev.gblm.stats.ModuleStats;
+import dev.gblm.testing.Errors;
 import dev.gblm.testing.TinyFixtures;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -273,13 +274,6 @@ class BatchPrunerGoldenTest {
 
     /** max |a - b| / max |b|: relative to the tensor's scale, so tiny entries do not dominate. */
     static double maxRelErr(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double diff = 0;
-        double scale = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff = Math.max(diff, Math.abs((double) a[i] - b[i]));
-            scale = Math.max(scale, Math.abs(b[i]));
-        }
-        return scale == 0 ? diff : diff / scale;
+        return Errors.maxRelative(a, b);
     }
 }
