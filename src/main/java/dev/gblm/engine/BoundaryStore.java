@@ -25,7 +25,8 @@ final class BoundaryStore implements AutoCloseable {
 
     /** A store for {@code bytes} of boundaries of {@code samples} samples through {@code layers} layers. */
     static BoundaryStore open(int samples, int layers, long bytes, SpillSettings spill) {
-        return new BoundaryStore(samples, layers, bytes > spill.boundaryBytes() ? SpillDirectory.create(spill.dir())
+        return new BoundaryStore(samples, layers, bytes > spill.boundaryBytes()
+                ? SpillDirectory.create(spill.dir(), bytes, "the layer-boundary activations of the calibration samples")
                 : null);
     }
 

@@ -37,7 +37,8 @@ public final class GradientStore implements AutoCloseable {
         this.keepL1 = keepL1;
         this.keepL2Sq = keepL2Sq;
         long bytes = params * Float.BYTES * ((keepL1 ? 1 : 0) + (keepL2Sq ? 1 : 0));
-        this.files = bytes > spill.gradientBytes() ? SpillDirectory.create(spill.dir()) : null;
+        this.files = bytes > spill.gradientBytes()
+                ? SpillDirectory.create(spill.dir(), bytes, "the dense gradient sums of sequential pruning") : null;
     }
 
     /** Whether the sums go to files. */

@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
@@ -28,16 +29,37 @@ final class SpillDirectory implements AutoCloseable {
         this.dir = dir;
     }
 
-    /** Creates the directory under {@code parent} (null: {@code java.io.tmpdir}). */
-    static SpillDirectory create(Path parent) {
+    /**
+     * Creates the directory under {@code parent} (null: {@code java.io.tmpdir}) for up to {@code need} bytes of
+     * {@code what}; refused in one line, before any work, when its file system has less space free (a run would
+     * otherwise fail with "No space left on device" after its longest phase).
+     */
+    static SpillDirectory create(Path parent, long need, String what) {
+        String where = String.valueOf(parent == null ? System.getProperty("java.io.tmpdir") : parent);
+        Path d;
         try {
-            Path d = parent == null ? Files.createTempDirectory("gblm-spill-")
+            d = parent == null ? Files.createTempDirectory("gblm-spill-")
                     : Files.createTempDirectory(Files.createDirectories(parent), "gblm-spill-");
-            return new SpillDirectory(d);
         } catch (IOException e) {
-            throw new GblmException("cannot create a spill directory under "
-                    + (parent == null ? System.getProperty("java.io.tmpdir") : parent) + ": " + e, e);
+            throw new GblmException("cannot create a spill directory under " + where + ": " + e, e);
         }
+        long free;
+        try {
+            free = Files.getFileStore(d).getUsableSpace();
+        } catch (IOException e) {
+            free = Long.MAX_VALUE; // unknown: let the writes tell
+        }
+        if (free < need) {
+            try {
+                Files.deleteIfExists(d);
+            } catch (IOException ignored) {
+                // an empty temporary directory left behind is harmless next to the refusal
+            }
+            throw new GblmException(String.format(Locale.ROOT, "%s need %.1f GB of disk under %s, but only %.1f GB "
+                    + "are free there: free some space or choose another --spill-dir", what, need / 1e9, where,
+                    free / 1e9));
+        }
+        return new SpillDirectory(d);
     }
 
     Path path() {
