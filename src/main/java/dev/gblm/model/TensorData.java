@@ -147,19 +147,8 @@ public final class TensorData {
      * advances), e.g. straight into a direct buffer an engine tensor is made from: no heap copy of the tensor.
      */
     public void widenInto(long start, int count, FloatBuffer out) {
-        if (start < 0 || count < 0 || start + count > numel()) {
-            throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
-        }
-        long pos = start;
-        long end = start + count;
-        int c = chunkOf(pos);
-        while (pos < end) {
-            int from = (int) (pos - chunkStart[c]);
-            int n = (int) Math.min(end - pos, chunkStart[c + 1] - pos);
-            widen(chunks[c].duplicate().order(ByteOrder.LITTLE_ENDIAN), from, n, out);
-            pos += n;
-            c++;
-        }
+        forEachPiece(start, count, (c, from, n) ->
+                widen(chunks[c].duplicate().order(ByteOrder.LITTLE_ENDIAN), from, n, out));
     }
 
     /**
@@ -167,19 +156,32 @@ public final class TensorData {
      * position (which advances), across chunks: how a writer streams a tensor of any size a piece at a time.
      */
     public void readBytes(long start, int count, ByteBuffer out) {
+        int width = dtype.bytes();
+        forEachPiece(start, count, (c, from, n) -> {
+            ByteBuffer b = chunks[c].duplicate();
+            b.position(from * width).limit((from + n) * width);
+            out.put(b);
+        });
+    }
+
+    /** Elements {@code [from, from + n)} of chunk {@code c}. */
+    @FunctionalInterface
+    private interface Piece {
+        void accept(int c, int from, int n);
+    }
+
+    /** Elements {@code [start, start + count)} as consecutive pieces, one per chunk they cross. */
+    private void forEachPiece(long start, int count, Piece piece) {
         if (start < 0 || count < 0 || start + count > numel()) {
             throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + count) + ") of " + this);
         }
-        int width = dtype.bytes();
         long pos = start;
         long end = start + count;
         int c = chunkOf(pos);
         while (pos < end) {
             int from = (int) (pos - chunkStart[c]);
             int n = (int) Math.min(end - pos, chunkStart[c + 1] - pos);
-            ByteBuffer b = chunks[c].duplicate();
-            b.position(from * width).limit((from + n) * width);
-            out.put(b);
+            piece.accept(c, from, n);
             pos += n;
             c++;
         }

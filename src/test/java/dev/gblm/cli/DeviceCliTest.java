@@ -4,10 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gblm.engine.ComputeDevice;
 import dev.gblm.engine.LlamaModel;
+import dev.gblm.testing.GblmCli;
+import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.testing.TestData;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,27 +19,13 @@ class DeviceCliTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
-
     @AfterEach
     void restoreDefault() {
         LlamaModel.setDefaultDevice(ComputeDevice.AUTO); // process-wide: later tests in this JVM see the default
     }
 
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static Run run(String... args) {
+        return GblmCli.gblmWithSystemStreams(args);
     }
 
     private Path text() throws Exception {
@@ -56,7 +41,7 @@ class DeviceCliTest {
     @Test
     void gpuWithoutACudaNativeIsOneLine() throws Exception {
         Run r = run("eval", "--model", model(), "--text", text().toString(), "--device", "gpu");
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception");
         List<String> lines = r.err().lines().map(String::strip).filter(l -> l.startsWith("gblm:")).toList();
         assertThat(lines).hasSize(1);
@@ -67,7 +52,7 @@ class DeviceCliTest {
     @Test
     void autoRunsOnTheCpuHereAndSaysSo() throws Exception {
         Run r = run("eval", "--model", model(), "--text", text().toString(), "--device", "auto", "--json");
-        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("compute device: auto -> cpu (no GPU visible to the engine)");
         assertThat(r.out()).contains("perplexity");
     }
@@ -75,21 +60,21 @@ class DeviceCliTest {
     @Test
     void cpuIsSaidAsIs() throws Exception {
         Run r = run("eval", "--model", model(), "--text", text().toString(), "--device", "cpu", "--json");
-        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("compute device: cpu");
     }
 
     @Test
     void unknownDeviceIsOneLine() throws Exception {
         Run r = run("eval", "--model", model(), "--text", text().toString(), "--device", "tpu");
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("gblm: unknown --device 'tpu' (cpu, gpu or auto)").doesNotContain("\tat ");
     }
 
     @Test
     void benchEngineRefusesGpuInOneLine() {
         Run r = run("bench", "engine", "--device", "gpu", "--samples", "1");
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("gblm: --device gpu: the PyTorch engine sees no CUDA device")
                 .doesNotContain("\tat ");
     }

@@ -4,10 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gblm.testing.GblmCli;
+import dev.gblm.testing.GblmCli.Run;
 import dev.gblm.testing.TestData;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,22 +16,8 @@ class EngineCliTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static Run run(String... args) {
+        return GblmCli.gblmWithSystemStreams(args);
     }
 
     /** The one error line; no stack trace (library log lines from DJL start-up are ignored). */
@@ -57,7 +42,7 @@ class EngineCliTest {
         Files.writeString(text, "Once upon a time there was a cat.\n\nThe cat liked milk. It was happy.\n\n");
         Run r = run("eval", "--model", modelDir().toString(), "--text", text.toString(), "--protocol", "chunks",
                 "--json");
-        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out().strip());
         assertThat(j.get("tokens").asInt()).isGreaterThan(10);
         assertThat(j.get("perplexity").asDouble()).isBetween(1.0, 100.0);
@@ -68,7 +53,7 @@ class EngineCliTest {
     @Test
     void generateGreedyFromBos() throws Exception {
         Run r = run("generate", "--model", modelDir().toString(), "--tokens", "30");
-        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).startsWith("Once upon a time, there was a little girl named Lily.");
     }
 
@@ -78,7 +63,7 @@ class EngineCliTest {
         Files.writeString(text, "Once upon a time there was a cat.\n\nThe cat liked milk. It was happy.\n\n");
         String model = modelDir().toString();
         Run r = run("eval", "--model", model, "--text", text.toString(), "--json", "--threads", "1");
-        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         Run d = run("eval", "--model", model, "--text", text.toString(), "--json");
         double nll1 = new ObjectMapper().readTree(r.out().strip()).get("nll").asDouble();
         double nll = new ObjectMapper().readTree(d.out().strip()).get("nll").asDouble();
@@ -90,7 +75,7 @@ class EngineCliTest {
         Path text = dir.resolve("t.txt");
         Files.writeString(text, "Once upon a time there was a cat.");
         Run r = run("eval", "--model", modelDir().toString(), "--text", text.toString(), "--threads", "0");
-        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.exit()).isEqualTo(2);
         assertThat(errorLine(r)).isEqualTo("gblm: --threads must be at least 1, got 0");
     }
 
@@ -99,14 +84,14 @@ class EngineCliTest {
         Path text = dir.resolve("t.txt");
         Files.writeString(text, "hello world");
         Run r = run("eval", "--model", dir.resolve("nope.bin").toString(), "--text", text.toString());
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(errorLine(r)).startsWith("gblm: model not found");
     }
 
     @Test
     void missingTextFile() throws Exception {
         Run r = run("eval", "--model", modelDir().toString(), "--text", dir.resolve("none.txt").toString());
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(errorLine(r)).isEqualTo("gblm: text file not found: " + dir.resolve("none.txt"));
     }
 
@@ -118,7 +103,7 @@ class EngineCliTest {
         Files.writeString(text, "hello world");
         Run r = run("generate", "--model", bogus.toString(), "--tokenizer",
                 TestData.require("models/tok512.bin").toString());
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(errorLine(r)).startsWith("gblm: not a model");
     }
 
@@ -127,7 +112,7 @@ class EngineCliTest {
         Path text = dir.resolve("empty.txt");
         Files.writeString(text, "\n\n   \n\n");
         Run r = run("eval", "--model", modelDir().toString(), "--text", text.toString());
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(errorLine(r)).startsWith("gblm: no evaluable text");
     }
 
@@ -136,7 +121,7 @@ class EngineCliTest {
         Path text = dir.resolve("t.txt");
         Files.writeString(text, "hello world");
         Run r = run("eval", "--model", modelDir().toString(), "--text", text.toString(), "--protocol", "bogus");
-        assertThat(r.code()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("unknown --protocol");
     }
 }

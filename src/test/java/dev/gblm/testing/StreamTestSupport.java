@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gblm.engine.LlamaModel;
 import dev.gblm.engine.StatsCollector;
 import dev.gblm.model.Checkpoint;
+import dev.gblm.ops.GblmMetrics;
 import dev.gblm.ops.KafkaSettings;
 import dev.gblm.prune.Mask;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.batch.BatchPruneSettings;
 import dev.gblm.prune.batch.BatchPruner;
+import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.prune.batch.MaskFile;
 import dev.gblm.prune.batch.PruneMode;
 import dev.gblm.stats.CalibrationStats;
@@ -23,11 +25,16 @@ import dev.gblm.stream.OffsetRange;
 import dev.gblm.stream.SampleRecord;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.Topics;
+import dev.gblm.stream.finalizer.CheckpointWeights;
+import dev.gblm.stream.finalizer.Finalizer;
+import dev.gblm.stream.finalizer.FinalizerSettings;
 import dev.gblm.stream.ingest.Ingestor;
+import dev.gblm.stream.pipeline.Pipeline;
 import dev.gblm.stream.worker.SampleDecoder;
 import dev.gblm.stream.worker.Worker;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,6 +61,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.CloseOptions;
 
 /** Shared helpers of the worker integration tests: topics, ingest, read-back, reference statistics. */
 public final class StreamTestSupport {
@@ -374,5 +382,34 @@ public final class StreamTestSupport {
         Map<TopicPartition, Long> m = new LinkedHashMap<>();
         admin.listOffsets(q).all().get().forEach((tp, info) -> m.put(tp, info.offset()));
         return m;
+    }
+
+    /**
+     * Writes TinyStories validation documents {@code [from, to)} of the shared data to {@code file} (blank-line
+     * separated, as {@code gblm ingest} reads text) and returns them; the held-out pipeline tests ingest it.
+     */
+    public static List<String> writeStories(Path file, int from, int to) throws IOException {
+        List<String> docs = CalibrationSet.documents(
+                Files.readString(TestData.require("corpora/tinystories_val_head.txt")), false).subList(from, to);
+        Files.writeString(file, String.join("\n\n", docs) + "\n");
+        return docs;
+    }
+
+    /**
+     * Stops the pipeline's finalizer (leaving the group, so the new member need not wait out the old one's session)
+     * and starts a new instance of the same application on the empty state directory {@code state}: every store must
+     * then be restored from its changelog.
+     */
+    public static Finalizer replaceFinalizerOnEmptyState(
+            Pipeline p, Path state, Checkpoint ckpt, String instance,
+            GblmMetrics metrics) {
+        p.finalizer().streams().close(CloseOptions.groupMembershipOperation(
+                CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(Duration.ofSeconds(60)));
+        p.finalizer().stop();
+        return new Finalizer(FinalizerSettings.builder(p.kafka(),
+                state, ckpt.fingerprint()).applicationId("gblm-finalizer-" + instance)
+                .startTimeout(Duration.ofMinutes(3)).build(),
+                new CheckpointWeights(ckpt), metrics).start();
     }
 }

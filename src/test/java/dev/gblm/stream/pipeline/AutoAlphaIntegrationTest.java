@@ -12,7 +12,6 @@ import dev.gblm.model.Checkpoint;
 import dev.gblm.model.Checkpoints;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.batch.AlphaSearch;
-import dev.gblm.prune.batch.CalibrationSet;
 import dev.gblm.stream.EpochRecord;
 import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
@@ -24,7 +23,6 @@ import dev.gblm.testing.StreamTestSupport;
 import dev.gblm.testing.TestData;
 import dev.gblm.tokenizer.Tokenizer;
 import dev.gblm.tokenizer.Tokenizers;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,10 +57,8 @@ class AutoAlphaIntegrationTest {
     void eachEpochExportsTheGridAlphaWithTheLowestHeldOutPerplexity(@TempDir Path tmp)
             throws Exception {
         Path model = TestData.require("models/stories260K.bin");
-        List<String> docs = CalibrationSet.documents(
-                Files.readString(TestData.require("corpora/tinystories_val_head.txt")), false).subList(800, 920);
         Path file = tmp.resolve("docs.txt");
-        Files.writeString(file, String.join("\n\n", docs) + "\n");
+        List<String> docs = StreamTestSupport.writeStories(file, 800, 920);
         Path out = tmp.resolve("out");
         Checkpoint ckpt = Checkpoints.load(model);
         Tokenizer tok = Tokenizers.load(model, null);

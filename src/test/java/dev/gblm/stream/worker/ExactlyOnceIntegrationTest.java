@@ -22,9 +22,7 @@ import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.Topics;
-import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.finalizer.Finalizer;
-import dev.gblm.stream.finalizer.FinalizerSettings;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
 import dev.gblm.stream.pipeline.PipelineSettings;
@@ -50,7 +48,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.streams.CloseOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -145,14 +142,9 @@ class ExactlyOnceIntegrationTest {
                         .isZero();
                 // leave the group on close so the new instance need not wait out the old member's session; what is
                 // under test is the restore of every store from its changelog into the empty state directory
-                p.finalizer().streams().close(CloseOptions.groupMembershipOperation(
-                        CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60)));
-                p.finalizer().stop();
                 GblmMetrics fm = new GblmMetrics("finalizer");
                 metrics.add(fm);
-                second = new Finalizer(FinalizerSettings.builder(p.kafka(), tmp.resolve("wiped-state"), ckpt.fingerprint())
-                        .applicationId("gblm-finalizer-" + INSTANCE).startTimeout(Duration.ofMinutes(3)).build(),
-                        new CheckpointWeights(ckpt), fm).start();
+                second = StreamTestSupport.replaceFinalizerOnEmptyState(p, tmp.resolve("wiped-state"), ckpt, INSTANCE, fm);
 
                 p.ingest(b, "eo-b", DocumentReader.Format.TEXT);
                 assertThat(p.awaitFirstEpochs(Duration.ofMinutes(5))).as("every job exported").isTrue();

@@ -15,9 +15,7 @@ import dev.gblm.stream.JobSpec;
 import dev.gblm.stream.Json;
 import dev.gblm.stream.SliceRecord;
 import dev.gblm.stream.Topics;
-import dev.gblm.stream.finalizer.CheckpointWeights;
 import dev.gblm.stream.finalizer.Finalizer;
-import dev.gblm.stream.finalizer.FinalizerSettings;
 import dev.gblm.stream.finalizer.FinalizerTopology;
 import dev.gblm.stream.ingest.DocumentReader;
 import dev.gblm.stream.pipeline.Pipeline;
@@ -42,7 +40,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -123,14 +120,9 @@ class RePruningIntegrationTest {
                 awaitExported(p, jobs, 2);
 
                 // between epochs: a new finalizer instance on an empty state directory (restore from the changelogs)
-                p.finalizer().streams().close(CloseOptions.groupMembershipOperation(
-                        CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60)));
-                p.finalizer().stop();
                 GblmMetrics fm = new GblmMetrics("finalizer");
                 metrics.add(fm);
-                second = new Finalizer(FinalizerSettings.builder(p.kafka(), tmp.resolve("wiped-state"), ckpt.fingerprint())
-                        .applicationId("gblm-finalizer-" + INSTANCE).startTimeout(Duration.ofMinutes(3)).build(),
-                        new CheckpointWeights(ckpt), fm).start();
+                second = StreamTestSupport.replaceFinalizerOnEmptyState(p, tmp.resolve("wiped-state"), ckpt, INSTANCE, fm);
 
                 p.ingest(waves.get(3), STREAM, DocumentReader.Format.TEXT);
                 awaitExported(p, jobs, 3);
