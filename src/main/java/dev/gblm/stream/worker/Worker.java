@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,12 +41,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -398,6 +401,9 @@ public final class Worker implements Service {
         Map<String, List<TopicPartition>> byTopic = new LinkedHashMap<>();
         for (TopicPartition tp : records.partitions()) {
             byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp);
+            if (!nextOffset.containsKey(tp)) {
+                nextOffset.put(tp, firstOffset(tp, records.records(tp).get(0).offset()));
+            }
         }
         for (List<TopicPartition> tps : byTopic.values()) {
             for (TopicPartition tp : tps) {
@@ -419,7 +425,7 @@ public final class Worker implements Service {
         if (slice == null) {
             slice = new OpenSlice<>(stream, System.nanoTime(), sink);
         }
-        long start = nextOffset.getOrDefault(tp, rec.offset());
+        long start = nextOffset.get(tp);
         if (HoldOut.isHeldOut(tp.topic(), rec.key(), profile.holdout())) {
             // never decoded here: the exporter evaluates it; its offset still belongs to the slice
             slice.addHeldOut(tp, start, rec.offset());
@@ -617,6 +623,27 @@ public final class Worker implements Service {
     }
 
     /**
+     * Where this owner's first slice of a partition starts: the group's committed offset, so that offsets the
+     * consumer skipped before the first record (transaction markers, aborted data) still belong to a slice and
+     * slices tile the partition. Asked only once records arrived, when the committed offset is known to be stable;
+     * asking at assignment instead (consumer.position) blocks while a crashed owner's transaction still holds the
+     * partition's offsets, and fails the worker after default.api.timeout.ms: polling simply waits until that
+     * transaction is aborted by the crashed worker's replacement or by the transaction timeout.
+     */
+    private long firstOffset(TopicPartition tp, long firstRecord) {
+        try {
+            OffsetAndMetadata c = consumer.committed(Set.of(tp), Duration.ofSeconds(10)).get(tp);
+            // no commit yet: the consumer started at the log start (auto.offset.reset=earliest)
+            long from = c != null ? c.offset() : consumer.beginningOffsets(Set.of(tp), Duration.ofSeconds(10)).get(tp);
+            return Math.min(from, firstRecord);
+        } catch (TimeoutException e) {
+            LOG.debug("worker {}: committed offset of {} unknown ({}); the slice starts at its first record",
+                    cfg.workerId(), tp, e.toString());
+            return firstRecord;
+        }
+    }
+
+    /**
      * After an abort: every owned partition goes back to the end of its last committed slice. Everything polled
      * since then belonged to the aborted slice or was not processed yet, so it is read again.
      */
@@ -651,9 +678,6 @@ public final class Worker implements Service {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            for (TopicPartition tp : partitions) {
-                nextOffset.put(tp, consumer.position(tp));
-            }
             if (!consumer.assignment().isEmpty()) {
                 assigned.countDown();
             }

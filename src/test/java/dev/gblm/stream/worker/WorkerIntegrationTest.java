@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
@@ -159,7 +160,10 @@ class WorkerIntegrationTest {
             metrics.add(mb);
             Worker b = new Worker(config("crash-b", "crash"), tiny, null, mb);
             all.add(b);
+            // a joins first and is assigned before b: the broker's initial rebalance delay is 0, so a b that joined
+            // first could take every partition and finish them all before a ever opened a second slice
             a.start();
+            assertThat(a.awaitAssignment(Duration.ofSeconds(60))).as("first worker assigned").isTrue();
             b.start();
             await("crash", Duration.ofSeconds(60), crashed::get);
             await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
@@ -199,6 +203,69 @@ class WorkerIntegrationTest {
         double err = maxRelativeError(merged, reference(tiny, docs, 64, 100f));
         System.out.println("crash: " + slices.size() + " slices, max relative error vs uninterrupted = " + err);
         assertThat(err).isLessThan(1e-5);
+    }
+
+    @Test
+    void aWorkerTakingOverACrashedWorkersPartitionWaitsForItsOpenTransactionInsteadOfFailing() throws Exception {
+        int n = 20;
+        List<int[]> docs = randomDocs(n, 64, 40, 7);
+        createTopic(admin, "calib.orphan", 1);
+        produceTokens(kafka.bootstrapServers(), "calib.orphan", 1, docs);
+        AtomicBoolean crashed = new AtomicBoolean();
+        List<Worker> all = new ArrayList<>();
+        List<GblmMetrics> metrics = new ArrayList<>();
+        try {
+            GblmMetrics ma = new GblmMetrics("worker");
+            metrics.add(ma);
+            Worker a = new Worker(config("orphan-a", "orphan"), tiny, null, ma);
+            all.add(a);
+            // dies with its second slice's offsets sent in an open transaction: they stay pending until aborted
+            a.setFaults(seq -> {
+                if (seq >= 2 && crashed.compareAndSet(false, true)) {
+                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
+                }
+            });
+            a.start();
+            await("crash", Duration.ofSeconds(60), crashed::get);
+            await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
+            // b's requests time out after 2 s: asking for its position at assignment used to fail the worker here,
+            // long before the open transaction ends
+            GblmMetrics mb = new GblmMetrics("worker");
+            metrics.add(mb);
+            Worker b = new Worker(builder("orphan-b", "orphan").consumerOverrides(Map.of(
+                    ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000", ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500",
+                    ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "2000")).build(), tiny, null, mb);
+            all.add(b);
+            b.start();
+            assertThat(b.awaitAssignment(Duration.ofSeconds(60))).as("b assigned the orphaned partition").isTrue();
+            long committedBefore = a.committedSamples();
+            Thread.sleep(8000);
+            assertThat(b.failure()).as("b waits while a's transaction is open").isNull();
+            assertThat(b.isRunning()).isTrue();
+            assertThat(b.committedSamples()).as("nothing read past a's pending offsets").isZero();
+            // a's replacement (same transactional id) aborts the open transaction; b, owning the partition, goes on
+            GblmMetrics ma2 = new GblmMetrics("worker");
+            metrics.add(ma2);
+            Worker a2 = new Worker(config("orphan-a", "orphan"), tiny, null, ma2);
+            all.add(a2);
+            a2.start();
+            await("all samples committed", Duration.ofSeconds(120),
+                    () -> all.stream().mapToLong(Worker::committedSamples).sum() >= n);
+            a2.stop();
+            b.stop();
+            assertThat(b.failure()).isNull();
+            assertThat(a2.failure()).isNull();
+            assertThat(all.stream().mapToLong(Worker::committedSamples).sum()).isEqualTo(n);
+            assertThat(committedBefore).isPositive();
+        } finally {
+            all.forEach(Worker::close);
+            metrics.forEach(GblmMetrics::close);
+        }
+        List<SliceRecord> slices = slices(kafka.bootstrapServers(), Set.of("orphan"));
+        assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(n);
+        assertTiling(slices, ends(admin, "calib.orphan", 1));
+        assertThat(maxRelativeError(mergedBlocks(kafka.bootstrapServers(), slices), reference(tiny, docs, 64, 100f)))
+                .isLessThan(1e-5);
     }
 
     @Test
