@@ -136,63 +136,86 @@ class WorkerIntegrationTest {
         assertThat(err).isLessThan(1e-5);
     }
 
+    /** The workers (and their meters) one test starts, closed together. */
+    private static final class Fleet implements AutoCloseable {
+        private final List<Worker> workers = new ArrayList<>();
+        private final List<GblmMetrics> meters = new ArrayList<>();
+        private final AtomicBoolean crashed = new AtomicBoolean();
+
+        Worker add(WorkerSettings settings) {
+            GblmMetrics m = new GblmMetrics("worker");
+            meters.add(m);
+            Worker w = new Worker(settings, tiny, null, m);
+            workers.add(w);
+            return w;
+        }
+
+        /** Dies in its second slice's transaction: statistics, slice record and offsets sent, never committed. */
+        Worker crashingInSecondSlice(WorkerSettings settings) {
+            Worker w = add(settings);
+            w.setFaults(seq -> {
+                if (seq >= 2 && crashed.compareAndSet(false, true)) {
+                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
+                }
+            });
+            return w;
+        }
+
+        void awaitCrash(Worker w) throws InterruptedException {
+            await("crash", Duration.ofSeconds(60), crashed::get);
+            await("crashed loop ended", Duration.ofSeconds(30), () -> !w.isRunning());
+        }
+
+        long committed() {
+            return workers.stream().mapToLong(Worker::committedSamples).sum();
+        }
+
+        void awaitCommitted(long n) throws InterruptedException {
+            await("all samples committed", Duration.ofSeconds(120), () -> committed() >= n);
+        }
+
+        GblmMetrics metersOf(Worker w) {
+            return meters.get(workers.indexOf(w));
+        }
+
+        @Override
+        public void close() {
+            workers.forEach(Worker::close);
+            meters.forEach(GblmMetrics::close);
+        }
+    }
+
     @Test
     void crashedAndKilledWorkersAreReplacedWithoutLosingOrDoublingSamples() throws Exception {
         int n = 72;
         List<int[]> docs = randomDocs(n, 64, 40, 3);
         createTopic(admin, "calib.crash", 3);
         produceTokens(kafka.bootstrapServers(), "calib.crash", 3, docs);
-        AtomicBoolean crashed = new AtomicBoolean();
-        List<Worker> all = new ArrayList<>();
-        List<GblmMetrics> metrics = new ArrayList<>();
-        try {
-            GblmMetrics ma = new GblmMetrics("worker");
-            metrics.add(ma);
-            Worker a = new Worker(config("crash-a", "crash"), tiny, null, ma);
-            all.add(a);
-            // dies in a transaction after its first: statistics, slice record and offsets sent, never committed
-            a.setFaults(seq -> {
-                if (seq >= 2 && crashed.compareAndSet(false, true)) {
-                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
-                }
-            });
-            GblmMetrics mb = new GblmMetrics("worker");
-            metrics.add(mb);
-            Worker b = new Worker(config("crash-b", "crash"), tiny, null, mb);
-            all.add(b);
+        try (Fleet fleet = new Fleet()) {
+            Worker a = fleet.crashingInSecondSlice(config("crash-a", "crash"));
+            Worker b = fleet.add(config("crash-b", "crash"));
             // a joins first and is assigned before b: the broker's initial rebalance delay is 0, so a b that joined
             // first could take every partition and finish them all before a ever opened a second slice
             a.start();
             assertThat(a.awaitAssignment(Duration.ofSeconds(60))).as("first worker assigned").isTrue();
             b.start();
-            await("crash", Duration.ofSeconds(60), crashed::get);
-            await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
+            fleet.awaitCrash(a);
             long beforeKill = b.committedSamples();
             // b is killed abruptly too, between commits (its open slice is simply lost)
             b.kill();
             // replacements with the same ids: same transactional ids, so a's open transaction is aborted (fenced)
-            GblmMetrics ma2 = new GblmMetrics("worker");
-            metrics.add(ma2);
-            Worker a2 = new Worker(config("crash-a", "crash"), tiny, null, ma2);
-            all.add(a2);
+            Worker a2 = fleet.add(config("crash-a", "crash"));
             a2.start();
-            GblmMetrics mb2 = new GblmMetrics("worker");
-            metrics.add(mb2);
-            Worker b2 = new Worker(config("crash-b", "crash"), tiny, null, mb2);
-            all.add(b2);
+            Worker b2 = fleet.add(config("crash-b", "crash"));
             b2.start();
-            await("all samples committed", Duration.ofSeconds(120),
-                    () -> all.stream().mapToLong(Worker::committedSamples).sum() >= n);
+            fleet.awaitCommitted(n);
             a2.stop();
             b2.stop();
             assertThat(a2.failure()).isNull();
             assertThat(b2.failure()).isNull();
-            assertThat(all.stream().mapToLong(Worker::committedSamples).sum()).isEqualTo(n);
+            assertThat(fleet.committed()).isEqualTo(n);
             System.out.println("crash: a committed " + a.committedSamples() + ", b " + beforeKill + "->"
                     + b.committedSamples() + ", a2 " + a2.committedSamples() + ", b2 " + b2.committedSamples());
-        } finally {
-            all.forEach(Worker::close);
-            metrics.forEach(GblmMetrics::close);
         }
         List<SliceRecord> slices = slices(kafka.bootstrapServers(), Set.of("crash"));
         assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(n);
@@ -211,55 +234,33 @@ class WorkerIntegrationTest {
         List<int[]> docs = randomDocs(n, 64, 40, 7);
         createTopic(admin, "calib.orphan", 1);
         produceTokens(kafka.bootstrapServers(), "calib.orphan", 1, docs);
-        AtomicBoolean crashed = new AtomicBoolean();
-        List<Worker> all = new ArrayList<>();
-        List<GblmMetrics> metrics = new ArrayList<>();
-        try {
-            GblmMetrics ma = new GblmMetrics("worker");
-            metrics.add(ma);
-            Worker a = new Worker(config("orphan-a", "orphan"), tiny, null, ma);
-            all.add(a);
-            // dies with its second slice's offsets sent in an open transaction: they stay pending until aborted
-            a.setFaults(seq -> {
-                if (seq >= 2 && crashed.compareAndSet(false, true)) {
-                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
-                }
-            });
+        try (Fleet fleet = new Fleet()) {
+            // a's second slice's offsets stay pending on the group coordinator until its transaction is aborted
+            Worker a = fleet.crashingInSecondSlice(config("orphan-a", "orphan"));
             a.start();
-            await("crash", Duration.ofSeconds(60), crashed::get);
-            await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
+            fleet.awaitCrash(a);
+            long committedBefore = a.committedSamples();
             // b's requests time out after 2 s: asking for its position at assignment used to fail the worker here,
             // long before the open transaction ends
-            GblmMetrics mb = new GblmMetrics("worker");
-            metrics.add(mb);
-            Worker b = new Worker(builder("orphan-b", "orphan").consumerOverrides(Map.of(
+            Worker b = fleet.add(builder("orphan-b", "orphan").consumerOverrides(Map.of(
                     ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000", ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500",
-                    ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "2000")).build(), tiny, null, mb);
-            all.add(b);
+                    ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "2000")).build());
             b.start();
             assertThat(b.awaitAssignment(Duration.ofSeconds(60))).as("b assigned the orphaned partition").isTrue();
-            long committedBefore = a.committedSamples();
             Thread.sleep(8000);
             assertThat(b.failure()).as("b waits while a's transaction is open").isNull();
             assertThat(b.isRunning()).isTrue();
             assertThat(b.committedSamples()).as("nothing read past a's pending offsets").isZero();
             // a's replacement (same transactional id) aborts the open transaction; b, owning the partition, goes on
-            GblmMetrics ma2 = new GblmMetrics("worker");
-            metrics.add(ma2);
-            Worker a2 = new Worker(config("orphan-a", "orphan"), tiny, null, ma2);
-            all.add(a2);
+            Worker a2 = fleet.add(config("orphan-a", "orphan"));
             a2.start();
-            await("all samples committed", Duration.ofSeconds(120),
-                    () -> all.stream().mapToLong(Worker::committedSamples).sum() >= n);
+            fleet.awaitCommitted(n);
             a2.stop();
             b.stop();
             assertThat(b.failure()).isNull();
             assertThat(a2.failure()).isNull();
-            assertThat(all.stream().mapToLong(Worker::committedSamples).sum()).isEqualTo(n);
+            assertThat(fleet.committed()).isEqualTo(n);
             assertThat(committedBefore).isPositive();
-        } finally {
-            all.forEach(Worker::close);
-            metrics.forEach(GblmMetrics::close);
         }
         List<SliceRecord> slices = slices(kafka.bootstrapServers(), Set.of("orphan"));
         assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(n);
@@ -275,43 +276,21 @@ class WorkerIntegrationTest {
         createTopic(admin, "calib.layer", 2);
         produceTokens(kafka.bootstrapServers(), "calib.layer", 2, docs);
         WorkerSettings layer = builder("layer-a", "layer").statsPass(StatsPass.LAYER).build();
-        AtomicBoolean crashed = new AtomicBoolean();
-        List<Worker> all = new ArrayList<>();
-        List<GblmMetrics> metrics = new ArrayList<>();
-        try {
-            GblmMetrics m0 = new GblmMetrics("worker");
-            metrics.add(m0);
-            Worker auto = new Worker(config("layer-auto", "layer"), tiny, null, m0);
-            all.add(auto);
+        try (Fleet fleet = new Fleet()) {
+            Worker auto = fleet.add(config("layer-auto", "layer"));
             assertThat(auto.statsPass()).as("auto on a small model").isEqualTo(StatsPass.MODEL);
-            GblmMetrics ma = new GblmMetrics("worker");
-            metrics.add(ma);
-            Worker a = new Worker(layer, tiny, null, ma);
-            all.add(a);
             // dies in its second slice's transaction after the slice was computed and sent, before the commit
-            a.setFaults(seq -> {
-                if (seq >= 2 && crashed.compareAndSet(false, true)) {
-                    throw new Worker.SimulatedCrash("killed before commit of slice 2");
-                }
-            });
+            Worker a = fleet.crashingInSecondSlice(layer);
             a.start();
-            await("crash", Duration.ofSeconds(60), crashed::get);
-            await("crashed loop ended", Duration.ofSeconds(30), () -> !a.isRunning());
-            GblmMetrics ma2 = new GblmMetrics("worker");
-            metrics.add(ma2);
-            Worker a2 = new Worker(layer, tiny, null, ma2);
-            all.add(a2);
+            fleet.awaitCrash(a);
+            Worker a2 = fleet.add(layer);
             a2.start();
-            await("all samples committed", Duration.ofSeconds(120),
-                    () -> all.stream().mapToLong(Worker::committedSamples).sum() >= n);
+            fleet.awaitCommitted(n);
             a2.stop();
             assertThat(a2.failure()).isNull();
-            assertThat(all.stream().mapToLong(Worker::committedSamples).sum()).isEqualTo(n);
-            assertThat(ma2.meters().get("gblm.worker.sample").timer().count()).as("a time per sample")
+            assertThat(fleet.committed()).isEqualTo(n);
+            assertThat(fleet.metersOf(a2).meters().get("gblm.worker.sample").timer().count()).as("a time per sample")
                     .isEqualTo(a2.committedSamples());
-        } finally {
-            all.forEach(Worker::close);
-            metrics.forEach(GblmMetrics::close);
         }
         List<SliceRecord> slices = slices(kafka.bootstrapServers(), Set.of("layer"));
         assertThat(slices.stream().mapToLong(SliceRecord::samples).sum()).isEqualTo(n);
