@@ -108,10 +108,10 @@ final class PruneCommand implements Callable<Integer> {
                     + "statistics (default: ${DEFAULT-VALUE})")
     String statsPass;
 
-    @Option(names = "--spill-dir", paramLabel = "DIR", description = "where temporary files go when the layer pass "
-            + "holds more than it should in memory: sequential gblm's dense gradient sums (over 1 GiB) and the "
-            + "boundary activations of all samples (over 2 GiB); deleted when pruning ends (default: the JVM's "
-            + "java.io.tmpdir; needs about 4 bytes per linear parameter free)")
+    @Option(names = "--spill-dir", paramLabel = "DIR", description = "where temporary files go when pruning would "
+            + "hold too much in memory: sequential gblm's dense gradient sums (over 1 GiB), the layer pass's boundary "
+            + "activations and sequential mode's hidden states (over 2 GiB); deleted when pruning ends (default: the "
+            + "JVM's java.io.tmpdir; needs about 4 bytes per linear parameter free)")
     Path spillDir;
 
     @Option(names = "--out", required = true, description = "output directory for the checkpoint, masks.bin and report.json (must not exist unless --force)")

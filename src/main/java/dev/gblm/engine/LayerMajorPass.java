@@ -159,9 +159,10 @@ public final class LayerMajorPass {
      *
      * <p>When the boundary activations would take more than {@code spill.boundaryBytes()}, each is written to a file
      * of a {@code gblm-spill-*} directory under {@code spill.dir()} as it is produced and read back when its layer
-     * runs (the same float32 values: the same statistics), so the engine holds one sample's boundary at a time
-     * besides the per-sample gradients dL/dh ({@code samples·T·hidden} floats). The files are deleted as they are
-     * consumed and the directory when the pass ends, also when it fails.
+     * runs (the same float32 values: the same statistics), so the engine holds one sample's boundary at a time.
+     * The per-sample gradients dL/dh flowing down between layers ({@code samples·T·hidden} floats) are spilled the
+     * same way when they alone exceed the threshold. The files are deleted as they are consumed and the directories
+     * when the pass ends, also when it fails.
      *
      * @return each sample's loss
      */
@@ -173,12 +174,15 @@ public final class LayerMajorPass {
             tokens += t.length;
         }
         int layers = model.config().numLayers();
-        long bytes = tokens * (layers + 1) * model.config().hiddenSize() * Float.BYTES;
+        long perLayer = tokens * model.config().hiddenSize() * Float.BYTES;
         synchronized (LlamaModel.GRADIENT_LOCK) {
             boolean prev = JniUtils.isGradMode();
             try (NDManager call = model.newScope();
-                    BoundaryStore boundary = BoundaryStore.open(samples.size(), layers, bytes, spill)) {
-                return runAll(model, samples, acts, grads, layerDone, call, boundary);
+                    BoundaryStore boundary = BoundaryStore.open(samples.size(), layers, perLayer * (layers + 1), spill,
+                            "the layer-boundary activations of the calibration samples");
+                    BoundaryStore upstream = BoundaryStore.open(samples.size(), layers, perLayer, spill,
+                            "the per-sample gradients dL/dh of the calibration samples")) {
+                return runAll(model, samples, acts, grads, layerDone, call, boundary, upstream);
             } finally {
                 JniUtils.setGradMode(prev);
             }
@@ -186,7 +190,8 @@ public final class LayerMajorPass {
     }
 
     private static LossResult[] runAll(LlamaModel model, List<int[]> samples, ActivationObserver acts,
-            GradientObserver grads, IntConsumer layerDone, NDManager call, BoundaryStore boundary) {
+            GradientObserver grads, IntConsumer layerDone, NDManager call, BoundaryStore boundary,
+            BoundaryStore upstream) {
         int layers = model.config().numLayers();
         int n = samples.size();
         NDArray[][] pos = new NDArray[n][];
@@ -212,7 +217,7 @@ public final class LayerMajorPass {
 
         JniUtils.setGradMode(true);
         LossResult[] results = new LossResult[n];
-        NDArray[] gradOut = new NDArray[n];
+        // upstream (s, l): dL/dh_l of sample s, the gradient flowing into layer l-1's output
         for (int s = 0; s < n; s++) {
             int[] tokens = samples.get(s);
             try (NDManager scope = call.newSubManager()) {
@@ -222,8 +227,7 @@ public final class LayerMajorPass {
                 NDArray mean = nll.mean();
                 results[s] = new LossResult(nll.sum().getFloat(), tokens.length - 1);
                 backward(mean, scope.ones(mean.getShape()));
-                gradOut[s] = top.getGradient();
-                gradOut[s].attach(call);
+                upstream.put(s, layers, top.getGradient(), call);
             }
             boundary.release(s, layers);
         }
@@ -241,7 +245,6 @@ public final class LayerMajorPass {
                     }
                 }
                 for (int s = 0; s < n; s++) {
-                    NDArray gradIn = null;
                     try (NDManager scope = call.newSubManager()) {
                         NDArray x = boundary.get(s, l, scope);
                         NDArray[] w = direct ? stored : trainableCopies(stored, scope);
@@ -250,10 +253,13 @@ public final class LayerMajorPass {
                                 JniUtils.zeroGrad((PtNDArray) a);
                             }
                         }
-                        gradIn = backwardLayer(model, l, x, w, pos[s], gradOut[s], grads, scope, call);
+                        NDArray gradIn = backwardLayer(model, l, x, w, pos[s], upstream.get(s, l + 1, scope), grads,
+                                scope, scope);
+                        if (gradIn != null) {
+                            upstream.put(s, l, gradIn, call);
+                        }
                     }
-                    gradOut[s].close();
-                    gradOut[s] = gradIn;
+                    upstream.release(s, l + 1);
                     boundary.release(s, l);
                 }
             }

@@ -1,8 +1,8 @@
 package dev.gblm.prune.batch;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gblm.GblmException;
+import dev.gblm.engine.BoundaryStore;
 import dev.gblm.engine.GradientStore;
 import dev.gblm.engine.LayerMajorPass;
 import dev.gblm.engine.LlamaModel;
@@ -45,7 +45,8 @@ import java.util.TreeMap;
  *       all-samples pass that hands each layer's sums to a {@link GradientStore} as soon as they are complete (the
  *       engine holds one layer's; the store keeps the norm the scores read in the heap, or on disk when large), and
  *       each layer's are read back when it is masked: the same statistics as {@link #collect}, 4 bytes per
- *       parameter instead of 16 (see docs/engine.md, "Memory model");
+ *       parameter instead of 16 (see docs/engine.md, "Memory model"). The hidden states ({@code samples·T·hidden}
+ *       floats) go to spill files too when larger than the boundary threshold;
  *   <li>magnitude needs no calibration; gradient needs no activations, so both are mode-independent.
  * </ul>
  *
@@ -286,23 +287,26 @@ public final class BatchPruner {
     }
 
     /**
-     * The paper's layer-by-layer loop; hidden states of all samples are kept on the engine's device. {@code grads}
-     * (null without gradients) is read once per module, when its layer is masked.
+     * The paper's layer-by-layer loop. The hidden states of all samples entering the current layer stay on the
+     * engine's device, or in spill files when they would exceed the spill settings' boundary threshold (read back
+     * one sample at a time: the same float32 values, the same masks). {@code grads} (null without gradients) is read
+     * once per module, when its layer is masked.
      */
     private Map<ModuleKey, Mask> sequential(List<int[]> samples, GradientSource grads, StatKinds actKinds,
             CalibrationStats kept) {
         int layers = model.config().numLayers();
         int[][][] shapes = StatsCollector.shapesOf(model);
+        long tokens = samples.stream().mapToLong(t -> t.length).sum();
+        long bytes = tokens * model.config().hiddenSize() * Float.BYTES;
         Map<ModuleKey, Mask> masks = new TreeMap<>();
-        try (NDManager states = model.newScope()) { // on the model's device
+        try (NDManager states = model.newScope(); // on the model's device
+                BoundaryStore hidden = BoundaryStore.open(samples.size(), layers, bytes, options.spill(),
+                        "the hidden states of sequential pruning")) {
             progress.phase("embed");
             long t0 = System.nanoTime();
-            NDArray[] hidden = new NDArray[samples.size()];
-            for (int n = 0; n < hidden.length; n++) {
+            for (int n = 0; n < samples.size(); n++) {
                 try (NDManager scope = states.newSubManager()) {
-                    NDArray h = model.embed(samples.get(n), scope);
-                    h.attach(states);
-                    hidden[n] = h;
+                    hidden.put(n, 0, model.embed(samples.get(n), scope), states);
                 }
             }
             time("embed", t0);
@@ -311,10 +315,12 @@ public final class BatchPruner {
                 long ts = System.nanoTime();
                 CalibrationStats acts;
                 try (StatsAccumulator acc = new StatsAccumulator(layers, l, l, actKinds, options.gradScale())) {
-                    for (int n = 0; n < hidden.length; n++) {
-                        advance(l, hidden, n, acc, false);
+                    for (int n = 0; n < samples.size(); n++) {
+                        try (NDManager scope = states.newSubManager()) {
+                            model.layerForward(l, hidden.get(n, l, scope), acc);
+                        }
                         acc.countSample(samples.get(n).length);
-                        progress.sample("layer " + l + " statistics", n + 1, hidden.length);
+                        progress.sample("layer " + l + " statistics", n + 1, samples.size());
                     }
                     acts = acc.snapshot(shapes);
                 }
@@ -332,9 +338,12 @@ public final class BatchPruner {
 
                 if (l < layers - 1) {
                     long to = System.nanoTime();
-                    for (int n = 0; n < hidden.length; n++) {
-                        advance(l, hidden, n, null, true);
-                        progress.sample("layer " + l + " outputs", n + 1, hidden.length);
+                    for (int n = 0; n < samples.size(); n++) {
+                        try (NDManager scope = states.newSubManager()) {
+                            hidden.put(n, l + 1, model.layerForward(l, hidden.get(n, l, scope), null), states);
+                        }
+                        hidden.release(n, l);
+                        progress.sample("layer " + l + " outputs", n + 1, samples.size());
                     }
                     time("layerOutputs", to);
                 }
@@ -342,27 +351,6 @@ public final class BatchPruner {
             }
         }
         return masks;
-    }
-
-    /**
-     * Runs sample {@code n}'s hidden state through layer {@code l}. Every intermediate joins a scope closed
-     * here (the state is only temporarily attached to it); the output replaces the state when {@code keep}.
-     */
-    private void advance(int l, NDArray[] hidden, int n, StatsAccumulator observer, boolean keep) {
-        NDArray in = hidden[n];
-        NDManager home = in.getManager();
-        NDArray out;
-        try (NDManager scope = home.newSubManager()) {
-            in.tempAttach(scope);
-            out = model.layerForward(l, in, observer);
-            if (keep) {
-                out.attach(home);
-            }
-        }
-        if (keep) {
-            hidden[n] = out;
-            in.close();
-        }
     }
 
     /** Activation statistics of one layer plus the dense gradient sums of the same module, as one record. */

@@ -32,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sequential pruning with the layer pass (gradient sums of the dense model from one layer-major pass, kept in a
  * {@code GradientStore} and read back layer by layer) against the whole-model pass ({@code StatsPass.MODEL}, whole
- * {@code CalibrationStats} first, the reference): identical masks, with the gradient sums and the boundary
- * activations forced to disk (thresholds 0), eager and lazy weights; kept statistics identical too. While the
- * layers are pruned the spill directory holds the sums of the layers not pruned yet; afterwards nothing is left.
+ * {@code CalibrationStats} first, everything in memory: the reference): identical masks, with the gradient sums,
+ * the boundary activations and the sequential loop's hidden states forced to disk (thresholds 0), eager and lazy
+ * weights; kept statistics identical too. While the layers are pruned the spill directory holds the sums of the
+ * layers not pruned yet and one hidden state per sample; afterwards nothing is left.
  */
 class SequentialGradientStoreTest {
     @TempDir
@@ -53,6 +54,18 @@ class SequentialGradientStoreTest {
             assertThat(lazy.masks()).as("%s", cfg).isEqualTo(whole.masks());
             assertThat(whole.overallSparsity()).isEqualTo(0.5);
             assertThat(eager.stats()).isNull();
+        }
+    }
+
+    @Test
+    void spilledHiddenStatesGiveTheSameMasksWithoutGradientsToo() {
+        Checkpoint ckpt = Checkpoints.load(TestData.require("models/stories260K.bin"));
+        List<int[]> samples = TinyStories.calibration(TinyStories.tokenizer()).samples().subList(0, 4);
+        for (Method method : List.of(Method.WANDA, Method.SPARSEGPT)) {
+            PruneSettings cfg = settings(method, GradNorm.L1);
+            BatchPruner.Result held = prune(ckpt, WeightResidency.EAGER, StatsPass.MODEL, cfg, false, samples);
+            BatchPruner.Result spilled = prune(ckpt, WeightResidency.EAGER, StatsPass.LAYER, cfg, false, samples);
+            assertThat(spilled.masks()).as("%s", method).isEqualTo(held.masks());
         }
     }
 
@@ -92,8 +105,11 @@ class SequentialGradientStoreTest {
     private BatchPruner.Result prune(Checkpoint ckpt, WeightResidency residency, StatsPass pass, PruneSettings cfg,
             boolean keepStats, List<int[]> samples) {
         Path spillParent = dir.resolve("spill-" + pass.cliName());
+        // the reference keeps everything in memory; the layer pass spills everything it can
+        SpillSettings spill = pass == StatsPass.LAYER ? SpillSettings.defaults().withThresholds(0, 0)
+                : SpillSettings.defaults();
         BatchPruneSettings settings = new BatchPruneSettings(cfg, PruneMode.SEQUENTIAL, 100f, keepStats, pass,
-                SpillSettings.defaults().withThresholds(0, 0).inDirectory(spillParent));
+                spill.inDirectory(spillParent));
         List<Integer> filesWhileMasking = new ArrayList<>();
         List<Integer> gradientLayers = new ArrayList<>();
         PruneProgress watch = new PruneProgress() {
@@ -114,13 +130,18 @@ class SequentialGradientStoreTest {
             r = BatchPruner.prune(m, samples, settings, watch);
         }
         int layers = ckpt.config().numLayers();
+        if (pass == StatsPass.LAYER && cfg.method() != Method.GBLM && cfg.method() != Method.GRADIENT) {
+            // no gradient sums: the hidden states alone, one per sample
+            assertThat(filesWhileMasking).as("hidden-state files while masking").containsOnly(samples.size());
+        }
         if (pass == StatsPass.LAYER && cfg.method() == Method.GBLM) {
-            // after layer l is masked, the 7 modules of each layer above it are still on disk
+            // after layer l is pruned, the 7 modules' gradient sums of each layer above it are still on disk, and
+            // one hidden state per sample: the next layer's inputs (the last layer's own inputs at the end)
             List<Integer> expected = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
-                expected.add(7 * (layers - 1 - l));
+                expected.add(7 * (layers - 1 - l) + samples.size());
             }
-            assertThat(filesWhileMasking).as("gradient files while masking").isEqualTo(expected);
+            assertThat(filesWhileMasking).as("gradient and hidden-state files while masking").isEqualTo(expected);
             // the all-samples gradient pass reports each finished layer (it has no per-sample progress)
             assertThat(gradientLayers).hasSize(layers).isSorted().endsWith(layers);
         }
