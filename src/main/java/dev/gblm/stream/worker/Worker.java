@@ -24,11 +24,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -108,6 +110,9 @@ public final class Worker implements Service {
     /** Consecutive aborted slice transactions from which the worker reports itself DOWN. */
     public static final int UNHEALTHY_AFTER_ABORTS = 3;
 
+    /** How long an owned partition may stay unreadable before the worker says why. */
+    static final Duration WAIT_WARNING = Duration.ofSeconds(30);
+
     /** Test hooks. */
     interface Faults {
         /** Called after a slice's records are sent, before its commit. */
@@ -160,6 +165,9 @@ public final class Worker implements Service {
     private EngineSink sink;
     private OpenSlice<DeadLetter> slice;
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+    /** Owned partitions whose position is not known yet, since when (nanos); read by a gauge from other threads. */
+    private final Map<TopicPartition, Long> waitingSince = new ConcurrentHashMap<>();
+    private final Set<TopicPartition> waitWarned = new HashSet<>();
     private long sliceSeq;
     private SliceTransaction transactions;
     private long maxPollIntervalMs;
@@ -177,7 +185,8 @@ public final class Worker implements Service {
         this.groupId = cfg.groupId() != null ? cfg.groupId() : "gblm-worker-" + profileId;
         this.decoder = new SampleDecoder(tokenizer, ckpt.config().vocabSize(), seqLen);
         this.metrics = metrics;
-        this.meters = new WorkerMetrics(metrics.meters(), cfg.workerId(), () -> health().up(), consecutiveAborts::get);
+        this.meters = new WorkerMetrics(metrics.meters(), cfg.workerId(), () -> health().up(), consecutiveAborts::get,
+                waitingSince::size);
         this.model = LlamaModel.load(ckpt);
         this.statsPass = cfg.statsPass() != null ? cfg.statsPass() : model.isLazy() ? StatsPass.LAYER : StatsPass.MODEL;
         metrics.register(this);
@@ -339,6 +348,7 @@ public final class Worker implements Service {
                     break;
                 }
                 process(records);
+                watchWaitingPartitions();
                 if (slice != null && slice.samples() > 0
                         && slice.ageNanos(System.nanoTime()) >= cfg.maxSliceAge().toNanos()) {
                     closeSlice("age");
@@ -404,6 +414,7 @@ public final class Worker implements Service {
             if (!nextOffset.containsKey(tp)) {
                 nextOffset.put(tp, firstOffset(tp, records.records(tp).get(0).offset()));
             }
+            waitingSince.remove(tp);
         }
         for (List<TopicPartition> tps : byTopic.values()) {
             for (TopicPartition tp : tps) {
@@ -644,6 +655,30 @@ public final class Worker implements Service {
     }
 
     /**
+     * Drops the waiting partitions whose position became known (their lag is known once fetched, even with nothing to
+     * read) and warns once about each one still unreadable after {@link #WAIT_WARNING}: the usual cause is a worker
+     * that died inside a slice transaction, whose offsets stay pending until it is replaced or the broker aborts it.
+     */
+    private void watchWaitingPartitions() {
+        if (waitingSince.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (Map.Entry<TopicPartition, Long> e : waitingSince.entrySet()) {
+            TopicPartition tp = e.getKey();
+            if (consumer.currentLag(tp).isPresent()) {
+                waitingSince.remove(tp);
+            } else if (now - e.getValue() > WAIT_WARNING.toNanos() && waitWarned.add(tp)) {
+                LOG.warn("worker {}: partition {} assigned {} s ago is not readable yet: its committed offset is "
+                        + "pending, usually because a worker died inside a slice transaction. It is released when "
+                        + "that worker restarts with the same --worker-id, else when the broker aborts the transaction "
+                        + "(transaction timeout); other partitions are read meanwhile", cfg.workerId(), tp,
+                        TimeUnit.NANOSECONDS.toSeconds(now - e.getValue()));
+            }
+        }
+    }
+
+    /**
      * After an abort: every owned partition goes back to the end of its last committed slice. Everything polled
      * since then belonged to the aborted slice or was not processed yet, so it is read again.
      */
@@ -659,6 +694,7 @@ public final class Worker implements Service {
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            partitions.forEach(waitingSince::remove);
             if (!partitions.isEmpty() && !abandoned) {
                 closeSlice("revocation");
                 partitions.forEach(nextOffset::remove);
@@ -674,10 +710,16 @@ public final class Worker implements Service {
             }
             slice = null;
             partitions.forEach(nextOffset::remove);
+            partitions.forEach(waitingSince::remove);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            long now = System.nanoTime();
+            for (TopicPartition tp : partitions) {
+                waitingSince.put(tp, now);
+                waitWarned.remove(tp);
+            }
             if (!consumer.assignment().isEmpty()) {
                 assigned.countDown();
             }

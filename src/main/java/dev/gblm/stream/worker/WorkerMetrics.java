@@ -21,7 +21,9 @@ import java.util.function.IntSupplier;
  * slices committed and aborted ({@code gblm_worker_slices_committed_total}, {@code ..._aborted_total}); and, tagged
  * {@code worker} (one process may run several), whether the worker is healthy ({@code gblm_worker_up}: 1 while
  * {@code /health} says UP, else 0) and the slice transactions aborted since the last commit
- * ({@code gblm_worker_slices_aborted_consecutive}; the worker is DOWN from {@link Worker#UNHEALTHY_AFTER_ABORTS}).
+ * ({@code gblm_worker_slices_aborted_consecutive}; the worker is DOWN from {@link Worker#UNHEALTHY_AFTER_ABORTS}),
+ * and the owned partitions it cannot read yet because a crashed worker's open transaction still holds their committed
+ * offsets ({@code gblm_worker_partitions_waiting}).
  *
  * <p>The two timers are Prometheus histograms ({@code _bucket} series with the fixed bounds of
  * {@link GblmMetrics#SAMPLE_BUCKETS} and {@link GblmMetrics#COMMIT_BUCKETS}), so dashboards can aggregate
@@ -40,8 +42,11 @@ final class WorkerMetrics {
     /**
      * @param up                 whether the worker is healthy (evaluated on each scrape)
      * @param consecutiveAborts  slice transactions aborted since the last commit
+     * @param waitingPartitions  owned partitions whose committed offset is still pending (a crashed worker's
+     *                           transaction holds them)
      */
-    WorkerMetrics(MeterRegistry registry, String workerId, BooleanSupplier up, IntSupplier consecutiveAborts) {
+    WorkerMetrics(MeterRegistry registry, String workerId, BooleanSupplier up, IntSupplier consecutiveAborts,
+            IntSupplier waitingPartitions) {
         this.r = registry;
         // strong references: nothing else holds these lambdas; weakly held, they would be collected (gauge reads NaN)
         Gauge.builder("gblm.worker.up", up, u -> u.getAsBoolean() ? 1 : 0).tag("worker", workerId).strongReference(true)
@@ -49,6 +54,10 @@ final class WorkerMetrics {
         Gauge.builder("gblm.worker.slices.aborted.consecutive", consecutiveAborts, IntSupplier::getAsInt)
                 .tag("worker", workerId).strongReference(true)
                 .description("slice transactions aborted since the last commit").register(r);
+        Gauge.builder("gblm.worker.partitions.waiting", waitingPartitions, IntSupplier::getAsInt)
+                .tag("worker", workerId).strongReference(true)
+                .description("owned partitions not readable yet: their committed offset is held by a crashed worker's "
+                        + "open transaction").register(r);
         sampleTime = Timer.builder("gblm.worker.sample").description("forward + backward time of one sample (a layer-major worker's slice time over its samples)")
                 .serviceLevelObjectives(GblmMetrics.buckets(GblmMetrics.SAMPLE_BUCKETS)).register(r);
         flushTime = Timer.builder("gblm.worker.slice.flush").description("time to publish and commit one slice")

@@ -251,10 +251,12 @@ class WorkerIntegrationTest {
             assertThat(b.failure()).as("b waits while a's transaction is open").isNull();
             assertThat(b.isRunning()).isTrue();
             assertThat(b.committedSamples()).as("nothing read past a's pending offsets").isZero();
+            assertThat(waiting(fleet, b)).as("the gauge shows the unreadable partition").isEqualTo(1.0);
             // a's replacement (same transactional id) aborts the open transaction; b, owning the partition, goes on
             Worker a2 = fleet.add(config("orphan-a", "orphan"));
             a2.start();
             fleet.awaitCommitted(n);
+            assertThat(waiting(fleet, b)).as("readable again").isZero();
             a2.stop();
             b.stop();
             assertThat(b.failure()).isNull();
@@ -267,6 +269,10 @@ class WorkerIntegrationTest {
         assertTiling(slices, ends(admin, "calib.orphan", 1));
         assertThat(maxRelativeError(mergedBlocks(kafka.bootstrapServers(), slices), reference(tiny, docs, 64, 100f)))
                 .isLessThan(1e-5);
+    }
+
+    private static double waiting(Fleet fleet, Worker w) {
+        return fleet.metersOf(w).meters().get("gblm.worker.partitions.waiting").gauge().value();
     }
 
     @Test
