@@ -6,10 +6,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -21,18 +25,31 @@ final class SpillDirectory implements AutoCloseable {
     /** Bytes moved per channel call when copying float arrays (bounds the transfer buffer). */
     private static final int CHUNK = 8 << 20;
 
+    /**
+     * The directories of this process still open: a new one must fit beside what they are still to write on the
+     * same file system (a sequential run holds gradient sums and activations at once).
+     */
+    private static final Set<SpillDirectory> LIVE = new HashSet<>();
+
     private final Path dir;
+    private final FileStore store;
+    private final long need;
+    /** Bytes in this directory's files now (written minus deleted); read by other threads' {@link #create}. */
+    private final AtomicLong onDisk = new AtomicLong();
     private long bytesWritten;
     private ByteBuffer chunk;
 
-    private SpillDirectory(Path dir) {
+    private SpillDirectory(Path dir, FileStore store, long need) {
         this.dir = dir;
+        this.store = store;
+        this.need = need;
     }
 
     /**
      * Creates the directory under {@code parent} (null: {@code java.io.tmpdir}) for up to {@code need} bytes of
-     * {@code what}; refused in one line, before any work, when its file system has less space free (a run would
-     * otherwise fail with "No space left on device" after its longest phase).
+     * {@code what}; refused in one line, before any work, when its file system has less space free than that plus
+     * what the process's other open spill directories there are still to write (a run would otherwise fail with
+     * "No space left on device" after its longest phase).
      */
     static SpillDirectory create(Path parent, long need, String what) {
         String where = String.valueOf(parent == null ? System.getProperty("java.io.tmpdir") : parent);
@@ -43,23 +60,37 @@ final class SpillDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new GblmException("cannot create a spill directory under " + where + ": " + e, e);
         }
+        FileStore store;
         long free;
         try {
-            free = Files.getFileStore(d).getUsableSpace();
+            store = Files.getFileStore(d);
+            free = store.getUsableSpace();
         } catch (IOException e) {
+            store = null;
             free = Long.MAX_VALUE; // unknown: let the writes tell
         }
-        if (free < need) {
-            try {
-                Files.deleteIfExists(d);
-            } catch (IOException ignored) {
-                // an empty temporary directory left behind is harmless next to the refusal
+        synchronized (LIVE) {
+            long promised = 0;
+            for (SpillDirectory o : LIVE) {
+                if (store != null && store.equals(o.store)) {
+                    promised += Math.max(0, o.need - o.onDisk.get());
+                }
             }
-            throw new GblmException(String.format(Locale.ROOT, "%s need %.1f GB of disk under %s, but only %.1f GB "
-                    + "are free there: free some space or choose another --spill-dir", what, need / 1e9, where,
-                    free / 1e9));
+            if (free - promised < need) {
+                try {
+                    Files.deleteIfExists(d);
+                } catch (IOException ignored) {
+                    // an empty temporary directory left behind is harmless next to the refusal
+                }
+                throw new GblmException(String.format(Locale.ROOT, "%s need %.1f GB of disk under %s, but only %.1f GB "
+                        + "are free there%s: free some space or choose another --spill-dir", what, need / 1e9, where,
+                        free / 1e9, promised == 0 ? "" : String.format(Locale.ROOT,
+                                ", %.1f GB of which other spill files of this run are still to take", promised / 1e9)));
+            }
+            SpillDirectory sd = new SpillDirectory(d, store, need);
+            LIVE.add(sd);
+            return sd;
         }
-        return new SpillDirectory(d);
     }
 
     Path path() {
@@ -75,7 +106,7 @@ final class SpillDirectory implements AutoCloseable {
     void write(String name, ByteBuffer data) {
         try (FileChannel ch = open(name, true)) {
             while (data.hasRemaining()) {
-                bytesWritten += ch.write(data);
+                written(ch.write(data));
             }
         } catch (IOException e) {
             throw failure("write", name, e);
@@ -92,7 +123,7 @@ final class SpillDirectory implements AutoCloseable {
                 f.put(a, o, n);
                 b.clear().limit(n * Float.BYTES);
                 while (b.hasRemaining()) {
-                    bytesWritten += ch.write(b);
+                    written(ch.write(b));
                 }
             });
         } catch (IOException e) {
@@ -143,8 +174,11 @@ final class SpillDirectory implements AutoCloseable {
     }
 
     void delete(String name) {
+        Path p = dir.resolve(name);
         try {
-            Files.deleteIfExists(dir.resolve(name));
+            long size = Files.exists(p) ? Files.size(p) : 0;
+            Files.deleteIfExists(p);
+            onDisk.addAndGet(-size);
         } catch (IOException e) {
             throw failure("delete", name, e);
         }
@@ -153,6 +187,9 @@ final class SpillDirectory implements AutoCloseable {
     /** Deletes every file and the directory itself. */
     @Override
     public void close() {
+        synchronized (LIVE) {
+            LIVE.remove(this);
+        }
         chunk = null;
         try {
             if (Files.exists(dir)) {
@@ -166,6 +203,11 @@ final class SpillDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new GblmException("cannot delete spill directory " + dir + ": " + e, e);
         }
+    }
+
+    private void written(int n) {
+        bytesWritten += n;
+        onDisk.addAndGet(n);
     }
 
     private FileChannel open(String name, boolean create) throws IOException {

@@ -53,4 +53,24 @@ class SpillDirectoryTest {
             assertThat(left).isEmpty();
         }
     }
+
+    @Test
+    void aSpillMustFitBesideWhatOpenSpillDirectoriesAreStillToWrite() throws IOException {
+        long free = Files.getFileStore(dir).getUsableSpace();
+        long need = free / 10 * 6; // two of them do not fit together; either fits alone
+        String gradients = "the dense gradient sums of sequential pruning";
+        try (SpillDirectory ignored = SpillDirectory.create(dir, need, gradients)) {
+            assertThatThrownBy(() -> SpillDirectory.create(dir, need, "the hidden states of sequential pruning"))
+                    .isInstanceOf(GblmException.class)
+                    .hasMessageStartingWith("the hidden states of sequential pruning need ")
+                    .hasMessageContaining("of which other spill files of this run are still to take")
+                    .hasMessageNotContaining("\n");
+        }
+        try (SpillDirectory second = SpillDirectory.create(dir, need, "the hidden states of sequential pruning")) {
+            assertThat(second.path()).exists();
+        }
+        try (Stream<Path> left = Files.list(dir)) {
+            assertThat(left).isEmpty();
+        }
+    }
 }
