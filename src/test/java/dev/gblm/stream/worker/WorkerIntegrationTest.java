@@ -136,6 +136,14 @@ class WorkerIntegrationTest {
         assertThat(err).isLessThan(1e-5);
     }
 
+    /** {@code n} random documents (vocabulary 64, up to 40 tokens) published to a new topic. */
+    private static List<int[]> publishedDocs(String topic, int partitions, int n, long seed) throws Exception {
+        List<int[]> docs = randomDocs(n, 64, 40, seed);
+        createTopic(admin, topic, partitions);
+        produceTokens(kafka.bootstrapServers(), topic, partitions, docs);
+        return docs;
+    }
+
     /** The workers (and their meters) one test starts, closed together. */
     private static final class Fleet implements AutoCloseable {
         private final List<Worker> workers = new ArrayList<>();
@@ -188,9 +196,7 @@ class WorkerIntegrationTest {
     @Test
     void crashedAndKilledWorkersAreReplacedWithoutLosingOrDoublingSamples() throws Exception {
         int n = 72;
-        List<int[]> docs = randomDocs(n, 64, 40, 3);
-        createTopic(admin, "calib.crash", 3);
-        produceTokens(kafka.bootstrapServers(), "calib.crash", 3, docs);
+        List<int[]> docs = publishedDocs("calib.crash", 3, n, 3);
         try (Fleet fleet = new Fleet()) {
             Worker a = fleet.crashingInSecondSlice(config("crash-a", "crash"));
             Worker b = fleet.add(config("crash-b", "crash"));
@@ -231,9 +237,7 @@ class WorkerIntegrationTest {
     @Test
     void aWorkerTakingOverACrashedWorkersPartitionWaitsForItsOpenTransactionInsteadOfFailing() throws Exception {
         int n = 20;
-        List<int[]> docs = randomDocs(n, 64, 40, 7);
-        createTopic(admin, "calib.orphan", 1);
-        produceTokens(kafka.bootstrapServers(), "calib.orphan", 1, docs);
+        List<int[]> docs = publishedDocs("calib.orphan", 1, n, 7);
         try (Fleet fleet = new Fleet()) {
             // a's second slice's offsets stay pending on the group coordinator until its transaction is aborted
             Worker a = fleet.crashingInSecondSlice(config("orphan-a", "orphan"));
@@ -278,9 +282,7 @@ class WorkerIntegrationTest {
     @Test
     void aLayerMajorWorkerSendsEachSliceLayerByLayerFromTheTopWithTheSameStatisticsThroughACrash() throws Exception {
         int n = 30;
-        List<int[]> docs = randomDocs(n, 64, 40, 5);
-        createTopic(admin, "calib.layer", 2);
-        produceTokens(kafka.bootstrapServers(), "calib.layer", 2, docs);
+        List<int[]> docs = publishedDocs("calib.layer", 2, n, 5);
         WorkerSettings layer = builder("layer-a", "layer").statsPass(StatsPass.LAYER).build();
         try (Fleet fleet = new Fleet()) {
             Worker auto = fleet.add(config("layer-auto", "layer"));
