@@ -15,17 +15,15 @@ import dev.gblm.stats.ModuleStats;
 import dev.gblm.stats.StatKind;
 import dev.gblm.stats.StatKinds;
 import dev.gblm.testing.Errors;
+import dev.gblm.testing.SpillFiles;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.IntConsumer;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -90,8 +88,8 @@ class LayerMajorPassTest {
             AllLayers kept = allLayers(model, samples, SpillSettings.defaults(), l -> { });
             List<Long> spillFiles = new ArrayList<>();
             AllLayers spilled = allLayers(model, samples, spill, l -> {
-                assertThat(listDir(dir)).hasSize(2);
-                spillFiles.add(countSpillFiles(dir));
+                assertThat(SpillFiles.list(dir)).hasSize(2);
+                spillFiles.add((long) SpillFiles.count(dir));
             });
             // while the pass runs, two spill directories hold what is not consumed yet: after layer l is done, each
             // sample's inputs to layers 0..l-1, and each sample's dL/dh_l for the layer below (none below layer 0)
@@ -106,7 +104,7 @@ class LayerMajorPassTest {
                 assertThat(a.actSq()).as("%s actSq", k).containsExactly(b.actSq());
                 assertThat(a.hessian()).as("%s hessian", k).containsExactly(b.hessian());
             }
-            assertThat(listDir(dir)).as("spill directory deleted").isEmpty();
+            assertThat(SpillFiles.list(dir)).as("spill directory deleted").isEmpty();
 
             // an observer failing half-way: the files are gone too
             assertThatThrownBy(() -> allLayers(model, samples, spill, l -> {
@@ -114,7 +112,7 @@ class LayerMajorPassTest {
                     throw new IllegalStateException("observer fails");
                 }
             })).hasMessage("observer fails");
-            assertThat(listDir(dir)).as("spill directory deleted after a failure").isEmpty();
+            assertThat(SpillFiles.list(dir)).as("spill directory deleted after a failure").isEmpty();
         }
     }
 
@@ -136,23 +134,6 @@ class LayerMajorPassTest {
                 alsoOnLayerDone.accept(l);
             }, spill);
             return new AllLayers(out, List.of(losses));
-        }
-    }
-
-    private static long countSpillFiles(Path dir) {
-        long n = 0;
-        for (Path d : listDir(dir)) {
-            assertThat(d.getFileName().toString()).startsWith("gblm-spill-");
-            n += listDir(d).size();
-        }
-        return n;
-    }
-
-    private static List<Path> listDir(Path dir) {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -16,16 +16,13 @@ import dev.gblm.prune.Method;
 import dev.gblm.prune.PruneSettings;
 import dev.gblm.prune.SparsityPattern;
 import dev.gblm.prune.TailRule;
+import dev.gblm.testing.SpillFiles;
 import dev.gblm.testing.TestData;
 import dev.gblm.testing.TinyStories;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,7 +112,7 @@ class SequentialGradientStoreTest {
         PruneProgress watch = new PruneProgress() {
             @Override
             public void layerPruned(int layer, int layers) {
-                filesWhileMasking.add(spillFiles(spillParent));
+                filesWhileMasking.add(SpillFiles.count(spillParent));
             }
 
             @Override
@@ -145,29 +142,8 @@ class SequentialGradientStoreTest {
             // the all-samples gradient pass reports each finished layer (it has no per-sample progress)
             assertThat(gradientLayers).hasSize(layers).isSorted().endsWith(layers);
         }
-        assertThat(spillFiles(spillParent)).as("spill files left").isZero();
-        assertThat(list(spillParent)).as("spill directories left").isEmpty();
+        assertThat(SpillFiles.count(spillParent)).as("spill files left").isZero();
+        assertThat(SpillFiles.list(spillParent)).as("spill directories left").isEmpty();
         return r;
-    }
-
-    /** Files in the {@code gblm-spill-*} directories under {@code parent}. */
-    private static int spillFiles(Path parent) {
-        int n = 0;
-        for (Path d : list(parent)) {
-            assertThat(d.getFileName().toString()).startsWith("gblm-spill-");
-            n += list(d).size();
-        }
-        return n;
-    }
-
-    private static List<Path> list(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
