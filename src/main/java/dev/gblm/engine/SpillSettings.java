@@ -5,13 +5,15 @@ import java.nio.file.Path;
 
 /**
  * When and where the memory-bounded passes move what they hold to disk: dense gradient sums of sequential pruning
- * ({@link GradientStore}) and the layer-major pass's boundary activations ({@link BoundaryStore}). Each spills
- * when the bytes it would hold exceed its threshold; files go to a fresh {@code gblm-spill-*} directory under
- * {@code dir} (the JVM's {@code java.io.tmpdir} when null), deleted when the pass ends, also on failure.
+ * ({@link GradientStore}) and the per-sample layer boundaries ({@link BoundaryStore}: the layer-major pass's
+ * activations and dL/dh, sequential pruning's hidden states). Each spills when the bytes it would hold exceed its
+ * threshold; files go to a fresh {@code gblm-spill-*} directory under {@code dir} (the JVM's {@code java.io.tmpdir}
+ * when null), deleted when the pass ends, also on failure.
  *
  * @param dir           parent of the spill directories, or null for {@code java.io.tmpdir}
  * @param gradientBytes gradient sums held in the Java heap up to this size, spilled beyond
- * @param boundaryBytes boundary activations held on the engine's device up to this size, spilled beyond
+ * @param boundaryBytes layer boundaries (activations, dL/dh, hidden states) held on the engine's device up to this
+ *                      size per store, spilled beyond
  */
 public record SpillSettings(Path dir, long gradientBytes, long boundaryBytes) {
     /** System property overriding the gradient-store threshold (bytes). */

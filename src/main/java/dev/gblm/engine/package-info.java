@@ -7,7 +7,8 @@
  * engine's device as an observer, and {@link StatsCollector} runs calibration samples through the dense model and
  * hands out a {@code dev.gblm.stats.CalibrationStats}. {@link LayerMajorPass} differentiates one layer at a time;
  * what the memory-bounded passes would hold in excess goes to temporary files ({@link SpillSettings}): boundary
- * activations ({@code BoundaryStore}) and sequential pruning's dense gradient sums ({@link GradientStore}). May depend
- * on {@code dev.gblm}, {@code dev.gblm.model} and {@code dev.gblm.stats}.
+ * activations, per-sample dL/dh and sequential pruning's hidden states ({@link BoundaryStore}), and sequential
+ * pruning's dense gradient sums ({@link GradientStore}). May depend on {@code dev.gblm}, {@code dev.gblm.model} and
+ * {@code dev.gblm.stats}.
  */
 package dev.gblm.engine;
